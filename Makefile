@@ -1,0 +1,63 @@
+# Otvet: `make run` sets up a fresh machine and serves Otvet; `make test` sets up and runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PG_BIN := $(firstword $(wildcard /usr/lib/postgresql/*/bin))
+
+.PHONY: run test lint bench locales wheel clean postgres-server help
+
+help:
+	@echo "make run     - install into .venv, migrate, load the demo knowledge base, serve on 127.0.0.1:8000"
+	@echo "make test    - install test extras, start a throwaway PostgreSQL, run lint and the whole suite"
+	@echo "make bench   - run the benchmarks in bench/"
+	@echo "make locales - re-extract user-facing strings and update the ru/en catalogs"
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null || { echo "Otvet needs Python 3.11+ ($(PYTHON) not found; set PYTHON=...)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
+
+# Re-install when the project metadata changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+run: $(VENV)/.installed
+	$(BIN)/otvet migrate
+	$(BIN)/otvet serve
+
+# The tests start their own PostgreSQL cluster on 127.0.0.1; this only makes sure the server is installed.
+postgres-server:
+	@if [ -z "$(PG_BIN)" ] || [ ! -x "$(PG_BIN)/initdb" ]; then \
+		echo "Installing the PostgreSQL server (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	fi
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check --quiet core plugins frontends config tools tests bench __init__.py __main__.py || \
+		{ echo "ruff format would change files: run $(BIN)/ruff format"; exit 1; }
+
+test: $(VENV)/.installed-test postgres-server lint
+	OTVET_TEST_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python bench/bench_retrieval.py --chunks 100000 --queries 500
+
+locales: $(VENV)/.installed-test
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --project Otvet \
+		--ignore-dirs ".venv tests bench build" -o locales/messages.pot .
+	$(BIN)/pybabel update -i locales/messages.pot -d locales --no-fuzzy-matching --width 110
+	$(BIN)/python tools/catalogs.py
+	$(BIN)/python tools/build_backend.py
+
+wheel: $(VENV)/.installed-test
+	$(BIN)/python -m pip wheel --no-deps --no-build-isolation -w dist .
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info locales/*/LC_MESSAGES/*.mo

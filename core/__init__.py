@@ -1,0 +1,1 @@
+"""The dialogue engine, its plugin system and the domain types every plugin and frontend shares."""

@@ -1,0 +1,181 @@
+"""The running Otvet: settings, plugins, registries, storage, knowledge and the engine, started and stopped
+together. Every hook receives this object as ``otvet``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+import pluggy
+
+from otvet.config.settings import Settings
+from otvet.core.i18n import I18n
+from otvet.core.plugins import make_plugin_manager
+from otvet.core.registry import Registry
+
+if TYPE_CHECKING:
+    from starlette.routing import BaseRoute
+
+    from otvet.core.engine import Engine
+    from otvet.core.knowledge import KnowledgeBase
+    from otvet.core.llm import Provider, ProviderFactory
+    from otvet.core.retrieval import Retriever, RetrieverFactory
+    from otvet.core.sources import SourceType
+    from otvet.core.store import Store, StoreFactory
+
+log = logging.getLogger(__name__)
+
+
+class Otvet:
+    """One Otvet instance. Construct it, then ``async with otvet:`` (or ``await start()`` / ``stop()``)."""
+
+    def __init__(self, settings: Settings | None = None, pm: pluggy.PluginManager | None = None) -> None:
+        self.settings = settings or Settings()
+        self.pm = pm or make_plugin_manager(
+            allow=self.settings.plugins, disable=self.settings.disable_plugins
+        )
+        self.providers: Registry[ProviderFactory] = Registry("LLM provider")
+        self.retrievers: Registry[RetrieverFactory] = Registry("retriever")
+        self.source_types: Registry[SourceType] = Registry("source type")
+        self.storages: Registry[StoreFactory] = Registry("storage backend")
+        self.model_apps: dict[str, tuple[str, str | None]] = {}
+        self.locale_dirs: list[Path] = []
+        self._collect_registrations()
+        self.i18n = I18n(self.locale_dirs, self.settings.languages, self.settings.default_language)
+        self._provider: Provider | None = None
+        self._retriever: Retriever | None = None
+        self._store: Store | None = None
+        self._knowledge: KnowledgeBase | None = None
+        self._engine: Engine | None = None
+        self.started = False
+
+    # --- registration -----------------------------------------------------------------------------------
+
+    def _collect_registrations(self) -> None:
+        # Named things are collected implementation by implementation so that a name registered twice is
+        # reported with both plugins' names instead of one silently replacing the other.
+        self._collect("register_providers", self.providers.register)
+        self._collect("register_retrievers", self.retrievers.register)
+        self._collect("register_storage", self.storages.register)
+        self._collect(
+            "register_source_types",
+            lambda source_type, *, owner: self.source_types.register(
+                source_type.name, source_type, owner=owner
+            ),
+        )
+
+        def register_model(app_label: str, models_module: str, migrations_module: str | None = None) -> None:
+            if app_label in self.model_apps:
+                raise ValueError(f"database app {app_label!r} is registered twice")
+            self.model_apps[app_label] = (models_module, migrations_module)
+
+        self.pm.hook.register_models(register=register_model, otvet=self)
+        self.pm.hook.register_locale_dirs(
+            register=lambda path: self.locale_dirs.append(Path(path)), otvet=self
+        )
+
+    def _collect(self, hook_name: str, register: Callable[..., None]) -> None:
+        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+
+            def bound(*args: object, _owner: str = impl.plugin_name) -> None:
+                register(*args, owner=_owner)
+
+            available = {"register": bound, "otvet": self}
+            impl.function(**{name: available[name] for name in impl.argnames})
+
+    # --- the parts, created on first use so that light commands (``otvet plugins``) stay light -----------
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = self.storages.get(self.settings.storage)(self)
+        return self._store
+
+    @property
+    def provider(self) -> Provider:
+        if self._provider is None:
+            self._provider = self.providers.get(self.settings.provider)(self)
+        return self._provider
+
+    @property
+    def retriever(self) -> Retriever:
+        if self._retriever is None:
+            self._retriever = self.retrievers.get(self.settings.retrieval.retriever)(self)
+        return self._retriever
+
+    @property
+    def knowledge(self) -> KnowledgeBase:
+        if self._knowledge is None:
+            from otvet.core.knowledge import KnowledgeBase
+
+            self._knowledge = KnowledgeBase(self)
+        return self._knowledge
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            from otvet.core.engine import Engine
+
+            self._engine = Engine(self)
+        return self._engine
+
+    def routes(self) -> list[BaseRoute]:
+        """Routes every plugin adds to the HTTP app."""
+        routes: list[BaseRoute] = []
+        self.pm.hook.register_routes(register=routes.append, otvet=self)
+        return routes
+
+    def detect_language(self, text: str, hint: str | None = None) -> str | None:
+        """Ask the ``detect_language`` hook which of our languages ``text`` is in."""
+        return self.pm.hook.detect_language(text=text, hint=hint, languages=self.i18n.languages, otvet=self)
+
+    # --- lifecycle --------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect storage, apply migrations when configured to, validate the choices, run startup hooks."""
+        if self.started:
+            return
+        # Resolve named choices first, so a typo in OTVET_PROVIDER fails before anything is touched.
+        self.provider  # noqa: B018
+        self.retriever  # noqa: B018
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await self.store.connect()
+        self.started = True
+        try:
+            if self.settings.auto_migrate:
+                applied = await self.store.migrate()
+                if applied:
+                    log.info("applied migrations: %s", ", ".join(applied))
+            for result in self.pm.hook.startup(otvet=self):
+                if inspect.isawaitable(result):
+                    await result
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        if not self.started:
+            return
+        try:
+            for result in self.pm.hook.shutdown(otvet=self):
+                if inspect.isawaitable(result):
+                    await result
+        finally:
+            if self._provider is not None:
+                await self._provider.aclose()
+            await self.store.close()
+            self.started = False
+
+    async def __aenter__(self) -> Otvet:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()

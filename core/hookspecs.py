@@ -1,0 +1,103 @@
+"""Every hook a plugin can implement, grouped by lifecycle. docs/plugin_hooks.md documents each one.
+
+Hooks are synchronous and cheap: they register objects (providers, retrievers, parsers...) whose async
+methods do the real work. Every hook may take ``otvet`` (the running :class:`otvet.core.app.Otvet`), and
+pluggy lets an implementation accept any subset of a hook's parameters, so new parameters never break
+existing plugins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+    from starlette.routing import BaseRoute
+
+    from otvet.core.app import Otvet
+    from otvet.core.llm import ProviderFactory
+    from otvet.core.retrieval import RetrieverFactory
+    from otvet.core.sources import SourceType
+    from otvet.core.store import StoreFactory
+
+hookspec = pluggy.HookspecMarker("otvet")
+
+
+# --- registration: things with names, chosen by settings -------------------------------------------------
+
+
+@hookspec
+def register_providers(register: Callable[[str, ProviderFactory], None], otvet: Otvet) -> None:
+    """Register LLM providers: ``register(name, factory)`` where ``factory(otvet)`` returns a Provider."""
+
+
+@hookspec
+def register_retrievers(register: Callable[[str, RetrieverFactory], None], otvet: Otvet) -> None:
+    """Register retrievers: ``register(name, factory)`` where ``factory(otvet)`` returns a Retriever."""
+
+
+@hookspec
+def register_source_types(register: Callable[[SourceType], None], otvet: Otvet) -> None:
+    """Register training-source types (parsers): ``register(source_type)``; its ``name`` must be unique."""
+
+
+@hookspec
+def register_storage(register: Callable[[str, StoreFactory], None], otvet: Otvet) -> None:
+    """Register storage backends: ``register(name, factory)`` where ``factory(otvet)`` returns a Store."""
+
+
+@hookspec
+def register_models(register: Callable[[str, str, str | None], None], otvet: Otvet) -> None:
+    """Register database models: ``register(app_label, models_module, migrations_module)``."""
+
+
+@hookspec
+def register_locale_dirs(register: Callable[[Path], None], otvet: Otvet) -> None:
+    """Register gettext catalog folders (``DIR/<lang>/LC_MESSAGES/messages.po``) with user-facing strings."""
+
+
+# --- per turn ---------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def detect_language(text: str, hint: str | None, languages: tuple[str, ...], otvet: Otvet) -> str | None:
+    """Return the language code (one of ``languages``) ``text`` is written in, or None to defer."""
+
+
+# --- lifecycle --------------------------------------------------------------------------------------------
+
+
+@hookspec
+def startup(otvet: Otvet) -> Awaitable[None] | None:
+    """Run when Otvet starts, after storage is connected; may return an awaitable, which is awaited."""
+
+
+@hookspec
+def shutdown(otvet: Otvet) -> Awaitable[None] | None:
+    """Run when Otvet stops, before storage is closed; may return an awaitable, which is awaited."""
+
+
+# --- surfaces: HTTP routes and CLI commands ---------------------------------------------------------------
+
+
+@hookspec
+def register_routes(register: Callable[[BaseRoute], None], otvet: Otvet) -> None:
+    """Add Starlette routes (``Route``, ``WebSocketRoute``, ``Mount``) to the HTTP app."""
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add commands to the ``otvet`` CLI: decorate functions with ``@cli.command()``."""
+
+
+def hook_names() -> list[str]:
+    """The names of every hook defined here, in definition order (used by the docs and meta-tests)."""
+    return [name for name, value in globals().items() if _is_hookspec(value)]
+
+
+def _is_hookspec(value: Any) -> bool:
+    return callable(value) and hasattr(value, "otvet_spec")

@@ -1,0 +1,176 @@
+"""Knowledge versions: sources become chunks in a version; the active version's index answers searches.
+
+The index is derived from the database only, so any process (another API replica, the worker) rebuilds the
+same index from the same version, and notices a newly activated version within ``refresh_seconds``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from otvet.core.chunking import chunk_source
+from otvet.core.retrieval import IndexedChunk, RetrieverIndex
+from otvet.core.sources import ParsedSource, QAPair, Section
+from otvet.core.store import NewChunk, SourceRecord, VersionRecord
+from otvet.core.types import Passage
+
+if TYPE_CHECKING:
+    from otvet.core.app import Otvet
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class NewSource:
+    """A parsed file on its way into the knowledge base."""
+
+    name: str
+    type: str
+    parsed: ParsedSource
+    checksum: str
+
+    @classmethod
+    def from_bytes(cls, name: str, type: str, parsed: ParsedSource, data: bytes) -> NewSource:
+        return cls(name, type, parsed, hashlib.sha256(data).hexdigest())
+
+
+@dataclass(slots=True)
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    version: VersionRecord | None = None
+
+
+def content_of(parsed: ParsedSource) -> dict[str, Any]:
+    """The JSON-able form a source's parsed content is stored in (so versions can be rebuilt from it)."""
+    return {
+        "sections": [{"title": s.title, "text": s.text} for s in parsed.sections],
+        "qa_pairs": [{"question": p.question, "answer": p.answer} for p in parsed.qa_pairs],
+    }
+
+
+def parsed_of(record: SourceRecord) -> ParsedSource:
+    content = record.content
+    return ParsedSource(
+        title=record.title,
+        sections=[Section(text=s["text"], title=s.get("title", "")) for s in content.get("sections", [])],
+        qa_pairs=[QAPair(p["question"], p["answer"]) for p in content.get("qa_pairs", [])],
+        language=record.language,
+    )
+
+
+class _EmptyIndex(RetrieverIndex):
+    def search(self, query: str, k: int) -> list[Passage]:
+        return []
+
+
+class KnowledgeBase:
+    """Adds sources, builds and activates versions, and keeps the active version's index loaded."""
+
+    def __init__(self, otvet: Otvet) -> None:
+        self.otvet = otvet
+        self._index: RetrieverIndex = _EmptyIndex()
+        self._version_id: int | None = None
+        self._checked_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    @property
+    def version_id(self) -> int | None:
+        """The knowledge version this process is answering from."""
+        return self._version_id
+
+    async def search(self, query: str, k: int) -> list[Passage]:
+        index = await self.index()
+        # Searching 100k chunks takes milliseconds of CPU: keep it off the event loop anyway.
+        return await asyncio.to_thread(index.search, query, k)
+
+    async def index(self) -> RetrieverIndex:
+        """The active version's index, rebuilt when another process activated a newer version."""
+        if time.monotonic() - self._checked_at >= self.otvet.settings.retrieval.refresh_seconds:
+            await self.refresh()
+        return self._index
+
+    async def refresh(self, *, force: bool = False) -> int | None:
+        """Load the active version's index if it changed (or ``force``); return the version id."""
+        async with self._lock:
+            self._checked_at = time.monotonic()
+            active = await self.otvet.store.active_version()
+            if active is None:
+                self._index, self._version_id = _EmptyIndex(), None
+                return None
+            if active.id != self._version_id or force:
+                started = time.monotonic()
+                chunks: list[IndexedChunk] = []
+                async for batch in self.otvet.store.iter_chunks(active.id):
+                    chunks.extend(batch)
+                index = await asyncio.to_thread(self.otvet.retriever.build, chunks)
+                # Swap only once the new index is complete: searches meanwhile use the previous one.
+                self._index, self._version_id = index, active.id
+                log.info(
+                    "knowledge version %d loaded: %d chunks in %.2fs",
+                    active.id,
+                    len(chunks),
+                    time.monotonic() - started,
+                )
+            return self._version_id
+
+    async def add_sources(
+        self, sources: Sequence[NewSource], *, rebuild: bool = True, note: str = ""
+    ) -> IngestReport:
+        """Store ``sources`` (skipping unchanged ones); if anything changed, build and activate a version."""
+        report = IngestReport()
+        store = self.otvet.store
+        for source in sources:
+            parsed = source.parsed
+            language = parsed.language or self._language_of(parsed)
+            _, status = await store.upsert_source(
+                source.name, source.type, parsed.title, source.checksum, language, content_of(parsed)
+            )
+            getattr(report, status).append(source.name)
+        if rebuild and (report.added or report.updated or await store.active_version() is None):
+            report.version = await self.rebuild(note=note)
+        return report
+
+    async def rebuild(
+        self, *, note: str = "", progress: Callable[[int, int], None] | None = None
+    ) -> VersionRecord:
+        """Chunk every source into a new version, activate it and load its index."""
+        store = self.otvet.store
+        records = await store.list_sources()
+        chunks: list[NewChunk] = []
+        for done, record in enumerate(records, 1):
+            parsed = parsed_of(record)
+            for position, piece in enumerate(chunk_source(parsed)):
+                language = record.language
+                if piece.kind == "text" and parsed.language is None:
+                    language = self.otvet.detect_language(piece.text) or record.language
+                chunks.append(
+                    NewChunk(
+                        source_id=record.id,
+                        position=position,
+                        text=piece.text,
+                        kind=piece.kind,
+                        question=piece.question,
+                        title=piece.title,
+                        language=language,
+                    )
+                )
+            if progress:
+                progress(done, len(records))
+        version = await store.create_version(chunks, source_count=len(records), note=note)
+        version = await store.activate_version(version.id)
+        await self.refresh(force=True)
+        return version
+
+    def _language_of(self, parsed: ParsedSource) -> str | None:
+        sample = " ".join(
+            [s.text[:400] for s in parsed.sections[:3]] + [p.question for p in parsed.qa_pairs[:5]]
+        )
+        return self.otvet.detect_language(sample) if sample.strip() else None

@@ -1,0 +1,64 @@
+"""The LLM provider contract: what the engine hands a provider and what a provider streams back."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
+
+from otvet.core.types import HistoryMessage, Passage, Usage
+
+if TYPE_CHECKING:
+    from otvet.core.app import Otvet
+    from otvet.core.i18n import Translator
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerRequest:
+    """Everything a provider needs to answer one question."""
+
+    question: str
+    language: str
+    passages: tuple[Passage, ...]
+    history: tuple[HistoryMessage, ...]
+    #: Translations in the user's language, for anything the provider itself says.
+    translator: Translator
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderDone:
+    """The last item a provider yields: usage, which passages it used, and whether it found an answer."""
+
+    usage: Usage = field(default_factory=Usage)
+    #: Indexes into ``AnswerRequest.passages`` that the answer rests on; None means all of them.
+    cited: tuple[int, ...] | None = None
+    #: False when the provider answered "I don't know": the answer then carries no sources.
+    grounded: bool = True
+
+
+class ProviderError(Exception):
+    """A provider could not answer; ``code`` is a stable reason for machines (``timeout``, ``upstream``)."""
+
+    def __init__(self, message: str, *, code: str = "provider_error") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class Provider(ABC):
+    """An LLM provider. ``stream`` yields text deltas (``str``) and finally one :class:`ProviderDone`."""
+
+    #: Shown in ``otvet plugins`` and stored with every answer.
+    name: ClassVar[str] = ""
+    #: True when deltas arrive as the model produces them rather than all at the end.
+    can_stream: ClassVar[bool] = True
+
+    @abstractmethod
+    def stream(self, request: AnswerRequest) -> AsyncIterator[str | ProviderDone]:
+        """Answer ``request``; raise :class:`ProviderError` (or let any exception escape) on failure."""
+
+    async def aclose(self) -> None:
+        """Release connections; called when Otvet stops."""
+
+
+ProviderFactory = Callable[["Otvet"], Provider]

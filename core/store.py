@@ -1,0 +1,152 @@
+"""The storage contract the engine and the knowledge base rely on; plugins/storage implements it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from otvet.core.retrieval import IndexedChunk
+from otvet.core.types import HistoryMessage, SourceRef, Usage
+
+if TYPE_CHECKING:
+    from otvet.core.app import Otvet
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    id: int
+    channel: str
+    external_id: str
+    #: The language the user chose explicitly (``/lang``), or None to follow what they write.
+    language: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationRecord:
+    id: int
+    user_id: int
+    chat_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    id: int
+    name: str
+    type: str
+    title: str
+    checksum: str
+    language: str | None
+    #: The parsed content, as stored: ``{"sections": [...], "qa_pairs": [...]}``.
+    content: dict[str, Any]
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRecord:
+    id: int
+    status: Literal["building", "ready", "active", "retired", "failed"]
+    chunk_count: int
+    source_count: int
+    created_at: datetime
+    activated_at: datetime | None
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewChunk:
+    """A chunk about to be stored in a new knowledge version."""
+
+    source_id: int
+    position: int
+    text: str
+    kind: Literal["text", "qa"] = "text"
+    question: str | None = None
+    title: str = ""
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    id: int
+    conversation_id: int
+    role: Literal["user", "assistant"]
+    text: str
+    language: str | None
+    status: str
+    sources: tuple[SourceRef, ...]
+    latency_ms: int | None
+    usage: Usage
+    provider: str | None
+    created_at: datetime
+
+
+class Store(Protocol):
+    """Persistence for users, conversations, messages, feedback, sources and knowledge versions.
+
+    Every method is a coroutine and safe to call from any task once :meth:`connect` has run.
+    """
+
+    async def connect(self) -> None: ...
+    async def close(self) -> None: ...
+    async def migrate(self) -> list[str]:
+        """Apply pending schema migrations; return the names applied."""
+        ...
+
+    async def ping(self) -> bool: ...
+
+    # users and conversations
+    async def get_or_create_user(
+        self, channel: str, external_id: str, display_name: str | None = None
+    ) -> UserRecord: ...
+    async def set_user_language(self, user_id: int, language: str | None) -> None: ...
+    async def current_conversation(self, user_id: int, chat_id: str) -> ConversationRecord: ...
+    async def reset_conversation(self, user_id: int, chat_id: str) -> bool: ...
+    async def history(self, conversation_id: int, limit: int) -> list[HistoryMessage]:
+        """The last ``limit`` answered messages (status ``ok``), oldest first."""
+        ...
+
+    async def add_message(
+        self,
+        conversation_id: int,
+        role: Literal["user", "assistant"],
+        text: str,
+        *,
+        language: str | None = None,
+        status: str = "ok",
+        sources: Sequence[SourceRef] = (),
+        latency_ms: int | None = None,
+        usage: Usage | None = None,
+        provider: str | None = None,
+    ) -> int: ...
+    async def set_message_status(self, message_id: int, status: str) -> None: ...
+    async def messages(self, conversation_id: int) -> list[StoredMessage]: ...
+    async def add_feedback(self, message_id: int, user_id: int, value: int, comment: str = "") -> int: ...
+
+    # knowledge
+    async def upsert_source(
+        self,
+        name: str,
+        type: str,
+        title: str,
+        checksum: str,
+        language: str | None,
+        content: dict[str, Any],
+    ) -> tuple[SourceRecord, Literal["added", "updated", "unchanged"]]:
+        """Insert or update the source called ``name``; an equal checksum leaves it ``unchanged``."""
+        ...
+
+    async def list_sources(self) -> list[SourceRecord]: ...
+    async def create_version(
+        self, chunks: Sequence[NewChunk], *, source_count: int, note: str = ""
+    ) -> VersionRecord: ...
+    async def activate_version(self, version_id: int) -> VersionRecord: ...
+    async def active_version(self) -> VersionRecord | None: ...
+    async def list_versions(self) -> list[VersionRecord]: ...
+    def iter_chunks(self, version_id: int, batch_size: int = 5000) -> AsyncIterator[list[IndexedChunk]]:
+        """Yield the version's chunks in batches, in id order."""
+        ...
+
+
+StoreFactory = Callable[["Otvet"], Store]

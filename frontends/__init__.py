@@ -1,0 +1,1 @@
+"""Frontends: thin translators between a protocol (HTTP, CLI, Telegram...) and the dialogue engine."""

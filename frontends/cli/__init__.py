@@ -1,0 +1,1 @@
+"""The command-line frontend: ``otvet serve|ask|ingest|migrate|plugins``."""

@@ -1,0 +1,124 @@
+"""The ``otvet`` command line: serve, ask, ingest, migrate, plugins, and any command a plugin adds."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+import pluggy
+from pydantic import ValidationError
+
+from otvet import __version__
+from otvet.config.settings import Settings
+from otvet.core.app import Otvet
+from otvet.core.plugins import PluginLoadError, make_plugin_manager
+from otvet.core.registry import RegistryError
+
+T = TypeVar("T")
+#: Commands that run until stopped log at OTVET_LOG_LEVEL; the others only warn unless --log-level says so.
+LONG_RUNNING = {"serve"}
+
+
+class Context:
+    """What every command shares: settings, the plugin manager and a lazily built Otvet."""
+
+    def __init__(self, settings: Settings, pm: pluggy.PluginManager | None = None) -> None:
+        self.settings = settings
+        self._pm = pm
+        self._otvet: Otvet | None = None
+
+    @property
+    def pm(self) -> pluggy.PluginManager:
+        if self._pm is None:
+            self._pm = make_plugin_manager(allow=self.settings.plugins, disable=self.settings.disable_plugins)
+        return self._pm
+
+    @property
+    def otvet(self) -> Otvet:
+        if self._otvet is None:
+            self._otvet = Otvet(self.settings, self.pm)
+        return self._otvet
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+def run(otvet: Otvet, work: Callable[[Otvet], Awaitable[T]]) -> T:
+    """Start ``otvet``, run ``work`` with it, stop it; configuration mistakes become clear CLI errors."""
+
+    async def main() -> T:
+        async with otvet:
+            return await work(otvet)
+
+    try:
+        return asyncio.run(main())
+    except RegistryError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(__version__, prog_name="otvet")
+@click.option("--log-level", default=None, help="Logging level (default: OTVET_LOG_LEVEL or INFO).")
+@click.pass_context
+def cli(ctx: click.Context, log_level: str | None) -> None:
+    """Otvet: a question-answering bot grounded in your knowledge base.
+
+    Settings come from OTVET_* environment variables, a .env file or otvet.toml (see config/).
+    """
+    if not isinstance(ctx.obj, Context):
+        ctx.obj = Context(load_settings())
+    if log_level:
+        ctx.obj.settings.log_level = log_level.upper()
+        configure_logging(log_level)
+    elif ctx.invoked_subcommand in LONG_RUNNING:
+        configure_logging(ctx.obj.settings.log_level)
+    else:
+        # One-shot commands print their results; routine INFO lines would only bury them.
+        configure_logging(
+            "WARNING" if ctx.obj.settings.log_level.upper() in ("INFO", "") else ctx.obj.settings.log_level
+        )
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = [f"  OTVET_{'__'.join(str(p).upper() for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        raise click.ClickException("invalid settings:\n" + "\n".join(lines)) from None
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
+    )
+    # Library chatter (SQL, HTTP) stays at WARNING unless explicitly debugging.
+    for noisy in ("tortoise", "aiosqlite", "asyncpg", "httpx", "bm25s"):
+        logging.getLogger(noisy).setLevel(logging.WARNING if level.upper() != "DEBUG" else logging.DEBUG)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Entry point of the ``otvet`` script: loads plugins' commands, then runs the CLI."""
+    from otvet.frontends.cli import commands  # noqa: F401  (registers the built-in commands)
+
+    try:
+        context = Context(load_settings())
+        context.pm.hook.register_commands(cli=cli)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except PluginLoadError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    return cli.main(args=argv, prog_name="otvet", obj=context)
+
+
+def echo_json(data: object) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))

@@ -1,0 +1,97 @@
+"""Compose an extractive answer: a stored Q&A answer, the most relevant sentences with citations, or a
+localized "I don't know". Pure functions, so they are tested without any event loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from otvet.config.settings import ExtractiveSettings
+from otvet.core.chunking import split_sentences
+from otvet.core.llm import AnswerRequest
+from otvet.core.text import terms
+from otvet.core.types import Passage
+
+
+@dataclass(frozen=True, slots=True)
+class Composed:
+    text: str
+    #: Indexes into the request's passages, in the order their markers ([1], [2]...) are numbered.
+    cited: tuple[int, ...]
+    grounded: bool
+
+
+def question_match(question: str, stored: str) -> float:
+    """How well two questions match: the F1 of their shared stemmed terms (0..1)."""
+    asked, known = set(terms(question)), set(terms(stored))
+    if not asked or not known:
+        return 0.0
+    shared = len(asked & known)
+    if not shared:
+        return 0.0
+    precision, recall = shared / len(known), shared / len(asked)
+    return 2 * precision * recall / (precision + recall)
+
+
+def dont_know(request: AnswerRequest) -> Composed:
+    t = request.translator
+    text = t.gettext(
+        "I don't know the answer to that yet: my knowledge base has nothing on it. "
+        "Try rephrasing the question, or ask about another topic."
+    )
+    return Composed(text, (), grounded=False)
+
+
+def _prefer_language(candidates: list[tuple[int, Passage]], language: str) -> list[tuple[int, Passage]]:
+    same = [(i, p) for i, p in candidates if p.language in (None, language)]
+    return same or candidates
+
+
+def compose(request: AnswerRequest, settings: ExtractiveSettings) -> Composed:
+    """The extractive answer to ``request``."""
+    passages = list(enumerate(request.passages))
+    if not passages:
+        return dont_know(request)
+
+    # 1. A stored Q&A pair whose question is the user's question (in other words) answers it outright.
+    qa = [
+        (question_match(request.question, p.question or ""), i, p)
+        for i, p in _prefer_language([(i, p) for i, p in passages if p.kind == "qa"], request.language)
+    ]
+    if qa:
+        match, index, passage = max(qa, key=lambda item: (item[0], item[2].score))
+        if match >= settings.qa_min_relevance:
+            return Composed(passage.text.strip(), (index,), grounded=True)
+
+    # 2. Otherwise quote the sentences that carry most of the question's terms.
+    relevant = [(i, p) for i, p in passages if p.score >= settings.min_relevance]
+    if not relevant:
+        return dont_know(request)
+    relevant = _prefer_language(relevant, request.language)
+    best = max(p.score for _, p in relevant)
+    relevant = [(i, p) for i, p in relevant if p.score >= best * 0.6]
+    asked = set(terms(request.question))
+    scored: list[tuple[float, int, int, str]] = []
+    for rank, (index, passage) in enumerate(relevant):
+        for position, sentence in enumerate(split_sentences(passage.text)):
+            found = asked & set(terms(sentence))
+            if not found:
+                continue
+            # More of the question's terms first; among equals, the better passage and the earlier sentence.
+            score = len(found) / len(asked) + passage.score * 0.5 - rank * 0.01 - position * 0.001
+            scored.append((score, index, position, sentence))
+    if not scored:
+        return dont_know(request)
+    ranked = sorted(scored, reverse=True)
+    # A sentence far weaker than the best one is padding, not an answer.
+    chosen = [item for item in ranked[: settings.max_sentences] if item[0] >= ranked[0][0] * 0.6]
+    # Read in document order: passage by passage, sentence by sentence.
+    chosen.sort(key=lambda item: ([i for i, _ in relevant].index(item[1]), item[2]))
+    cited: list[int] = []
+    lines: list[str] = []
+    for _, index, _, sentence in chosen:
+        if index not in cited:
+            cited.append(index)
+        marker = cited.index(index) + 1
+        lines.append(f"{sentence} [{marker}]")
+    return Composed(" ".join(lines), tuple(cited), grounded=True)

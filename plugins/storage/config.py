@@ -1,0 +1,82 @@
+"""The Tortoise ORM configuration of Otvet's database, for the store and for the ``tortoise`` CLI.
+
+After changing ``models.py``, generate a migration from the repository's parent directory (where ``otvet``
+is importable) and commit it::
+
+    tortoise -c otvet.plugins.storage.config.TORTOISE_ORM makemigrations
+    tortoise -c otvet.plugins.storage.config.TORTOISE_ORM sqlmigrate otvet 0002_...   # review the SQL
+
+``TORTOISE_ORM`` is computed on first access from :class:`~otvet.config.settings.Settings` (``OTVET_*``
+environment, ``.env``, ``otvet.toml``), so ``migrate``/``history`` act on the configured database. It holds
+the ``otvet`` app only; a plugin with its own models builds its CLI config with :func:`tortoise_config`,
+listing ``otvet`` too so that foreign keys to Otvet's tables resolve.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+#: The app label, models module and migrations package of Otvet's own tables.
+APP_LABEL = "otvet"
+MODELS_MODULE = "otvet.plugins.storage.models"
+MIGRATIONS_MODULE = "otvet.plugins.storage.migrations"
+
+ModelApps = Mapping[str, tuple[str, str | None]]
+"""App label → (models module, migrations package or None), as the ``register_models`` hook collects them."""
+
+
+def connection_name(url: str) -> str:
+    """The Tortoise connection name for ``url``: ``otvet_sqlite``, ``otvet_postgres``...
+
+    Tortoise caches each model's INSERT/DELETE SQL per process under (connection name, table), whatever the
+    dialect. A name per URL scheme keeps SQLite's SQL away from PostgreSQL when one process uses both (the
+    test suite does).
+    """
+    scheme = url.split(":", 1)[0].lower()
+    return "otvet_" + "".join(ch if ch.isalnum() else "_" for ch in scheme)
+
+
+def tortoise_config(url: str, model_apps: ModelApps) -> dict[str, Any]:
+    """A Tortoise config: one connection (see :func:`connection_name`) used by every app of ``model_apps``."""
+    name = connection_name(url)
+    apps: dict[str, dict[str, Any]] = {}
+    for label, (models_module, migrations_module) in model_apps.items():
+        app: dict[str, Any] = {"models": [models_module], "default_connection": name}
+        if migrations_module:
+            app["migrations"] = migrations_module
+        apps[label] = app
+    return {"connections": {name: url}, "apps": apps, "use_tz": True, "timezone": "UTC"}
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The database file of a SQLite URL (None for other databases and for ``:memory:``)."""
+    if not url.startswith("sqlite:"):
+        return None
+    from tortoise.backends.base.config_generator import expand_db_url
+
+    file_path = expand_db_url(url)["credentials"]["file_path"]
+    return None if file_path == ":memory:" else Path(file_path)
+
+
+def ensure_sqlite_dir(url: str) -> None:
+    """Create the folder of a SQLite database file: SQLite creates the file but not its folder."""
+    path = sqlite_path(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+
+def _cli_config() -> dict[str, Any]:
+    from otvet.config.settings import Settings
+
+    url = Settings().resolved_database_url
+    ensure_sqlite_dir(url)
+    return tortoise_config(url, {APP_LABEL: (MODELS_MODULE, MIGRATIONS_MODULE)})
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so that importing this module (the store does) never reads the environment or touches disk.
+    if name == "TORTOISE_ORM":
+        return _cli_config()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,217 @@
+"""Otvet's database tables, as Tortoise models of the ``otvet`` app (every table is prefixed ``otvet_``).
+
+Edit a model, then run ``tortoise -c otvet.plugins.storage.config.TORTOISE_ORM makemigrations`` and commit the
+new file in ``migrations/``: a test compares the models with the migrations and fails when they differ.
+
+Tortoise stores a model's docstring, and ``#:`` comments on fields, as database comments, which would make
+every docstring edit a schema change (and a semicolon in one breaks SQLite migrations). So each model names
+its table comment in ``Meta.table_description``, and field comments here use a plain ``#``.
+
+Indexes name foreign keys by their column (``user_id``, not ``user``): Tortoise's migrations copy the names
+into SQL as they are, and SQLite would silently index a string constant.
+"""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class User(Model):
+    """A person as one frontend (``channel``) knows them; the same human on two channels is two users."""
+
+    id = fields.IntField(primary_key=True)
+    channel = fields.CharField(max_length=32)
+    external_id = fields.CharField(max_length=255)
+    display_name = fields.TextField(null=True)
+    # Chosen explicitly with ``/lang``; None means "answer in the language I write in".
+    language = fields.CharField(max_length=16, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "otvet_user"
+        table_description = "Users, per channel"
+        unique_together = (("channel", "external_id"),)
+
+
+class Conversation(Model):
+    """One history window of a user in a chat; ``/reset`` closes it and the next turn opens a new one."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "otvet.User", related_name="conversations", on_delete=fields.CASCADE
+    )
+    chat_id = fields.CharField(max_length=255)
+    started_at = fields.DatetimeField(auto_now_add=True)
+    closed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "otvet_conversation"
+        table_description = "Conversations: history windows of a user in a chat"
+        # Every turn looks up the open conversation of (user, chat).
+        indexes = (("user_id", "chat_id", "closed_at"),)
+
+
+class Message(Model):
+    """A question or an answer; ``status`` marks failed and cancelled turns, kept out of later histories."""
+
+    id = fields.BigIntField(primary_key=True)
+    conversation: fields.ForeignKeyRelation[Conversation] = fields.ForeignKeyField(
+        "otvet.Conversation", related_name="messages", on_delete=fields.CASCADE
+    )
+    role = fields.CharField(max_length=16)
+    text = fields.TextField()
+    language = fields.CharField(max_length=16, null=True)
+    status = fields.CharField(max_length=16, default="ok")
+    # The cited sources as a list of ``SourceRef`` fields, frozen at answer time.
+    sources = fields.JSONField(default=list)
+    latency_ms = fields.IntField(null=True)
+    prompt_tokens = fields.IntField(default=0)
+    completion_tokens = fields.IntField(default=0)
+    provider = fields.CharField(max_length=64, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "otvet_message"
+        table_description = "Questions and answers"
+        indexes = (("conversation_id", "created_at"),)
+
+
+class Feedback(Model):
+    """A thumbs up (+1) or down (-1) on an answer, with an optional comment."""
+
+    id = fields.IntField(primary_key=True)
+    message: fields.ForeignKeyRelation[Message] = fields.ForeignKeyField(
+        "otvet.Message", related_name="feedback", on_delete=fields.CASCADE, db_index=True
+    )
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "otvet.User", related_name="feedback", on_delete=fields.CASCADE
+    )
+    value = fields.SmallIntField()
+    comment = fields.TextField(default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "otvet_feedback"
+        table_description = "Feedback on answers"
+
+
+class Source(Model):
+    """A training file, parsed; ``content`` keeps the parse so any version can be rebuilt without the file."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=512, unique=True)
+    type = fields.CharField(max_length=32)
+    title = fields.TextField()
+    language = fields.CharField(max_length=16, null=True)
+    checksum = fields.CharField(max_length=128)
+    content = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "otvet_source"
+        table_description = "Training sources with their parsed content"
+
+
+class KnowledgeVersion(Model):
+    """A frozen set of chunks; exactly one is ``active`` at a time, older ones stay for rollback."""
+
+    id = fields.IntField(primary_key=True)
+    status = fields.CharField(max_length=16, default="building")
+    chunk_count = fields.IntField(default=0)
+    source_count = fields.IntField(default=0)
+    note = fields.TextField(default="")
+    metrics = fields.JSONField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    activated_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "otvet_knowledge_version"
+        table_description = "Knowledge versions"
+        indexes = (("status",),)
+
+
+class Chunk(Model):
+    """A searchable piece of a knowledge version.
+
+    A chunk belongs to its version, not to its source: editing or deleting a source must not change what an
+    older version answers with (rollback). So the source's name and title are copied onto the chunk and the
+    link to the source is only a nullable hint.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    version: fields.ForeignKeyRelation[KnowledgeVersion] = fields.ForeignKeyField(
+        "otvet.KnowledgeVersion", related_name="chunks", on_delete=fields.CASCADE
+    )
+    source: fields.ForeignKeyNullableRelation[Source] = fields.ForeignKeyField(
+        "otvet.Source", related_name="chunks", on_delete=fields.SET_NULL, null=True, db_index=True
+    )
+    source_name = fields.CharField(max_length=512)
+    source_title = fields.TextField()
+    position = fields.IntField()
+    kind = fields.CharField(max_length=8, default="text")
+    text = fields.TextField()
+    question = fields.TextField(null=True)
+    # The heading of the section the chunk comes from.
+    title = fields.TextField(default="")
+    language = fields.CharField(max_length=16, null=True)
+
+    class Meta:
+        table = "otvet_chunk"
+        table_description = "Searchable chunks of knowledge versions"
+        # Loading a version reads its chunks in id order, batch after batch (keyset pagination).
+        indexes = (("version_id", "id"),)
+
+
+class Job(Model):
+    """A background task (training, rebuilding) claimed by a worker; used by the worker issue."""
+
+    id = fields.IntField(primary_key=True)
+    type = fields.CharField(max_length=64)
+    status = fields.CharField(max_length=16, default="queued")
+    payload = fields.JSONField(default=dict)
+    progress = fields.FloatField(default=0.0)
+    error = fields.TextField(null=True)
+    attempts = fields.IntField(default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    started_at = fields.DatetimeField(null=True)
+    finished_at = fields.DatetimeField(null=True)
+    locked_by = fields.CharField(max_length=255, null=True)
+
+    class Meta:
+        table = "otvet_job"
+        table_description = "Background jobs"
+        # Workers poll for the oldest queued job.
+        indexes = (("status", "created_at"),)
+
+
+class AdminAccount(Model):
+    """A person allowed into the admin API."""
+
+    id = fields.IntField(primary_key=True)
+    username = fields.CharField(max_length=150, unique=True)
+    password_hash = fields.CharField(max_length=255)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    disabled = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "otvet_admin_account"
+        table_description = "Admin accounts"
+
+
+class ApiKey(Model):
+    """A machine credential: only its hash is stored; ``prefix`` finds the row without revealing the key."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=150)
+    prefix = fields.CharField(max_length=32, unique=True)
+    key_hash = fields.CharField(max_length=255)
+    scopes = fields.JSONField(default=list)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_used_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "otvet_api_key"
+        table_description = "API keys (hashed)"

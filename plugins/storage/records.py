@@ -1,0 +1,56 @@
+"""Model rows → the record dataclasses of the Store contract, so no Tortoise object leaves the plugin."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, cast
+
+from otvet.core.store import SourceRecord, StoredMessage, VersionRecord
+from otvet.core.types import SourceRef, Usage
+from otvet.plugins.storage.models import KnowledgeVersion, Message, Source
+
+_SOURCE_REF_FIELDS = frozenset(f.name for f in dataclasses.fields(SourceRef))
+
+
+def source_record(source: Source) -> SourceRecord:
+    return SourceRecord(
+        id=source.id,
+        name=source.name,
+        type=source.type,
+        title=source.title,
+        checksum=source.checksum,
+        language=source.language,
+        content=source.content,
+        updated_at=source.updated_at,
+    )
+
+
+def version_record(version: KnowledgeVersion) -> VersionRecord:
+    return VersionRecord(
+        id=version.id,
+        status=cast(Any, version.status),
+        chunk_count=version.chunk_count,
+        source_count=version.source_count,
+        created_at=version.created_at,
+        activated_at=version.activated_at,
+        note=version.note,
+    )
+
+
+def stored_message(message: Message) -> StoredMessage:
+    return StoredMessage(
+        id=message.id,
+        conversation_id=cast(Any, message).conversation_id,
+        role=cast(Any, message.role),
+        text=message.text,
+        language=message.language,
+        status=message.status,
+        # Only the fields SourceRef still has: rows written by an older release must stay readable.
+        sources=tuple(
+            SourceRef(**{k: v for k, v in ref.items() if k in _SOURCE_REF_FIELDS}) for ref in message.sources
+        ),
+        latency_ms=message.latency_ms,
+        usage=Usage(prompt_tokens=message.prompt_tokens, completion_tokens=message.completion_tokens),
+        provider=message.provider,
+        created_at=message.created_at,
+    )

@@ -1,0 +1,386 @@
+"""``TortoiseStore``: the :class:`~otvet.core.store.Store` contract on Tortoise ORM (SQLite, PostgreSQL).
+
+The store owns one :class:`~tortoise.context.TortoiseContext`. Each method runs with that context made current
+in the calling task, so the store answers correctly from any task (Starlette requests, Telegram handlers,
+workers) and next to other Tortoise users in the process. The context is also offered as Tortoise's global
+fallback, so plugin code may query the models directly from any task.
+
+Tortoise keeps each model's base query on the model class, so a process can hold stores on two databases of
+the same kind at once (two SQLite files), but not a SQLite and a PostgreSQL store at the same time: the store
+connected last sets the SQL dialect. Connecting one after the other is fine (the tests do).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, TypeVar
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.context import TortoiseContext, set_global_context
+from tortoise.exceptions import ConfigurationError, IntegrityError
+from tortoise.timezone import now
+from tortoise.transactions import in_transaction
+
+from otvet.core.retrieval import IndexedChunk
+from otvet.core.store import (
+    ConversationRecord,
+    NewChunk,
+    SourceRecord,
+    StoredMessage,
+    UserRecord,
+    VersionRecord,
+)
+from otvet.core.types import HistoryMessage, SourceRef, Usage
+from otvet.plugins.storage import schema
+from otvet.plugins.storage.chunks import fetch_chunks, insert_chunks
+from otvet.plugins.storage.config import (
+    APP_LABEL,
+    MIGRATIONS_MODULE,
+    MODELS_MODULE,
+    connection_name,
+    ensure_sqlite_dir,
+    tortoise_config,
+)
+from otvet.plugins.storage.models import (
+    Chunk,
+    Conversation,
+    Feedback,
+    KnowledgeVersion,
+    Message,
+    Source,
+    User,
+)
+from otvet.plugins.storage.records import source_record, stored_message, version_record
+
+if TYPE_CHECKING:
+    from otvet.core.app import Otvet
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+#: Key of the PostgreSQL advisory lock that serialises activations (only one version may end up active).
+ACTIVATION_LOCK_KEY = 0x6F7476_616374  # "otv" "act"
+
+
+@contextlib.contextmanager
+def _bind(context: TortoiseContext) -> Iterator[TortoiseContext]:
+    """Make ``context`` current in this task until the block ends.
+
+    TortoiseContext's own ``with`` keeps a single token on the instance, so concurrent tasks cannot enter it;
+    a token per call can. The context variable is not public API, hence this one place that touches it.
+    """
+    from tortoise.context import _current_context
+
+    token = _current_context.set(context)
+    try:
+        yield context
+    finally:
+        _current_context.reset(token)
+
+
+def _in_context(
+    method: Callable[Concatenate[TortoiseStore, P], Awaitable[R]],
+) -> Callable[Concatenate[TortoiseStore, P], Coroutine[Any, Any, R]]:
+    """Run a store method with the store's Tortoise context current in the calling task."""
+
+    @functools.wraps(method)
+    async def wrapper(self: TortoiseStore, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self._current():
+            return await method(self, *args, **kwargs)
+
+    return wrapper
+
+
+class TortoiseStore:
+    """Persistence on Tortoise ORM. ``connect()`` first; every other method needs the connection."""
+
+    def __init__(self, otvet: Otvet) -> None:
+        self.url = otvet.settings.resolved_database_url
+        # Plugins add their own model apps through ``register_models``; ours is always there.
+        model_apps = {APP_LABEL: (MODELS_MODULE, MIGRATIONS_MODULE), **otvet.model_apps}
+        self.config = tortoise_config(self.url, model_apps)
+        #: The Tortoise connection every model app uses (``in_transaction(store.connection_name)``).
+        self.connection_name = connection_name(self.url)
+        self._context: TortoiseContext | None = None
+
+    @property
+    def context(self) -> TortoiseContext:
+        """The connected Tortoise context (for plugins and tests that need Tortoise itself)."""
+        if self._context is None:
+            raise RuntimeError("the store is not connected: call connect() first")
+        return self._context
+
+    def _current(self) -> contextlib.AbstractContextManager[TortoiseContext]:
+        return _bind(self.context)
+
+    # --- lifecycle ------------------------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        if self._context is not None:
+            return
+        ensure_sqlite_dir(self.url)
+        context = TortoiseContext()
+        with _bind(context):  # initialising the models already needs the context current
+            await context.init(config=self.config)
+            try:
+                # Fail at start, not at the first question, when the database is unreachable.
+                await context.db(self.connection_name).execute_query("SELECT 1")
+            except BaseException:
+                await context.close_connections()
+                raise
+        try:
+            set_global_context(context)
+        except ConfigurationError:
+            # Another context (a second Otvet in tests, an embedding app) holds the fallback: our methods
+            # do not need it, since they bind our context themselves.
+            log.warning("Tortoise's global context is taken: direct model queries may not reach this store")
+        self._context = context
+
+    async def close(self) -> None:
+        if self._context is not None:
+            context, self._context = self._context, None
+            await context.close_connections()
+
+    @_in_context
+    async def migrate(self) -> list[str]:
+        return await schema.apply_migrations(self.context.db(self.connection_name), self.config["apps"])
+
+    async def ping(self) -> bool:
+        if self._context is None:
+            return False
+        try:
+            with self._current() as context:
+                await context.db(self.connection_name).execute_query("SELECT 1")
+        except Exception:
+            log.warning("database ping failed", exc_info=True)
+            return False
+        return True
+
+    # --- users and conversations ----------------------------------------------------------------------------
+
+    @_in_context
+    async def get_or_create_user(
+        self, channel: str, external_id: str, display_name: str | None = None
+    ) -> UserRecord:
+        user = await User.get_or_none(channel=channel, external_id=external_id)
+        if user is None:
+            try:
+                user = await User.create(channel=channel, external_id=external_id, display_name=display_name)
+            except IntegrityError:  # the same user's first two messages, handled at once
+                user = await User.get(channel=channel, external_id=external_id)
+        elif display_name and user.display_name != display_name:
+            user.display_name = display_name
+            await user.save(update_fields=["display_name"])
+        return UserRecord(user.id, user.channel, user.external_id, user.language)
+
+    @_in_context
+    async def set_user_language(self, user_id: int, language: str | None) -> None:
+        await User.filter(id=user_id).update(language=language)
+
+    @_in_context
+    async def current_conversation(self, user_id: int, chat_id: str) -> ConversationRecord:
+        open_ones = Conversation.filter(user_id=user_id, chat_id=chat_id, closed_at__isnull=True)
+        open_ones = open_ones.order_by("id")
+        found = await open_ones.first()
+        if found is None:
+            created = await Conversation.create(user_id=user_id, chat_id=chat_id)
+            # Two first turns at once may both create one; the older wins and the loser leaves no trace.
+            found = await open_ones.first() or created
+            if found.id != created.id:
+                await created.delete()
+        return ConversationRecord(found.id, user_id, found.chat_id)
+
+    @_in_context
+    async def reset_conversation(self, user_id: int, chat_id: str) -> bool:
+        closed = await Conversation.filter(user_id=user_id, chat_id=chat_id, closed_at__isnull=True).update(
+            closed_at=now()
+        )
+        return closed > 0
+
+    @_in_context
+    async def history(self, conversation_id: int, limit: int) -> list[HistoryMessage]:
+        if limit <= 0:
+            return []
+        # Insertion order (id), not created_at: timestamps come from each process's clock.
+        rows = await (
+            Message.filter(conversation_id=conversation_id, status="ok")
+            .order_by("-id")
+            .limit(limit)
+            .values_list("role", "text")
+        )
+        return [HistoryMessage(role=role, text=text) for role, text in reversed(rows)]
+
+    @_in_context
+    async def add_message(
+        self,
+        conversation_id: int,
+        role: Literal["user", "assistant"],
+        text: str,
+        *,
+        language: str | None = None,
+        status: str = "ok",
+        sources: Sequence[SourceRef] = (),
+        latency_ms: int | None = None,
+        usage: Usage | None = None,
+        provider: str | None = None,
+    ) -> int:
+        usage = usage or Usage()
+        message = await Message.create(
+            conversation_id=conversation_id,
+            role=role,
+            text=text,
+            language=language,
+            status=status,
+            sources=[dataclasses.asdict(source) for source in sources],
+            latency_ms=latency_ms,
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            provider=provider,
+        )
+        return message.id
+
+    @_in_context
+    async def set_message_status(self, message_id: int, status: str) -> None:
+        await Message.filter(id=message_id).update(status=status)
+
+    @_in_context
+    async def messages(self, conversation_id: int) -> list[StoredMessage]:
+        rows = await Message.filter(conversation_id=conversation_id).order_by("id")
+        return [stored_message(row) for row in rows]
+
+    @_in_context
+    async def add_feedback(self, message_id: int, user_id: int, value: int, comment: str = "") -> int:
+        if value not in (-1, 1):
+            raise ValueError(f"feedback is -1 or +1, not {value!r}")
+        feedback = await Feedback.create(message_id=message_id, user_id=user_id, value=value, comment=comment)
+        return feedback.id
+
+    # --- knowledge ------------------------------------------------------------------------------------------
+
+    @_in_context
+    async def upsert_source(
+        self,
+        name: str,
+        type: str,
+        title: str,
+        checksum: str,
+        language: str | None,
+        content: dict[str, Any],
+    ) -> tuple[SourceRecord, Literal["added", "updated", "unchanged"]]:
+        fields = {
+            "type": type,
+            "title": title,
+            "checksum": checksum,
+            "language": language,
+            "content": content,
+        }
+        source = await Source.get_or_none(name=name)
+        if source is None:
+            try:
+                source = await Source.create(name=name, **fields)
+                return source_record(source), "added"
+            except IntegrityError:  # added meanwhile by another process: update it like any existing one
+                source = await Source.get(name=name)
+        if source.checksum == checksum:
+            return source_record(source), "unchanged"
+        source.update_from_dict(fields)
+        await source.save()
+        return source_record(source), "updated"
+
+    @_in_context
+    async def list_sources(self) -> list[SourceRecord]:
+        return [source_record(source) for source in await Source.all().order_by("id")]
+
+    @_in_context
+    async def create_version(
+        self, chunks: Sequence[NewChunk], *, source_count: int, note: str = ""
+    ) -> VersionRecord:
+        labels = await self._source_labels({chunk.source_id for chunk in chunks})
+        # One transaction: other processes never see a half-stored version.
+        async with in_transaction(self.connection_name) as connection:
+            version = await KnowledgeVersion.create(
+                status="ready",
+                chunk_count=len(chunks),
+                source_count=source_count,
+                note=note,
+                using_db=connection,
+            )
+            await insert_chunks(connection, version.id, chunks, labels)
+        await _refresh_statistics(self.context.db(self.connection_name))
+        return version_record(version)
+
+    async def _source_labels(self, source_ids: set[int]) -> dict[int, tuple[str, str]]:
+        """Name and title of each source, copied onto its chunks (a version must outlive source edits)."""
+        labels: dict[int, tuple[str, str]] = {}
+        ids = sorted(source_ids)
+        for start in range(0, len(ids), 500):  # stay far below SQLite's bound-parameter limit
+            rows = await Source.filter(id__in=ids[start : start + 500]).values_list("id", "name", "title")
+            labels.update({row_id: (name, title) for row_id, name, title in rows})
+        missing = source_ids - labels.keys()
+        if missing:
+            raise ValueError(f"chunks refer to unknown source ids: {sorted(missing)[:10]}")
+        return labels
+
+    @_in_context
+    async def activate_version(self, version_id: int) -> VersionRecord:
+        async with in_transaction(self.connection_name) as connection:
+            await _serialise_activations(connection)
+            version = await KnowledgeVersion.filter(id=version_id).using_db(connection).first()
+            if version is None:
+                raise LookupError(f"knowledge version {version_id} does not exist")
+            if version.status in ("building", "failed"):
+                raise ValueError(f"knowledge version {version_id} is {version.status}, not activatable")
+            if version.status != "active":
+                await KnowledgeVersion.filter(status="active").using_db(connection).update(status="retired")
+                version.status = "active"
+                version.activated_at = now()
+                await version.save(using_db=connection, update_fields=["status", "activated_at"])
+        return version_record(version)
+
+    @_in_context
+    async def active_version(self) -> VersionRecord | None:
+        version = await KnowledgeVersion.filter(status="active").order_by("-activated_at", "-id").first()
+        return None if version is None else version_record(version)
+
+    @_in_context
+    async def list_versions(self) -> list[VersionRecord]:
+        return [version_record(version) for version in await KnowledgeVersion.all().order_by("-id")]
+
+    async def iter_chunks(self, version_id: int, batch_size: int = 5000) -> AsyncIterator[list[IndexedChunk]]:
+        last_id = 0
+        while True:
+            # Bind per batch, never across a ``yield``: the consumer may resume us from another task.
+            with self._current() as context:
+                batch = await fetch_chunks(context.db(self.connection_name), version_id, last_id, batch_size)
+            if not batch:
+                return
+            yield batch
+            if len(batch) < batch_size:
+                return
+            last_id = batch[-1].chunk_id
+
+
+async def _serialise_activations(connection: BaseDBAsyncClient) -> None:
+    """On PostgreSQL, make concurrent activations queue up, so exactly one version ends up active.
+
+    SQLite needs nothing: Tortoise runs a process's SQLite transactions one at a time, and between processes
+    SQLite lets one writer commit and makes the other fail with "database is locked".
+    """
+    if connection.capabilities.dialect == "postgres":
+        await connection.execute_query("SELECT pg_advisory_xact_lock($1)", [ACTIVATION_LOCK_KEY])
+
+
+async def _refresh_statistics(connection: BaseDBAsyncClient) -> None:
+    """On PostgreSQL, let the planner see the new chunks before the version is read back (right away).
+
+    Without fresh statistics it expects a handful of rows per version, plans a bitmap scan and a sort of the
+    whole version for every batch of ``iter_chunks``, and loading 100,000 chunks takes seconds, not one.
+    """
+    if connection.capabilities.dialect == "postgres":
+        await connection.execute_script(f"ANALYZE {Chunk._meta.db_table}")

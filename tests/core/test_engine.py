@@ -1,0 +1,207 @@
+"""The engine as a frontend sees it: events out, both turns persisted, failures calm and localized."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from otvet.core.app import Otvet
+from otvet.core.llm import ProviderError
+from otvet.core.types import Delta, Failure, Final, Turn, Usage
+from tests.support.providers import MockProvider, Script
+
+
+def turn(text: str, user: str = "u1", **kwargs: object) -> Turn:
+    return Turn(channel="test", user_id=user, text=text, **kwargs)  # type: ignore[arg-type]
+
+
+async def collect(otvet: Otvet, t: Turn) -> list[object]:
+    return [event async for event in otvet.engine.stream(t)]
+
+
+async def messages_of(otvet: Otvet, conversation_id: int) -> list[tuple[str, str, str]]:
+    return [(m.role, m.text, m.status) for m in await otvet.store.messages(conversation_id)]
+
+
+async def test_stream_yields_deltas_then_final_and_persists_both_turns(
+    otvet: Otvet, mock_provider: MockProvider
+) -> None:
+    mock_provider.then("Otvet ", "answers.", usage=Usage(prompt_tokens=7, completion_tokens=2))
+    events = await collect(otvet, turn("What does Otvet do?"))
+
+    assert [type(e) for e in events] == [Delta, Delta, Final]
+    assert [e.text for e in events[:2]] == ["Otvet ", "answers."]  # type: ignore[attr-defined]
+    final = events[-1]
+    assert isinstance(final, Final)
+    assert final.text == "Otvet answers."
+    assert final.language == "en"
+    assert final.usage.total_tokens == 9
+    assert final.provider == "mock"
+    stored = await otvet.store.messages(final.conversation_id)  # type: ignore[arg-type]
+    assert [(m.role, m.text, m.status) for m in stored] == [
+        ("user", "What does Otvet do?", "ok"),
+        ("assistant", "Otvet answers.", "ok"),
+    ]
+    assert stored[1].id == final.message_id
+    assert stored[1].latency_ms is not None and stored[1].latency_ms >= 0
+    assert stored[1].usage.prompt_tokens == 7
+
+
+async def test_ask_returns_the_final_event(otvet: Otvet, mock_provider: MockProvider) -> None:
+    mock_provider.then("Yes.")
+    result = await otvet.engine.ask(turn("Is this a question?"))
+    assert isinstance(result, Final) and result.text == "Yes."
+
+
+async def test_provider_failure_is_a_calm_localized_message_and_the_question_is_kept(
+    otvet: Otvet, mock_provider: MockProvider, caplog: pytest.LogCaptureFixture
+) -> None:
+    mock_provider.fail(ProviderError("upstream exploded: Traceback secret", code="upstream"), "partial")
+    with caplog.at_level(logging.ERROR):
+        events = await collect(otvet, turn("Как добавить обучающие данные?"))
+    failure = events[-1]
+    assert isinstance(failure, Failure)
+    assert failure.language == "ru"
+    assert failure.code == "provider_error"
+    assert "Traceback" not in failure.message and "upstream" not in failure.message
+    assert failure.message == "Извините, сейчас я не могу ответить. Попробуйте ещё раз через минуту."
+    assert "upstream exploded" in caplog.text  # the details go to the log
+    assert await messages_of(otvet, failure.conversation_id) == [  # type: ignore[arg-type]
+        ("user", "Как добавить обучающие данные?", "failed")
+    ]
+
+
+async def test_provider_timeout_ends_in_a_failure_not_a_hang(
+    otvet: Otvet, mock_provider: MockProvider
+) -> None:
+    otvet.settings.answer_timeout = 0.2
+    mock_provider.queue.append(Script(["..."], hang=True))
+    result = await asyncio.wait_for(otvet.engine.ask(turn("Will you hang?")), timeout=5)
+    assert isinstance(result, Failure) and result.code == "provider_timeout"
+    assert mock_provider.closed_streams == 1  # the upstream stream was closed, not leaked
+
+
+async def test_a_consumer_leaving_mid_stream_closes_the_provider_and_marks_the_question(
+    otvet: Otvet, mock_provider: MockProvider
+) -> None:
+    mock_provider.then("one ", "two ", "three")
+    stream = otvet.engine.stream(turn("Tell me a long story"))
+    first = await anext(stream)
+    assert isinstance(first, Delta)
+    await stream.aclose()
+    assert mock_provider.closed_streams == 1
+    user = await otvet.store.get_or_create_user("test", "u1")
+    conversation = await otvet.store.current_conversation(user.id, "private")
+    assert await messages_of(otvet, conversation.id) == [("user", "Tell me a long story", "cancelled")]
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [("   ", "empty_question"), ("x" * 4001, "question_too_long")],
+)
+async def test_bad_questions_are_refused_clearly_without_calling_the_provider(
+    otvet: Otvet, mock_provider: MockProvider, text: str, code: str
+) -> None:
+    result = await otvet.engine.ask(turn(text))
+    assert isinstance(result, Failure) and result.code == code
+    assert result.message
+    assert mock_provider.requests == []
+
+
+async def test_language_follows_the_message_then_the_explicit_choice(
+    otvet: Otvet, mock_provider: MockProvider
+) -> None:
+    await otvet.engine.ask(turn("Привет, как дела?", locale_hint="en-US"))
+    await otvet.engine.ask(turn("Hello there", locale_hint="ru"))
+    assert [r.language for r in mock_provider.requests] == ["ru", "en"]
+
+    await otvet.engine.set_language("test", "u1", "ru")
+    await otvet.engine.ask(turn("Hello there"))
+    assert mock_provider.requests[-1].language == "ru"
+    assert mock_provider.requests[-1].translator.language == "ru"
+
+    # With no letters to go on, the client's hint decides.
+    await otvet.engine.set_language("test", "u1", None)
+    await otvet.engine.ask(turn("42?", locale_hint="ru-RU,ru;q=0.9,en;q=0.8"))
+    assert mock_provider.requests[-1].language == "ru"
+
+
+async def test_unknown_language_choice_is_refused(otvet: Otvet) -> None:
+    with pytest.raises(ValueError, match="available: en, ru"):
+        await otvet.engine.set_language("test", "u1", "xx")
+
+
+async def test_history_window_is_bounded_and_excludes_failed_turns(
+    otvet: Otvet, mock_provider: MockProvider
+) -> None:
+    otvet.settings.history.max_messages = 4
+    for n in range(4):
+        mock_provider.then(f"answer {n}")
+        await otvet.engine.ask(turn(f"question {n}"))
+    mock_provider.fail()
+    await otvet.engine.ask(turn("question that fails"))
+    mock_provider.then("last")
+    await otvet.engine.ask(turn("question 5"))
+
+    history = mock_provider.requests[-1].history
+    assert [(m.role, m.text) for m in history] == [
+        ("user", "question 2"),
+        ("assistant", "answer 2"),
+        ("user", "question 3"),
+        ("assistant", "answer 3"),
+    ]
+
+    # A tight token budget keeps only the newest messages that fit.
+    otvet.settings.history.max_tokens = 3
+    await otvet.engine.ask(turn("question 6"))
+    assert [m.text for m in mock_provider.requests[-1].history] == ["last"]
+
+
+async def test_reset_starts_a_new_conversation_without_history(
+    otvet: Otvet, mock_provider: MockProvider
+) -> None:
+    first = await otvet.engine.ask(turn("remember me"))
+    assert await otvet.engine.reset("test", "u1") is True
+    second = await otvet.engine.ask(turn("do you remember?"))
+    assert isinstance(first, Final) and isinstance(second, Final)
+    assert first.conversation_id != second.conversation_id
+    assert mock_provider.requests[-1].history == ()
+
+
+async def test_conversations_are_separate_per_user_and_per_chat(
+    otvet: Otvet, mock_provider: MockProvider
+) -> None:
+    await otvet.engine.ask(turn("private question", user="alice"))
+    await otvet.engine.ask(turn("group question", user="alice", chat_id="group-1"))
+    await otvet.engine.ask(turn("bob's question", user="bob", chat_id="group-1"))
+    assert [m.text for m in mock_provider.requests[1].history] == []
+    assert [m.text for m in mock_provider.requests[2].history] == []
+
+
+async def test_passages_from_the_active_version_reach_the_provider_and_cited_sources_come_back(
+    otvet: Otvet, mock_provider: MockProvider, tmp_path
+) -> None:
+    from otvet.core.ingest import ingest_paths
+
+    doc = tmp_path / "bots.md"
+    doc.write_text("# Bots\n\nA bot token comes from BotFather in Telegram.\n", encoding="utf-8")
+    other = tmp_path / "cats.md"
+    other.write_text("# Cats\n\nCats sleep most of the day.\n", encoding="utf-8")
+    await ingest_paths(otvet, [doc, other], base=tmp_path)
+
+    mock_provider.then("From BotFather [1].", cited=(0,))
+    result = await otvet.engine.ask(turn("Where does the bot token come from?"))
+    request = mock_provider.requests[-1]
+    assert request.passages and "BotFather" in request.passages[0].text
+    assert isinstance(result, Final)
+    assert [s.title for s in result.sources] == ["Bots"]
+    stored = await otvet.store.messages(result.conversation_id)  # type: ignore[arg-type]
+    assert [s.title for s in stored[-1].sources] == ["Bots"]
+
+
+async def test_ungrounded_answers_carry_no_sources(otvet: Otvet, mock_provider: MockProvider) -> None:
+    mock_provider.then("I don't know.", grounded=False)
+    result = await otvet.engine.ask(turn("What is the meaning of life?"))
+    assert isinstance(result, Final) and result.sources == () and result.grounded is False

@@ -1,0 +1,82 @@
+"""Settings from the environment, .env and otvet.toml; secrets stay secret; the examples stay valid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from otvet.config.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_environment_with_nested_sections_and_comma_lists(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTVET_PROVIDER", "openai")
+    monkeypatch.setenv("OTVET_LANGUAGES", "ru, en")
+    monkeypatch.setenv("OTVET_RETRIEVAL__TOP_K", "9")
+    monkeypatch.setenv("OTVET_DISABLE_PLUGINS", "demo,language")
+    monkeypatch.setenv("OTVET_PLUGINS", "[]")
+    settings = Settings(_env_file=None)
+    assert settings.provider == "openai"
+    assert settings.languages == ("ru", "en")
+    assert settings.retrieval.top_k == 9
+    assert settings.disable_plugins == ["demo", "language"]
+    assert settings.plugins == []
+
+
+def test_dotenv_and_toml_with_the_environment_winning(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / ".env").write_text("OTVET_PORT=8100\nOTVET_LOG_LEVEL=DEBUG\n", encoding="utf-8")
+    toml = tmp_path / "otvet.toml"
+    toml.write_text('port = 8200\nprovider = "from-toml"\n[history]\nmax_messages = 3\n', encoding="utf-8")
+    monkeypatch.setenv("OTVET_CONFIG_FILE", str(toml))
+    monkeypatch.setenv("OTVET_LOG_LEVEL", "WARNING")
+    monkeypatch.chdir(tmp_path)
+    settings = Settings()
+    assert settings.port == 8100  # .env beats otvet.toml
+    assert settings.provider == "from-toml"
+    assert settings.history.max_messages == 3
+    assert settings.log_level == "WARNING"  # the environment beats .env
+
+
+def test_the_database_url_is_a_secret_and_defaults_to_sqlite_in_the_data_dir(tmp_path: Path) -> None:
+    settings = Settings(_env_file=None, database_url="postgres://otvet:hunter2@db/otvet")
+    assert "hunter2" not in repr(settings) and "hunter2" not in str(settings.model_dump())
+    assert settings.resolved_database_url == "postgres://otvet:hunter2@db/otvet"
+    local = Settings(_env_file=None, data_dir=tmp_path)
+    assert local.resolved_database_url == f"sqlite:///{tmp_path.resolve()}/otvet.db"
+
+
+def test_plugin_sections_are_validated_by_the_plugins_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Greeting(BaseModel):
+        greeting: str = "hi"
+        times: int = 1
+
+    monkeypatch.setenv("OTVET_PLUGIN_SETTINGS__GREETER__TIMES", "3")
+    settings = Settings(_env_file=None)
+    assert settings.for_plugin("greeter", Greeting) == Greeting(times=3)
+    assert settings.for_plugin("absent", Greeting) == Greeting()
+    monkeypatch.setenv("OTVET_PLUGIN_SETTINGS__GREETER__TIMES", "many")
+    with pytest.raises(ValidationError, match="times"):
+        Settings(_env_file=None).for_plugin("greeter", Greeting)
+
+
+@pytest.mark.parametrize("value", ["-1", "70000", "port"])
+def test_invalid_values_are_refused_by_name(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("OTVET_PORT", value)
+    with pytest.raises(ValidationError, match="port"):
+        Settings(_env_file=None)
+
+
+def test_the_example_files_are_valid_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    defaults = Settings(_env_file=None).model_dump()
+    from_env = Settings(_env_file=ROOT / "config" / "example.env")
+    monkeypatch.setenv("OTVET_CONFIG_FILE", str(ROOT / "config" / "otvet.example.toml"))
+    from_toml = Settings(_env_file=None)
+    # The examples document the defaults: if a default changes, they must change with it.
+    assert from_env.model_dump() == defaults
+    assert from_toml.model_dump() == defaults

@@ -1,0 +1,138 @@
+"""The ``otvet`` command, run as a real process on a fresh data directory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.support.cli import clean_env, run_otvet
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """A data dir that has been through ``otvet migrate`` and a first question (which loads the demo)."""
+    work = tmp_path_factory.mktemp("cli")
+    env = clean_env(work / "data")
+    result = run_otvet("migrate", env=env, cwd=work)
+    assert result.returncode == 0, result.stderr
+    assert "up to date" in result.stdout
+    return work, env
+
+
+def test_ask_in_russian_answers_from_the_demo_knowledge_base_in_russian(demo_dir: tuple[Path, dict]) -> None:
+    work, env = demo_dir
+    result = run_otvet("ask", "Как добавить обучающие данные?", env=env, cwd=work)
+    assert result.returncode == 0, result.stderr
+    answer, _, sources = result.stdout.partition("Источники:")
+    assert "otvet ingest" in answer
+    assert "[1]" in answer
+    assert "Обучающие данные" in sources or "обучающие данные" in sources.lower()
+
+
+def test_ask_in_english_answers_in_english_with_sources(demo_dir: tuple[Path, dict]) -> None:
+    work, env = demo_dir
+    result = run_otvet("ask", "How do I connect Telegram?", env=env, cwd=work)
+    assert result.returncode == 0, result.stderr
+    answer, _, sources = result.stdout.partition("Sources:")
+    assert "BotFather" in answer
+    assert "Connecting Telegram" in sources
+
+
+def test_a_question_outside_the_knowledge_base_gets_a_localized_i_dont_know(
+    demo_dir: tuple[Path, dict],
+) -> None:
+    work, env = demo_dir
+    english = run_otvet("ask", "What is the boiling point of mercury?", env=env, cwd=work)
+    russian = run_otvet("ask", "Какая температура кипения ртути?", env=env, cwd=work)
+    assert english.returncode == 0 and russian.returncode == 0
+    assert "I don't know" in english.stdout and "Sources:" not in english.stdout
+    assert "не знаю" in russian.stdout and "Источники:" not in russian.stdout
+
+
+def test_ask_json_gives_the_final_event(demo_dir: tuple[Path, dict]) -> None:
+    work, env = demo_dir
+    result = run_otvet("ask", "--json", "Which languages does Otvet speak?", env=env, cwd=work)
+    assert result.returncode == 0, result.stderr
+    final = json.loads(result.stdout)
+    assert final["type"] == "final" and final["language"] == "en"
+    assert "Russian and English" in final["text"]
+    assert final["sources"][0]["title"] == "Otvet FAQ"
+
+
+def test_ask_with_an_unknown_language_is_a_clear_error(demo_dir: tuple[Path, dict]) -> None:
+    work, env = demo_dir
+    result = run_otvet("ask", "--lang", "xx", "hello", env=env, cwd=work)
+    assert result.returncode == 2
+    assert "--lang" in result.stderr and "en, ru" in result.stderr
+
+
+def test_ingest_adds_files_and_answers_from_them_then_skips_unchanged(tmp_path: Path) -> None:
+    env = clean_env(tmp_path / "data", OTVET_LOAD_DEMO="false")
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "office.md").write_text(
+        "# Office\n\nThe office opens at nine and closes at six.\n", encoding="utf-8"
+    )
+    (tmp_path / "kb" / "faq.csv").write_text(
+        "question,answer\nWho is the manager?,Anna Petrova manages the office.\n", encoding="utf-8"
+    )
+    first = run_otvet("ingest", "kb", env=env, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "added     kb/office.md" in first.stdout and "added     kb/faq.csv" in first.stdout
+    assert "Knowledge version 1 is active: 2 chunks from 2 sources." in first.stdout
+
+    answer = run_otvet("ask", "When does the office open?", env=env, cwd=tmp_path)
+    assert "nine" in answer.stdout and "Office" in answer.stdout
+    manager = run_otvet("ask", "who is the manager", env=env, cwd=tmp_path)
+    assert manager.stdout.startswith("Anna Petrova manages the office.")
+
+    again = run_otvet("ingest", "kb", env=env, cwd=tmp_path)
+    assert again.returncode == 0
+    assert "unchanged kb/office.md" in again.stdout
+    assert "Nothing changed" in again.stdout
+
+
+def test_ingest_with_a_bad_file_adds_nothing_and_names_the_problem(tmp_path: Path) -> None:
+    env = clean_env(tmp_path / "data", OTVET_LOAD_DEMO="false")
+    (tmp_path / "good.md").write_text("# Good\n\nGood content.\n", encoding="utf-8")
+    (tmp_path / "bad.csv").write_text("question,answer\nWhat?,\n", encoding="utf-8")
+    (tmp_path / "broken.json").write_text('[{"question": "a", "answer": "b"},', encoding="utf-8")
+    result = run_otvet("ingest", "good.md", "bad.csv", "broken.json", "missing.md", env=env, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Nothing was added" in result.stderr
+    assert "bad.csv:2: the answer is empty" in result.stderr
+    assert "broken.json:1: is not valid JSON" in result.stderr
+    assert "missing.md: no such file or folder" in result.stderr
+    ask = run_otvet("ask", "--json", "good content?", env=env, cwd=tmp_path)
+    assert json.loads(ask.stdout)["grounded"] is False  # good.md was not added either
+
+
+def test_plugins_lists_the_built_in_plugins_with_their_hooks(tmp_path: Path) -> None:
+    result = run_otvet("plugins", "--json", env=clean_env(tmp_path), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    plugins = {p["name"]: p for p in json.loads(result.stdout)}
+    assert plugins["llm_extractive"]["hooks"] == ["register_providers"]
+    assert plugins["language"]["hooks"] == ["detect_language"]
+    assert all(p["builtin"] for p in plugins.values())
+
+
+def test_every_command_has_help(tmp_path: Path) -> None:
+    env = clean_env(tmp_path)
+    for command in ("serve", "ask", "ingest", "migrate", "plugins"):
+        result = run_otvet(command, "--help", env=env, cwd=tmp_path)
+        assert result.returncode == 0 and "Usage: otvet" in result.stdout, command
+
+
+def test_invalid_settings_are_reported_by_name(tmp_path: Path) -> None:
+    result = run_otvet("plugins", env=clean_env(tmp_path, OTVET_PORT="not-a-port"), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "OTVET_PORT" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unknown_provider_is_a_clear_error(tmp_path: Path) -> None:
+    result = run_otvet("ask", "hi", env=clean_env(tmp_path, OTVET_PROVIDER="gpt9"), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "unknown LLM provider 'gpt9'; known: extractive" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,86 @@
+"""The extractive answerer: stored answers, quoted sentences with citations, and an honest "I don't know"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from otvet.config.settings import ExtractiveSettings
+from otvet.core.i18n import I18n
+from otvet.core.llm import AnswerRequest, ProviderDone
+from otvet.core.types import Passage, SourceRef
+from otvet.plugins.llm_extractive.answerer import compose, question_match
+from otvet.plugins.llm_extractive.provider import ExtractiveProvider, pieces
+from otvet.plugins.locales import LOCALE_DIR
+
+I18N = I18n([LOCALE_DIR], ("en", "ru"), "en")
+
+
+def request(question: str, passages: list[Passage], language: str = "en") -> AnswerRequest:
+    return AnswerRequest(question, language, tuple(passages), (), I18N.get(language))
+
+
+def passage(text: str, score: float, title: str = "Doc", **kwargs: object) -> Passage:
+    return Passage(text, score, SourceRef(title, source_id=hash(title) % 100), **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_matching_stored_question_returns_its_answer_verbatim() -> None:
+    qa = passage("Run otvet ingest FILE.", 0.8, kind="qa", question="How do I add training data?")
+    composed = compose(request("how to add training data", [qa]), ExtractiveSettings())
+    assert composed.text == "Run otvet ingest FILE."
+    assert composed.cited == (0,) and composed.grounded
+
+
+def test_passages_give_the_most_relevant_sentences_with_numbered_citations() -> None:
+    doc = passage(
+        "Otvet is a bot framework. To connect Telegram, create a bot with BotFather. Cats are nice.",
+        0.9,
+        title="Telegram",
+    )
+    other = passage("The Telegram token goes into OTVET_TELEGRAM__TOKEN.", 0.7, title="Settings")
+    composed = compose(request("How do I connect a Telegram bot token?", [doc, other]), ExtractiveSettings())
+    assert "To connect Telegram, create a bot with BotFather. [1]" in composed.text
+    assert "OTVET_TELEGRAM__TOKEN. [2]" in composed.text
+    assert "Cats" not in composed.text
+    assert composed.cited == (0, 1)
+
+
+def test_below_the_threshold_it_says_it_does_not_know_in_the_users_language() -> None:
+    weak = passage("Telegram bots are created with BotFather.", 0.2)
+    english = compose(request("What is the boiling point of mercury?", [weak]), ExtractiveSettings())
+    russian = compose(request("Какая температура кипения ртути?", [weak], "ru"), ExtractiveSettings())
+    assert not english.grounded and english.cited == ()
+    assert english.text.startswith("I don't know")
+    assert russian.text.startswith("Я пока не знаю")
+    assert compose(request("anything", []), ExtractiveSettings()).grounded is False
+
+
+def test_passages_in_the_users_language_are_preferred() -> None:
+    en = passage("Otvet speaks English.", 0.9, title="en", language="en")
+    ru = passage("Otvet говорит по-русски.", 0.9, title="ru", language="ru")
+    composed = compose(request("Otvet", [en, ru], "ru"), ExtractiveSettings())
+    assert composed.text == "Otvet говорит по-русски. [1]" and composed.cited == (1,)
+
+
+def test_question_match_is_symmetric_f1_of_terms() -> None:
+    assert question_match("How do I add training data?", "Adding training data") == pytest.approx(1.0)
+    assert question_match("connect telegram", "add training data") == 0.0
+    assert 0 < question_match("add data", "add training data") < 1
+
+
+def test_pieces_split_on_spaces_and_rejoin_exactly() -> None:
+    text = "Один два три четыре пять шесть семь восемь девять десять"
+    parts = pieces(text, 12)
+    assert "".join(parts) == text
+    assert all(len(p) <= 12 for p in parts)
+
+
+async def test_the_provider_streams_pieces_then_done_with_usage(tmp_path: Path) -> None:
+    provider = ExtractiveProvider(settings=ExtractiveSettings(chunk_chars=10))
+    doc = passage("To connect Telegram, create a bot with BotFather.", 0.9)
+    items = [item async for item in provider.stream(request("connect Telegram bot", [doc]))]
+    *texts, done = items
+    assert len(texts) > 2 and all(isinstance(t, str) for t in texts)
+    assert isinstance(done, ProviderDone)
+    assert done.cited == (0,) and done.usage.completion_tokens > 0

@@ -1,0 +1,440 @@
+"""The Tortoise store against the Store contract, on SQLite and PostgreSQL, and its migrations."""
+
+from __future__ import annotations
+
+import asyncio
+import pkgutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tortoise.exceptions import IntegrityError
+
+from otvet.core.store import NewChunk
+from otvet.core.types import HistoryMessage, SourceRef, Usage
+from otvet.plugins.storage import migrations, plugin, schema
+from otvet.plugins.storage.chunks import INSERT_BATCH
+from otvet.plugins.storage.config import APP_LABEL, MIGRATIONS_MODULE, MODELS_MODULE
+from otvet.plugins.storage.models import Chunk, Conversation, Source, User
+from otvet.plugins.storage.store import TortoiseStore
+from tests.support.fixtures import store_host
+
+CONTENT = {
+    "sections": [{"title": "Часы работы", "text": "С 9 до 18."}],
+    "qa_pairs": [{"question": "Q", "answer": "A"}],
+}
+
+
+@pytest.fixture
+async def store(db_url: str) -> AsyncIterator[TortoiseStore]:
+    instance = TortoiseStore(store_host(db_url))
+    await instance.connect()
+    try:
+        yield instance
+    finally:
+        await instance.close()
+
+
+async def add_source(store: TortoiseStore, name: str = "faq.md", title: str = "FAQ") -> int:
+    record, _ = await store.upsert_source(name, "markdown", title, f"sha-{name}", "en", CONTENT)
+    return record.id
+
+
+def new_chunks(source_ids: list[int], count: int) -> list[NewChunk]:
+    return [
+        NewChunk(
+            source_id=source_ids[i % len(source_ids)],
+            position=i,
+            text=f"text {i}",
+            kind="qa" if i % 7 == 0 else "text",
+            question=f"question {i}?" if i % 7 == 0 else None,
+            title=f"section {i % 13}" if i % 5 else "",
+            language="ru" if i % 2 else "en",
+        )
+        for i in range(count)
+    ]
+
+
+async def all_chunks(store: TortoiseStore, version_id: int, batch_size: int = 5000) -> list[Any]:
+    return [chunk async for batch in store.iter_chunks(version_id, batch_size) for chunk in batch]
+
+
+# --- connection ---------------------------------------------------------------------------------------------
+
+
+async def test_ping_after_connect_and_after_close(db_url: str) -> None:
+    store = TortoiseStore(store_host(db_url))
+    assert await store.ping() is False
+    await store.connect()
+    assert await store.ping() is True
+    await store.close()
+    assert await store.ping() is False
+
+
+async def test_connect_creates_the_sqlite_folder(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "otvet.db"
+    store = TortoiseStore(store_host(f"sqlite:///{path}"))
+    await store.connect()
+    try:
+        assert await store.migrate() == expected_migrations()
+        assert path.exists()
+    finally:
+        await store.close()
+
+
+async def test_the_default_url_is_sqlite_in_the_data_dir(tmp_path: Path) -> None:
+    store = TortoiseStore(store_host("", data_dir=tmp_path / "data"))
+    assert store.url == f"sqlite:///{(tmp_path / 'data' / 'otvet.db').resolve()}"
+
+
+async def test_in_memory_sqlite_is_migrated_on_the_same_connection() -> None:
+    # Tortoise's migrate() API would open a second connection: a different, empty in-memory database.
+    store = TortoiseStore(store_host("sqlite://:memory:"))
+    await store.connect()
+    try:
+        assert await store.migrate() == expected_migrations()
+        user = await store.get_or_create_user("cli", "me")
+        assert user.id > 0
+    finally:
+        await store.close()
+
+
+async def test_other_tasks_reach_the_store_and_the_models(store: TortoiseStore) -> None:
+    user = await asyncio.create_task(store.get_or_create_user("telegram", "42"))
+
+    async def count() -> int:
+        return await User.filter(id=user.id).count()
+
+    # Plugin code may use the models directly in any task: the store offers its context as the fallback.
+    assert await asyncio.create_task(count()) == 1
+
+
+async def test_two_stores_side_by_side_keep_to_their_own_database(tmp_path: Path) -> None:
+    first, second = (TortoiseStore(store_host(f"sqlite:///{tmp_path / name}")) for name in ("1.db", "2.db"))
+    for store in (first, second):
+        await store.connect()
+        await store.migrate()
+    try:
+        await first.get_or_create_user("telegram", "only-in-first")
+        await asyncio.gather(*(second.get_or_create_user("telegram", f"u{i}") for i in range(3)))
+        assert [u.external_id for u in await all_users(first)] == ["only-in-first"]
+        assert sorted(u.external_id for u in await all_users(second)) == ["u0", "u1", "u2"]
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def all_users(store: TortoiseStore) -> list[User]:
+    with store._current():
+        return await User.all()
+
+
+# --- users and conversations --------------------------------------------------------------------------------
+
+
+async def test_get_or_create_user_is_idempotent_and_keeps_the_name_fresh(store: TortoiseStore) -> None:
+    created = await store.get_or_create_user("telegram", "42", "Ann")
+    again = await store.get_or_create_user("telegram", "42")
+    renamed = await store.get_or_create_user("telegram", "42", "Anna")
+    other_channel = await store.get_or_create_user("graphql", "42")
+    assert created == again == renamed
+    assert created.language is None
+    assert other_channel.id != created.id
+    assert (await User.get(id=created.id)).display_name == "Anna"
+
+
+async def test_first_messages_at_once_create_one_user(store: TortoiseStore) -> None:
+    users = await asyncio.gather(*(store.get_or_create_user("telegram", "7") for _ in range(8)))
+    assert len({user.id for user in users}) == 1
+    assert await User.filter(channel="telegram", external_id="7").count() == 1
+
+
+async def test_channel_and_external_id_are_unique(store: TortoiseStore) -> None:
+    await User.create(channel="telegram", external_id="1")
+    with pytest.raises(IntegrityError):
+        await User.create(channel="telegram", external_id="1")
+
+
+async def test_set_user_language(store: TortoiseStore) -> None:
+    user = await store.get_or_create_user("telegram", "42")
+    await store.set_user_language(user.id, "ru")
+    assert (await store.get_or_create_user("telegram", "42")).language == "ru"
+    await store.set_user_language(user.id, None)
+    assert (await store.get_or_create_user("telegram", "42")).language is None
+
+
+async def test_current_conversation_is_reused_per_chat_until_reset(store: TortoiseStore) -> None:
+    user = await store.get_or_create_user("telegram", "42")
+    first = await store.current_conversation(user.id, "private")
+    assert await store.current_conversation(user.id, "private") == first
+    assert first.user_id == user.id and first.chat_id == "private"
+    group = await store.current_conversation(user.id, "group-1")
+    assert group.id != first.id
+
+    assert await store.reset_conversation(user.id, "private") is True
+    assert await store.reset_conversation(user.id, "private") is False  # nothing open any more
+    fresh = await store.current_conversation(user.id, "private")
+    assert fresh.id not in (first.id, group.id)
+    assert await store.current_conversation(user.id, "group-1") == group  # other chats are untouched
+    assert await store.reset_conversation(user.id, "never-used") is False
+
+
+async def test_concurrent_first_turns_share_one_open_conversation(store: TortoiseStore) -> None:
+    user = await store.get_or_create_user("telegram", "42")
+    conversations = await asyncio.gather(*(store.current_conversation(user.id, "private") for _ in range(8)))
+    assert len({c.id for c in conversations}) == 1
+    assert await Conversation.filter(user_id=user.id, closed_at__isnull=True).count() == 1
+
+
+# --- messages and feedback ----------------------------------------------------------------------------------
+
+
+async def test_messages_round_trip_every_field(store: TortoiseStore) -> None:
+    user = await store.get_or_create_user("telegram", "42")
+    conversation = await store.current_conversation(user.id, "private")
+    question = await store.add_message(conversation.id, "user", "Когда вы открыты?", language="ru")
+    sources = (SourceRef("FAQ", source_id=3, chunk_id=9, section="Часы работы"), SourceRef("Guide"))
+    answer = await store.add_message(
+        conversation.id,
+        "assistant",
+        "С 9 до 18.",
+        language="ru",
+        sources=sources,
+        latency_ms=120,
+        usage=Usage(prompt_tokens=50, completion_tokens=7),
+        provider="extractive",
+    )
+    stored = await store.messages(conversation.id)
+    assert [m.id for m in stored] == [question, answer]
+    asked, answered = stored
+    assert (asked.role, asked.text, asked.language, asked.status) == ("user", "Когда вы открыты?", "ru", "ok")
+    assert (asked.sources, asked.usage, asked.latency_ms, asked.provider) == ((), Usage(), None, None)
+    assert answered.sources == sources
+    assert answered.usage == Usage(prompt_tokens=50, completion_tokens=7)
+    assert (answered.latency_ms, answered.provider) == (120, "extractive")
+    assert answered.conversation_id == conversation.id
+    assert answered.created_at.tzinfo is not None
+
+    await store.set_message_status(question, "cancelled")
+    assert (await store.messages(conversation.id))[0].status == "cancelled"
+
+
+async def test_history_is_the_newest_answered_messages_oldest_first(store: TortoiseStore) -> None:
+    user = await store.get_or_create_user("telegram", "42")
+    conversation = await store.current_conversation(user.id, "private")
+    other = await store.current_conversation(user.id, "elsewhere")
+    await store.add_message(other.id, "user", "not this conversation")
+    turns = [
+        ("user", "q1", "ok"),
+        ("assistant", "a1", "ok"),
+        ("user", "q2", "failed"),
+        ("user", "q3", "ok"),
+        ("assistant", "a3", "ok"),
+        ("user", "q4", "ok"),
+    ]
+    ids = {}
+    for role, text, status in turns:
+        ids[text] = await store.add_message(conversation.id, role, text, status=status)  # type: ignore[arg-type]
+    await store.set_message_status(ids["q4"], "cancelled")
+
+    assert await store.history(conversation.id, 10) == [
+        HistoryMessage("user", "q1"),
+        HistoryMessage("assistant", "a1"),
+        HistoryMessage("user", "q3"),
+        HistoryMessage("assistant", "a3"),
+    ]
+    assert await store.history(conversation.id, 2) == [
+        HistoryMessage("user", "q3"),
+        HistoryMessage("assistant", "a3"),
+    ]
+    assert await store.history(conversation.id, 0) == []
+
+
+async def test_history_starts_empty_after_reset(store: TortoiseStore) -> None:
+    user = await store.get_or_create_user("telegram", "42")
+    old = await store.current_conversation(user.id, "private")
+    await store.add_message(old.id, "user", "hello")
+    await store.reset_conversation(user.id, "private")
+    new = await store.current_conversation(user.id, "private")
+    assert await store.history(new.id, 10) == []
+    assert await store.history(old.id, 10) == [HistoryMessage("user", "hello")]
+
+
+async def test_feedback(store: TortoiseStore) -> None:
+    user = await store.get_or_create_user("telegram", "42")
+    conversation = await store.current_conversation(user.id, "private")
+    message = await store.add_message(conversation.id, "assistant", "answer")
+    assert await store.add_feedback(message, user.id, 1) > 0
+    assert await store.add_feedback(message, user.id, -1, "wrong hours") > 0
+    with pytest.raises(ValueError, match="-1 or"):
+        await store.add_feedback(message, user.id, 5)
+    with pytest.raises(IntegrityError):  # foreign keys are enforced on SQLite too
+        await store.add_feedback(message + 1000, user.id, 1)
+
+
+# --- sources and versions -----------------------------------------------------------------------------------
+
+
+async def test_upsert_source_adds_updates_and_skips_unchanged(store: TortoiseStore) -> None:
+    added, status = await store.upsert_source("faq.md", "markdown", "FAQ", "c1", "ru", CONTENT)
+    assert status == "added" and added.content == CONTENT and added.language == "ru"
+    same, status = await store.upsert_source("faq.md", "markdown", "FAQ", "c1", "ru", CONTENT)
+    assert status == "unchanged" and same == added
+    changed = {"sections": [], "qa_pairs": [{"question": "Новое?", "answer": "Да"}]}
+    updated, status = await store.upsert_source("faq.md", "qa", "FAQ v2", "c2", None, changed)
+    assert status == "updated" and updated.id == added.id
+    assert (updated.type, updated.title, updated.checksum, updated.language) == ("qa", "FAQ v2", "c2", None)
+    assert updated.updated_at >= added.updated_at
+    await store.upsert_source("guide.txt", "text", "Guide", "g1", "en", {"sections": [], "qa_pairs": []})
+    assert [(s.name, s.content) for s in await store.list_sources()] == [
+        ("faq.md", changed),
+        ("guide.txt", {"sections": [], "qa_pairs": []}),
+    ]
+
+
+async def test_source_names_are_unique(store: TortoiseStore) -> None:
+    await Source.create(name="a.md", type="markdown", title="A", checksum="x")
+    with pytest.raises(IntegrityError):
+        await Source.create(name="a.md", type="markdown", title="A", checksum="y")
+
+
+async def test_versions_activate_retire_and_roll_back(store: TortoiseStore) -> None:
+    source = await add_source(store)
+    assert await store.active_version() is None
+    v1 = await store.create_version(new_chunks([source], 3), source_count=1, note="first")
+    assert (v1.status, v1.chunk_count, v1.source_count, v1.note) == ("ready", 3, 1, "first")
+    assert v1.activated_at is None
+    assert await store.active_version() is None  # built is not yet active
+
+    active1 = await store.activate_version(v1.id)
+    assert active1.status == "active" and active1.activated_at is not None
+    assert await store.active_version() == active1
+
+    v2 = await store.create_version(new_chunks([source], 2), source_count=1)
+    await store.activate_version(v2.id)
+    statuses = {v.id: v.status for v in await store.list_versions()}
+    assert statuses == {v2.id: "active", v1.id: "retired"}
+    assert [v.id for v in await store.list_versions()] == [v2.id, v1.id]  # newest first
+
+    rolled_back = await store.activate_version(v1.id)
+    assert rolled_back.status == "active"
+    assert {v.id: v.status for v in await store.list_versions()} == {v2.id: "retired", v1.id: "active"}
+    assert await store.activate_version(v1.id) == rolled_back  # activating the active one changes nothing
+    with pytest.raises(LookupError):
+        await store.activate_version(v2.id + 100)
+
+
+async def test_concurrent_activations_leave_exactly_one_active(store: TortoiseStore) -> None:
+    source = await add_source(store)
+    versions = [await store.create_version(new_chunks([source], 1), source_count=1) for _ in range(6)]
+    await asyncio.gather(*(store.activate_version(v.id) for v in versions))
+    assert [v.status for v in await store.list_versions()].count("active") == 1
+
+
+async def test_a_failed_version_leaves_nothing_behind(store: TortoiseStore) -> None:
+    source = await add_source(store)
+    with pytest.raises(ValueError, match="unknown source"):
+        await store.create_version(new_chunks([source, source + 99], 4), source_count=2)
+    # A chunk the database refuses, after a whole batch went in: the transaction takes the batch back.
+    chunks = new_chunks([source], INSERT_BATCH + 10)
+    chunks[INSERT_BATCH + 5] = NewChunk(source_id=source, position=0, text=None)  # type: ignore[arg-type]
+    with pytest.raises(IntegrityError):  # NOT NULL text
+        await store.create_version(chunks, source_count=1)
+    assert await store.list_versions() == []
+    assert await Chunk.all().count() == 0
+
+
+async def test_chunks_round_trip_in_id_order_20k(store: TortoiseStore) -> None:
+    sources = [await add_source(store, f"s{i}.md", f"Source {i}") for i in range(3)]
+    other = await store.create_version(new_chunks(sources, 10), source_count=3)
+    chunks = new_chunks(sources, 20_000)
+    version = await store.create_version(chunks, source_count=3)
+    assert version.chunk_count == 20_000
+
+    batches = [batch async for batch in store.iter_chunks(version.id, batch_size=3000)]
+    assert [len(b) for b in batches] == [3000] * 6 + [2000]
+    loaded = [chunk for batch in batches for chunk in batch]
+    ids = [chunk.chunk_id for chunk in loaded]
+    assert ids == sorted(ids) and len(set(ids)) == 20_000
+    titles = {sources[i]: f"Source {i}" for i in range(3)}
+    for new, got in zip(chunks, loaded, strict=True):
+        assert (got.text, got.kind, got.question, got.language, got.title) == (
+            new.text,
+            new.kind,
+            new.question,
+            new.language,
+            new.title,
+        )
+        assert got.source == SourceRef(
+            titles[new.source_id], source_id=new.source_id, chunk_id=got.chunk_id, section=new.title or None
+        )
+    assert len(await all_chunks(store, other.id)) == 10
+    assert await all_chunks(store, version.id + 100) == []
+
+
+async def test_chunks_keep_their_source_title_through_source_edits_and_deletion(store: TortoiseStore) -> None:
+    source = await add_source(store, "faq.md", "FAQ")
+    version = await store.create_version(new_chunks([source], 3), source_count=1)
+    await store.upsert_source("faq.md", "markdown", "Renamed FAQ", "c2", "en", CONTENT)
+    assert {c.source.title for c in await all_chunks(store, version.id)} == {"FAQ"}
+    await Source.filter(id=source).delete()
+    loaded = await all_chunks(store, version.id)
+    assert {(c.source.title, c.source.source_id) for c in loaded} == {("FAQ", None)}
+
+
+# --- migrations ---------------------------------------------------------------------------------------------
+
+
+def expected_migrations() -> list[str]:
+    names = sorted(m.name for m in pkgutil.iter_modules(migrations.__path__) if m.name[0] not in "_~")
+    return [f"{APP_LABEL}.{name}" for name in names]
+
+
+async def table_names(store: TortoiseStore) -> set[str]:
+    connection = store.context.db()
+    if connection.capabilities.dialect == "sqlite":
+        rows = await connection.execute_query_dict("SELECT name FROM sqlite_master WHERE type = 'table'")
+    else:
+        rows = await connection.execute_query_dict(
+            "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()"
+        )
+    return {row["name"] for row in rows}
+
+
+async def test_a_fresh_database_is_migrated_once(empty_db_url: str) -> None:
+    store = TortoiseStore(store_host(empty_db_url))
+    await store.connect()
+    try:
+        assert not {t for t in await table_names(store) if t.startswith("otvet_")}
+        assert await store.migrate() == expected_migrations()
+        models = store.context.apps[APP_LABEL].values() if store.context.apps else []
+        tables = {model._meta.db_table for model in models}
+        assert len(tables) == 10 and all(t.startswith("otvet_") for t in tables)
+        assert tables <= await table_names(store)
+        assert await store.migrate() == []
+    finally:
+        await store.close()
+
+
+async def test_the_models_match_the_migrations() -> None:
+    """Fails when a model changed without a migration: run ``tortoise ... makemigrations`` (see config.py)."""
+    store = TortoiseStore(store_host("sqlite://:memory:"))
+    await store.connect()
+    try:
+        assert store.context.apps is not None
+        assert await schema.unmigrated_changes(store.context.apps, store.config["apps"]) == []
+    finally:
+        await store.close()
+
+
+# --- the plugin ---------------------------------------------------------------------------------------------
+
+
+def test_the_plugin_registers_the_models_and_the_backend() -> None:
+    models: list[tuple[str, str, str | None]] = []
+    backends: dict[str, Any] = {}
+    plugin.register_models(lambda *args: models.append(args))
+    plugin.register_storage(backends.__setitem__)
+    assert models == [(APP_LABEL, MODELS_MODULE, MIGRATIONS_MODULE)]
+    assert backends == {"tortoise": TortoiseStore}

@@ -1,0 +1,37 @@
+"""Run the real ``otvet`` command in a subprocess, as a user would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+
+def otvet_command() -> list[str]:
+    """The installed ``otvet`` script next to this interpreter, else ``python -m otvet``."""
+    script = Path(sys.executable).parent / "otvet"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "otvet"]
+
+
+def clean_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    """The current environment without OTVET_* variables, plus a private data dir and ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTVET_") or k.startswith("OTVET_TEST_")}
+    env.update({"OTVET_DATA_DIR": str(data_dir), "OTVET_PLUGINS": "[]", "PYTHONUNBUFFERED": "1"})
+    env.update(extra)
+    return env
+
+
+def run_otvet(
+    *args: str, env: Mapping[str, str], cwd: Path, timeout: float = 120, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*otvet_command(), *args],
+        env=dict(env),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=input,
+    )
