@@ -1,6 +1,6 @@
 # Otvet: `make run` sets up a fresh machine and serves Otvet; `make test` sets up and runs the whole suite.
 SHELL := /bin/bash
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PG_BIN := $(firstword $(wildcard /usr/lib/postgresql/*/bin))

@@ -14,6 +14,10 @@ if TYPE_CHECKING:
     from otvet.core.app import Otvet
 
 
+class NotFound(LookupError):
+    """The record a call refers to (a message, a knowledge version) does not exist."""
+
+
 @dataclass(frozen=True, slots=True)
 class UserRecord:
     id: int
@@ -122,7 +126,12 @@ class Store(Protocol):
     ) -> int: ...
     async def set_message_status(self, message_id: int, status: str) -> None: ...
     async def messages(self, conversation_id: int) -> list[StoredMessage]: ...
-    async def add_feedback(self, message_id: int, user_id: int, value: int, comment: str = "") -> int: ...
+    async def add_feedback(self, message_id: int, user_id: int, value: int, comment: str = "") -> int:
+        """Record the user's rating (-1 or +1) of a message, replacing their earlier rating of it.
+
+        Raises :class:`NotFound` for an unknown message and ``ValueError`` for another value.
+        """
+        ...
 
     # knowledge
     async def upsert_source(

@@ -29,6 +29,7 @@ from otvet.core.retrieval import IndexedChunk
 from otvet.core.store import (
     ConversationRecord,
     NewChunk,
+    NotFound,
     SourceRecord,
     StoredMessage,
     UserRecord,
@@ -258,7 +259,17 @@ class TortoiseStore:
     async def add_feedback(self, message_id: int, user_id: int, value: int, comment: str = "") -> int:
         if value not in (-1, 1):
             raise ValueError(f"feedback is -1 or +1, not {value!r}")
-        feedback = await Feedback.create(message_id=message_id, user_id=user_id, value=value, comment=comment)
+        if not await Message.exists(id=message_id):
+            raise NotFound(f"message {message_id} does not exist")
+        # One rating per user and message: tapping 👎 after 👍 changes the rating, it does not add one.
+        feedback = await Feedback.filter(message_id=message_id, user_id=user_id).first()
+        if feedback is None:
+            feedback = await Feedback.create(
+                message_id=message_id, user_id=user_id, value=value, comment=comment
+            )
+        else:
+            feedback.value, feedback.comment = value, comment
+            await feedback.save(update_fields=["value", "comment"])
         return feedback.id
 
     # --- knowledge ------------------------------------------------------------------------------------------
@@ -333,7 +344,7 @@ class TortoiseStore:
             await _serialise_activations(connection)
             version = await KnowledgeVersion.filter(id=version_id).using_db(connection).first()
             if version is None:
-                raise LookupError(f"knowledge version {version_id} does not exist")
+                raise NotFound(f"knowledge version {version_id} does not exist")
             if version.status in ("building", "failed"):
                 raise ValueError(f"knowledge version {version_id} is {version.status}, not activatable")
             if version.status != "active":

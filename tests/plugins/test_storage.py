@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 from tortoise.exceptions import IntegrityError
 
-from otvet.core.store import NewChunk
+from otvet.core.store import NewChunk, NotFound
 from otvet.core.types import HistoryMessage, SourceRef, Usage
 from otvet.plugins.storage import migrations, plugin, schema
 from otvet.plugins.storage.chunks import INSERT_BATCH
 from otvet.plugins.storage.config import APP_LABEL, MIGRATIONS_MODULE, MODELS_MODULE
-from otvet.plugins.storage.models import Chunk, Conversation, Source, User
+from otvet.plugins.storage.models import Chunk, Conversation, Feedback, Source, User
 from otvet.plugins.storage.store import TortoiseStore
 from tests.support.fixtures import store_host
 
@@ -265,11 +265,16 @@ async def test_feedback(store: TortoiseStore) -> None:
     user = await store.get_or_create_user("telegram", "42")
     conversation = await store.current_conversation(user.id, "private")
     message = await store.add_message(conversation.id, "assistant", "answer")
-    assert await store.add_feedback(message, user.id, 1) > 0
-    assert await store.add_feedback(message, user.id, -1, "wrong hours") > 0
+    other = await store.get_or_create_user("telegram", "43")
+    first = await store.add_feedback(message, user.id, 1)
+    # Changing one's mind replaces the rating instead of adding a second one.
+    assert await store.add_feedback(message, user.id, -1, "wrong hours") == first
+    assert await store.add_feedback(message, other.id, 1) != first
+    rows = await Feedback.filter(message_id=message).order_by("id").values_list("user_id", "value", "comment")
+    assert rows == [(user.id, -1, "wrong hours"), (other.id, 1, "")]
     with pytest.raises(ValueError, match="-1 or"):
         await store.add_feedback(message, user.id, 5)
-    with pytest.raises(IntegrityError):  # foreign keys are enforced on SQLite too
+    with pytest.raises(NotFound, match="message"):
         await store.add_feedback(message + 1000, user.id, 1)
 
 
@@ -321,7 +326,7 @@ async def test_versions_activate_retire_and_roll_back(store: TortoiseStore) -> N
     assert rolled_back.status == "active"
     assert {v.id: v.status for v in await store.list_versions()} == {v2.id: "retired", v1.id: "active"}
     assert await store.activate_version(v1.id) == rolled_back  # activating the active one changes nothing
-    with pytest.raises(LookupError):
+    with pytest.raises(NotFound):
         await store.activate_version(v2.id + 100)
 
 
