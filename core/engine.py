@@ -91,9 +91,11 @@ class Engine:
         parts: list[str] = []
         done = ProviderDone()
         finished = False
+        in_provider = False
         try:
             passages = tuple(await self.otvet.knowledge.search(question, self.otvet.settings.retrieval.top_k))
             request = AnswerRequest(question, language, passages, history, translator)
+            in_provider = True
             stream = provider.stream(request)
             # The deadline covers the provider's own work, not the time a frontend spends rendering deltas.
             deadline = asyncio.get_running_loop().time() + self.otvet.settings.answer_timeout
@@ -111,6 +113,7 @@ class Engine:
                         yield Delta(item)
             finally:
                 await _aclose(stream)
+            in_provider = False
             answer = "".join(parts).strip()
             if not answer:
                 raise ProviderError("the provider returned an empty answer", code="empty_answer")
@@ -159,10 +162,15 @@ class Engine:
             finished = True
             yield await self._fail_turn("provider_timeout", language, conversation_id, question_id)
         except Exception as exc:
-            code = exc.code if isinstance(exc, ProviderError) else "provider_error"
-            log.exception("provider %s failed (%s)", provider.name, code)
+            if isinstance(exc, ProviderError) or in_provider:
+                reason = exc.code if isinstance(exc, ProviderError) else type(exc).__name__
+                log.exception("provider %s failed (%s)", provider.name, reason)
+                code = "provider_error"
+            else:  # retrieval or storage: not the provider's fault, and the log should say so
+                log.exception("answering failed outside the provider")
+                code = "internal_error"
             finished = True
-            yield await self._fail_turn("provider_error", language, conversation_id, question_id)
+            yield await self._fail_turn(code, language, conversation_id, question_id)
         finally:
             if not finished:
                 # The consumer went away mid-answer (a closed socket, a cancelled task): keep the question,

@@ -35,6 +35,8 @@ def serve(context: Context, host: str | None, port: int | None) -> None:
         host=host or settings.host,
         port=port or settings.port,
         log_level=settings.log_level.lower(),
+        # Uvicorn's lines go through Otvet's logging setup, in the same format as everything else.
+        log_config=None,
         proxy_headers=True,
     )
 

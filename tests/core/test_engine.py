@@ -205,3 +205,25 @@ async def test_ungrounded_answers_carry_no_sources(otvet: Otvet, mock_provider: 
     mock_provider.then("I don't know.", grounded=False)
     result = await otvet.engine.ask(turn("What is the meaning of life?"))
     assert isinstance(result, Final) and result.sources == () and result.grounded is False
+
+
+async def test_a_provider_that_says_nothing_is_a_failure(otvet: Otvet, mock_provider: MockProvider) -> None:
+    mock_provider.then("  ")
+    result = await otvet.engine.ask(turn("Anything?"))
+    assert isinstance(result, Failure) and result.code == "provider_error"
+
+
+async def test_a_retrieval_failure_is_an_internal_error_with_the_question_kept(
+    otvet: Otvet, mock_provider: MockProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken_search(query: str, k: int) -> list[object]:
+        raise RuntimeError("index file is corrupt")
+
+    monkeypatch.setattr(otvet.knowledge, "search", broken_search)
+    result = await otvet.engine.ask(turn("Where is my index?"))
+    assert isinstance(result, Failure) and result.code == "internal_error"
+    assert result.message == "Sorry, I could not answer right now. Please try again in a minute."
+    assert mock_provider.requests == []
+    assert await messages_of(otvet, result.conversation_id) == [  # type: ignore[arg-type]
+        ("user", "Where is my index?", "failed")
+    ]
