@@ -136,3 +136,20 @@ def test_an_unknown_provider_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "unknown LLM provider 'gpt9'; known: extractive" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_migrate_ingest_and_ask_on_each_database(empty_db_url: str, tmp_path: Path) -> None:
+    """The same commands a user types, against SQLite and a real PostgreSQL server."""
+    env = clean_env(tmp_path / "data", OTVET_DATABASE_URL=empty_db_url, OTVET_AUTO_MIGRATE="false")
+    migrated = run_otvet("migrate", env=env, cwd=tmp_path)
+    assert migrated.returncode == 0, migrated.stderr
+    assert "applied otvet.0001_initial" in migrated.stdout
+    assert "applied" not in run_otvet("migrate", env=env, cwd=tmp_path).stdout  # nothing left to apply
+
+    (tmp_path / "hours.md").write_text("# Hours\n\nThe library opens at ten.\n", encoding="utf-8")
+    ingested = run_otvet("ingest", "hours.md", env=env, cwd=tmp_path)
+    assert ingested.returncode == 0, ingested.stderr
+    answer = run_otvet("ask", "--json", "When does the library open?", env=env, cwd=tmp_path)
+    final = json.loads(answer.stdout)
+    assert final["text"] == "The library opens at ten. [1]"
+    assert final["sources"][0]["title"] == "Hours"
