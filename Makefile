@@ -14,7 +14,8 @@ help:
 	@echo "make locales - re-extract user-facing strings and update the ru/en catalogs"
 
 $(BIN)/python:
-	@command -v $(PYTHON) >/dev/null || { echo "Otvet needs Python 3.11+ ($(PYTHON) not found; set PYTHON=...)"; exit 1; }
+	@[ -n "$(PYTHON)" ] && $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
+		{ echo "Otvet needs Python 3.11 or newer: set PYTHON=/path/to/python3.11 (found: '$(PYTHON)')"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
 

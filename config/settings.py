@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -31,7 +31,7 @@ class ExtractiveSettings(BaseModel):
     #: it does not know instead of guessing.
     min_relevance: float = Field(0.5, ge=0.0, le=1.0)
     #: A stored Q&A pair answers directly when its question covers at least this share of the user's.
-    qa_min_relevance: float = Field(0.6, ge=0.0, le=1.0)
+    qa_min_relevance: float = Field(0.75, ge=0.0, le=1.0)
     #: How many sentences an extractive answer quotes at most.
     max_sentences: int = Field(3, ge=1, le=20)
     #: Simulated streaming: the answer is emitted in pieces of about this many characters.
@@ -76,8 +76,9 @@ class Settings(BaseSettings):
     storage: str = "tortoise"
     #: The LLM provider answering questions (a name registered through ``register_providers``).
     provider: str = "extractive"
-    #: Languages Otvet answers in; each needs a catalog in ``locales/``. The first is the fallback.
+    #: Languages Otvet answers in; each needs a catalog in ``locales/``.
     languages: Annotated[tuple[str, ...], NoDecode] = ("en", "ru")
+    #: The language used when a message gives no clue (and for messages before a user is known).
     default_language: str = "en"
     #: Load the bundled demo knowledge base when no knowledge version is active yet.
     load_demo: bool = True
@@ -90,13 +91,18 @@ class Settings(BaseSettings):
     answer_timeout: float = Field(60.0, gt=0)
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
-    log_level: str = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
     extractive: ExtractiveSettings = Field(default_factory=ExtractiveSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     history: HistorySettings = Field(default_factory=HistorySettings)
     #: Free-form sections for third-party plugins, validated by :meth:`for_plugin`.
     plugin_settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
 
     @field_validator("languages", "plugins", "disable_plugins", mode="before")
     @classmethod

@@ -148,9 +148,8 @@ class Otvet:
         self.started = True
         try:
             if self.settings.auto_migrate:
-                applied = await self.store.migrate()
-                if applied:
-                    log.info("applied migrations: %s", ", ".join(applied))
+                await self.store.migrate()  # the store logs each migration it applies
+            await self.knowledge.recover()
             for result in self.pm.hook.startup(otvet=self):
                 if inspect.isawaitable(result):
                     await result

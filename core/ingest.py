@@ -79,10 +79,11 @@ async def ingest_paths(
     progress: Callable[[int, int], None] | None = None,
     note: str = "",
     base: Path | None = None,
+    prefix: str = "",
 ) -> IngestReport:
     """Parse every file under ``paths`` and add them to the knowledge base as one batch.
 
-    Sources are named by their path relative to ``base`` (default: the current directory) so that
+    Sources are named ``prefix`` + their path relative to ``base`` (default: the current directory), so
     ingesting the same file again updates it instead of adding a copy. Raises :class:`IngestProblems`.
     """
     source_types = [otvet.source_types.get(name) for name in otvet.source_types]
@@ -91,7 +92,7 @@ async def ingest_paths(
     root = (base or Path.cwd()).resolve()
     for done, path in enumerate(files, 1):
         resolved = path.resolve()
-        name = str(resolved.relative_to(root)) if resolved.is_relative_to(root) else str(resolved)
+        name = prefix + (str(resolved.relative_to(root)) if resolved.is_relative_to(root) else str(resolved))
         source_type = source_type_for(path, source_types)
         assert source_type is not None
         try:

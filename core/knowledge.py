@@ -40,11 +40,18 @@ class NewSource:
         return cls(name, type, parsed, hashlib.sha256(data).hexdigest())
 
 
+#: Sources named with this prefix (the demo knowledge base) are placeholders: the first real source added
+#: replaces them, so a new deployment's own knowledge never mixes with the demo.
+PLACEHOLDER_PREFIX = "otvet-demo:"
+
+
 @dataclass(slots=True)
 class IngestReport:
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    #: Placeholder sources removed because real ones arrived.
+    removed: list[str] = field(default_factory=list)
     version: VersionRecord | None = None
 
 
@@ -129,14 +136,31 @@ class KnowledgeBase:
         store = self.otvet.store
         for source in sources:
             parsed = source.parsed
-            language = parsed.language or self._language_of(parsed)
+            # Only a declared language is the source's; otherwise each chunk's language is detected, so a
+            # file mixing Russian and English pairs is labelled pair by pair.
             _, status = await store.upsert_source(
-                source.name, source.type, parsed.title, source.checksum, language, content_of(parsed)
+                source.name, source.type, parsed.title, source.checksum, parsed.language, content_of(parsed)
             )
             getattr(report, status).append(source.name)
-        if rebuild and (report.added or report.updated or await store.active_version() is None):
+        if any(not s.name.startswith(PLACEHOLDER_PREFIX) for s in sources):
+            placeholders = [
+                r.name for r in await store.list_sources() if r.name.startswith(PLACEHOLDER_PREFIX)
+            ]
+            if placeholders:
+                await store.delete_sources(placeholders)
+                report.removed = placeholders
+        changed = report.added or report.updated or report.removed
+        if rebuild and (changed or await store.active_version() is None):
             report.version = await self.rebuild(note=note)
         return report
+
+    async def recover(self) -> VersionRecord | None:
+        """Build a version when sources exist but none is active (an ingest interrupted before its build)."""
+        store = self.otvet.store
+        if await store.active_version() is not None or not await store.list_sources():
+            return None
+        log.warning("sources are stored but no knowledge version is active: building one now")
+        return await self.rebuild(note="rebuilt on start: no version was active")
 
     async def rebuild(
         self, *, note: str = "", progress: Callable[[int, int], None] | None = None
@@ -148,9 +172,9 @@ class KnowledgeBase:
         for done, record in enumerate(records, 1):
             parsed = parsed_of(record)
             for position, piece in enumerate(chunk_source(parsed)):
-                language = record.language
-                if piece.kind == "text" and parsed.language is None:
-                    language = self.otvet.detect_language(piece.text) or record.language
+                language = record.language or self.otvet.detect_language(
+                    f"{piece.question}\n{piece.text}" if piece.question else piece.text
+                )
                 chunks.append(
                     NewChunk(
                         source_id=record.id,
@@ -168,9 +192,3 @@ class KnowledgeBase:
         version = await store.activate_version(version.id)
         await self.refresh(force=True)
         return version
-
-    def _language_of(self, parsed: ParsedSource) -> str | None:
-        sample = " ".join(
-            [s.text[:400] for s in parsed.sections[:3]] + [p.question for p in parsed.qa_pairs[:5]]
-        )
-        return self.otvet.detect_language(sample) if sample.strip() else None

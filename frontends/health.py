@@ -35,7 +35,7 @@ async def readyz(request: Request) -> JSONResponse:
         ready = checks["database"] == "ok" and version is not None
     except Exception as exc:  # readiness must report, never raise
         log.warning("readiness check failed: %s", exc)
-        checks["database"] = "unreachable"
+        checks = {"database": "unreachable", "knowledge_version": None}
         ready = False
     return JSONResponse(
         {"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503

@@ -28,12 +28,14 @@ def serve(context: Context, host: str | None, port: int | None) -> None:
     from otvet.frontends.app import create_app
 
     settings = context.settings
+    host = settings.host if host is None else host
+    port = settings.port if port is None else port
     app = create_app(context.otvet)
-    click.echo(f"Otvet is serving on http://{host or settings.host}:{port or settings.port}", err=True)
+    click.echo(f"Otvet is serving on http://{host}:{port}", err=True)
     uvicorn.run(
         app,
-        host=host or settings.host,
-        port=port or settings.port,
+        host=host,
+        port=port,
         log_level=settings.log_level.lower(),
         # Uvicorn's lines go through Otvet's logging setup, in the same format as everything else.
         log_config=None,
@@ -81,9 +83,9 @@ def ask(
             else:
                 final = event
         assert final is not None
-        if not as_json:
+        if not as_json and isinstance(final, Final):
             click.echo()
-            if isinstance(final, Final) and final.sources:
+            if final.sources:
                 t = otvet.i18n.get(final.language)
                 click.echo()
                 click.echo(t.gettext("Sources:"))
@@ -108,8 +110,10 @@ def ingest(context: Context, paths: tuple[Path, ...], note: str) -> None:
     """Add training data: Markdown, text, CSV or JSON Q&A files, or folders of them.
 
     Every file is checked first; if any has a problem, nothing is added and each problem is listed.
-    Ingesting an unchanged file again does nothing.
+    Ingesting an unchanged file again does nothing. Your first sources replace the demo knowledge base.
     """
+    # The admin is bringing their own knowledge: loading the demo first would only mix it in.
+    context.settings.load_demo = False
 
     async def work(otvet: Otvet) -> None:
         bar = _Progress("Parsing")
@@ -124,10 +128,13 @@ def ingest(context: Context, paths: tuple[Path, ...], note: str) -> None:
         ):
             for name in names:
                 click.echo(f"  {label:<9} {name}")
+        if report.removed:
+            click.echo(f"  removed   the demo knowledge base ({len(report.removed)} sources)")
         if report.version:
             v = report.version
             click.echo(
-                f"Knowledge version {v.id} is active: {v.chunk_count} chunks from {v.source_count} sources."
+                f"Knowledge version {v.id} is active: {_count(v.chunk_count, 'chunk')} "
+                f"from {_count(v.source_count, 'source')}."
             )
         else:
             click.echo("Nothing changed: the active knowledge version stays.")
@@ -145,13 +152,11 @@ def ingest(context: Context, paths: tuple[Path, ...], note: str) -> None:
 @pass_context
 def migrate(context: Context) -> None:
     """Create or upgrade the database schema to the latest version."""
-    context.settings.auto_migrate = False
-    context.settings.load_demo = False
 
     async def work(otvet: Otvet) -> list[str]:
         return await otvet.store.migrate()
 
-    applied = run(context.otvet, work)
+    applied = run(context.otvet, work, storage_only=True)
     if applied:
         for name in applied:
             click.echo(f"  applied {name}")
@@ -191,6 +196,10 @@ class _Progress:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.__exit__(None, None, None)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _login() -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -48,12 +49,32 @@ class Context:
 pass_context = click.make_pass_decorator(Context)
 
 
-def run(otvet: Otvet, work: Callable[[Otvet], Awaitable[T]]) -> T:
-    """Start ``otvet``, run ``work`` with it, stop it; configuration mistakes become clear CLI errors."""
+def run(otvet: Otvet, work: Callable[[Otvet], Awaitable[T]], *, storage_only: bool = False) -> T:
+    """Start ``otvet``, run ``work`` with it, stop it; configuration mistakes become clear CLI errors.
+
+    ``storage_only`` connects the store and nothing else (no migrations, no startup hooks): for commands
+    such as ``migrate`` that must work on a database without Otvet's tables.
+    """
 
     async def main() -> T:
-        async with otvet:
+        try:
+            if storage_only:
+                await otvet.store.connect()
+            else:
+                await otvet.start()
+        except RegistryError:
+            raise
+        except Exception as exc:
+            # An unreachable database or a wrong password: say which, without a traceback.
+            logging.getLogger(__name__).debug("start failed", exc_info=True)
+            raise click.ClickException(
+                f"Otvet could not start with the database at {redact(otvet.settings.resolved_database_url)}: "
+                f"{exc or type(exc).__name__}"
+            ) from None
+        try:
             return await work(otvet)
+        finally:
+            await (otvet.store.close() if storage_only else otvet.stop())
 
     try:
         return asyncio.run(main())
@@ -61,9 +82,19 @@ def run(otvet: Otvet, work: Callable[[Otvet], Awaitable[T]]) -> T:
         raise click.ClickException(str(exc)) from None
 
 
+def redact(url: str) -> str:
+    """A database URL without its password, fit for messages and logs."""
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(__version__, prog_name="otvet")
-@click.option("--log-level", default=None, help="Logging level (default: OTVET_LOG_LEVEL or INFO).")
+@click.option(
+    "--log-level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    default=None,
+    help="Logging level (default: OTVET_LOG_LEVEL; one-shot commands only warn).",
+)
 @click.pass_context
 def cli(ctx: click.Context, log_level: str | None) -> None:
     """Otvet: a question-answering bot grounded in your knowledge base.

@@ -18,14 +18,21 @@ DEMO_DIR = Path(__file__).resolve().parent / "knowledge"
 
 
 async def load_demo(otvet: Otvet) -> IngestReport:
-    """Ingest the demo knowledge base; its sources are named ``demo/<lang>/<file>``."""
-    from otvet.core.ingest import ingest_paths
+    """Ingest the demo knowledge base; its sources are named ``otvet-demo:<lang>/<file>``.
 
-    return await ingest_paths(otvet, [DEMO_DIR], base=DEMO_DIR.parent.parent, note="demo knowledge base")
+    The prefix makes them placeholders: the first source an admin adds replaces the whole demo.
+    """
+    from otvet.core.ingest import ingest_paths
+    from otvet.core.knowledge import PLACEHOLDER_PREFIX
+
+    return await ingest_paths(
+        otvet, [DEMO_DIR], base=DEMO_DIR, prefix=PLACEHOLDER_PREFIX, note="demo knowledge base"
+    )
 
 
 async def _load_if_empty(otvet: Otvet) -> None:
-    if await otvet.store.active_version() is not None or await otvet.store.list_sources():
+    # Core's recovery already built a version from any stored sources, so no version means no sources.
+    if await otvet.store.active_version() is not None:
         return
     report = await load_demo(otvet)
     log.info("loaded the demo knowledge base: %d sources", len(report.added))

@@ -32,6 +32,11 @@ from otvet.plugins.retrieval_bm25.encoding import TermCounts, count_terms
 if TYPE_CHECKING:
     from otvet.core.app import Otvet
 
+#: A stored question covering at least this share of the asked one puts its pair first in the results.
+QUESTION_MATCH = 0.5
+#: At most this many Q&A pairs are put first that way.
+MAX_QUESTION_HITS = 2
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
@@ -83,9 +88,18 @@ def bm25_model(counts: TermCounts, *, k1: float, b: float) -> bm25s.BM25:
 class BM25Index(RetrieverIndex):
     """An immutable BM25 index; ``search`` only reads shared state, so threads may call it concurrently."""
 
-    def __init__(self, chunks: Sequence[IndexedChunk], model: bm25s.BM25 | None = None) -> None:
+    def __init__(
+        self,
+        chunks: Sequence[IndexedChunk],
+        model: bm25s.BM25 | None = None,
+        questions: tuple[BM25Index, tuple[int, ...]] | None = None,
+    ) -> None:
         self._chunks = tuple(chunks)
         self._model = model
+        # Stored questions get an index of their own (and the chunk number each one answers): a question
+        # asked in other words should find its stored twin even when every document mentions the same
+        # words ("What is Otvet?" in a knowledge base about Otvet).
+        self._questions = questions
         n_docs = len(self._chunks)
         self._vocabulary: dict[str, int] = model.vocab_dict if model is not None else {}
         self._idf = idf(np.diff(model.scores["indptr"]), n_docs) if model is not None else np.zeros(0)
@@ -102,15 +116,34 @@ class BM25Index(RetrieverIndex):
         return sum(array.nbytes for array in self._model.scores.values() if isinstance(array, np.ndarray))
 
     def search(self, query: str, k: int) -> list[Passage]:
-        """Up to ``k`` chunks sharing a term with ``query``, best BM25 first, each scored by its relevance."""
+        """Up to ``k`` chunks sharing a term with ``query``, each scored by its relevance.
+
+        Q&A pairs whose stored question matches well (relevance ≥ ``QUESTION_MATCH`` among the questions)
+        come first, up to ``MAX_QUESTION_HITS``; then the best BM25 hits over all chunks.
+        """
+        if k <= 0:
+            return []
+        hits = self._hits(query, k)
+        if self._questions is None:
+            return [self._passage(i, r) for i, r in hits]
+        question_index, owners = self._questions
+        matched = [
+            (owners[i], r) for i, r in question_index._hits(query, MAX_QUESTION_HITS) if r >= QUESTION_MATCH
+        ]
+        first = {i for i, _ in matched}
+        merged = matched + [(i, r) for i, r in hits if i not in first]
+        return [self._passage(i, r) for i, r in merged[:k]]
+
+    def _hits(self, query: str, k: int) -> list[tuple[int, float]]:
+        """(chunk number, relevance) of the ``k`` best BM25 hits with a positive relevance."""
         query_terms = dict.fromkeys(terms(query))  # distinct, in order
         known = [self._vocabulary[t] for t in query_terms if t in self._vocabulary]
-        if k <= 0 or self._model is None or not known:
+        if self._model is None or not known:
             return []
         term_ids = np.asarray(known, dtype=np.int32)
         hits = _top_k(self._model.get_scores_from_ids(term_ids), k)
         relevance = self._relevance(term_ids, len(query_terms) - len(known), hits)
-        return [self._passage(int(i), float(r)) for i, r in zip(hits, relevance, strict=True) if r > 0]
+        return [(int(i), float(r)) for i, r in zip(hits, relevance, strict=True) if r > 0]
 
     def _relevance(self, term_ids: npt.NDArray[np.int32], unknown: int, hits: IntArray) -> FloatArray:
         """The IDF-weighted share of the query's terms each hit contains (see the module docstring)."""
@@ -174,4 +207,9 @@ class BM25Retriever(Retriever):
         counts = count_terms(index_text(chunk) for chunk in chunks)
         if not counts.vocabulary:  # no chunks, or nothing but stopwords: nothing can ever match
             return BM25Index(chunks)
-        return BM25Index(chunks, bm25_model(counts, k1=self.k1, b=self.b))
+        owners = tuple(i for i, chunk in enumerate(chunks) if chunk.kind == "qa" and chunk.question)
+        questions = None
+        if owners:
+            asked = [replace(chunks[i], kind="text", text=chunks[i].question or "", title="") for i in owners]
+            questions = (self.build(asked), owners)
+        return BM25Index(chunks, bm25_model(counts, k1=self.k1, b=self.b), questions)

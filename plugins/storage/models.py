@@ -94,6 +94,8 @@ class Feedback(Model):
     class Meta:
         table = "otvet_feedback"
         table_description = "Feedback on answers"
+        # One rating per user and answer: a second tap changes it (see TortoiseStore.add_feedback).
+        unique_together = (("message", "user"),)
 
 
 class Source(Model):

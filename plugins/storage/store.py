@@ -264,12 +264,15 @@ class TortoiseStore:
         # One rating per user and message: tapping 👎 after 👍 changes the rating, it does not add one.
         feedback = await Feedback.filter(message_id=message_id, user_id=user_id).first()
         if feedback is None:
-            feedback = await Feedback.create(
-                message_id=message_id, user_id=user_id, value=value, comment=comment
-            )
-        else:
-            feedback.value, feedback.comment = value, comment
-            await feedback.save(update_fields=["value", "comment"])
+            try:
+                created = await Feedback.create(
+                    message_id=message_id, user_id=user_id, value=value, comment=comment
+                )
+                return created.id
+            except IntegrityError:  # two taps at once: the other one inserted first, so update that
+                feedback = await Feedback.get(message_id=message_id, user_id=user_id)
+        feedback.value, feedback.comment = value, comment
+        await feedback.save(update_fields=["value", "comment"])
         return feedback.id
 
     # --- knowledge ------------------------------------------------------------------------------------------
@@ -307,6 +310,11 @@ class TortoiseStore:
     @_in_context
     async def list_sources(self) -> list[SourceRecord]:
         return [source_record(source) for source in await Source.all().order_by("id")]
+
+    @_in_context
+    async def delete_sources(self, names: Sequence[str]) -> int:
+        # Chunks of existing versions keep their copy of the source's name and title (rollback still works).
+        return await Source.filter(name__in=list(names)).delete()
 
     @_in_context
     async def create_version(

@@ -18,7 +18,14 @@ def i18n() -> I18n:
     return I18n([LOCALE_DIR], ("en", "ru"), "en")
 
 
-@pytest.mark.parametrize("language", ["en", "ru"])
+CATALOG_LANGUAGES = sorted(p.parent.parent.name for p in LOCALE_DIR.glob("*/LC_MESSAGES/messages.po"))
+
+
+def test_russian_and_english_catalogs_exist() -> None:
+    assert {"en", "ru"} <= set(CATALOG_LANGUAGES)
+
+
+@pytest.mark.parametrize("language", CATALOG_LANGUAGES)
 def test_every_extracted_message_is_in_the_catalog_and_translated(language: str) -> None:
     with (ROOT / "locales" / "messages.pot").open("rb") as fh:
         template = read_po(fh)

@@ -153,3 +153,35 @@ async def test_migrate_ingest_and_ask_on_each_database(empty_db_url: str, tmp_pa
     final = json.loads(answer.stdout)
     assert final["text"] == "The library opens at ten. [1]"
     assert final["sources"][0]["title"] == "Hours"
+
+
+def test_an_unreachable_database_is_a_clear_error_without_the_password(tmp_path: Path) -> None:
+    from tests.support.server import free_port
+
+    url = f"postgres://otvet:hunter2@127.0.0.1:{free_port()}/otvet"
+    result = run_otvet("ask", "hi", env=clean_env(tmp_path, OTVET_DATABASE_URL=url), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "could not start with the database at postgres://otvet:***@127.0.0.1" in result.stderr
+    assert "hunter2" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_invalid_log_level_is_refused_clearly(tmp_path: Path) -> None:
+    bad_option = run_otvet("--log-level", "LOUD", "plugins", env=clean_env(tmp_path), cwd=tmp_path)
+    assert bad_option.returncode == 2 and "'LOUD' is not one of" in bad_option.stderr
+    bad_setting = run_otvet("plugins", env=clean_env(tmp_path, OTVET_LOG_LEVEL="loud"), cwd=tmp_path)
+    assert bad_setting.returncode == 1 and "OTVET_LOG_LEVEL" in bad_setting.stderr
+    assert "Traceback" not in bad_option.stderr + bad_setting.stderr
+
+
+def test_ingest_replaces_the_demo_and_never_loads_it_into_a_fresh_knowledge_base(tmp_path: Path) -> None:
+    env = clean_env(tmp_path / "data")
+    (tmp_path / "tea.md").write_text("# Tea\n\nGreen tea is steeped for two minutes.\n", encoding="utf-8")
+    first = run_otvet("ingest", "tea.md", env=env, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "Knowledge version 1 is active: 1 chunk from 1 source." in first.stdout
+
+    other = clean_env(tmp_path / "other")
+    assert run_otvet("ask", "What is Otvet?", env=other, cwd=tmp_path).returncode == 0  # loads the demo
+    replaced = run_otvet("ingest", "tea.md", env=other, cwd=tmp_path)
+    assert "removed   the demo knowledge base (10 sources)" in replaced.stdout
+    assert "from 1 source." in replaced.stdout

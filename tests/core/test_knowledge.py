@@ -1,0 +1,90 @@
+"""The knowledge base as an admin meets it: ingest, versions, the demo as a placeholder, recovery."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from otvet.core.app import Otvet
+from otvet.core.ingest import ingest_paths
+from otvet.core.knowledge import PLACEHOLDER_PREFIX
+from otvet.core.types import Final, Turn
+from tests.conftest import make_settings
+
+
+def ask(otvet: Otvet, text: str) -> Final:
+    return otvet.engine.ask(Turn(channel="test", user_id="u", text=text))  # type: ignore[return-value]
+
+
+async def test_the_demo_answers_its_own_faq_questions_even_when_every_document_shares_the_words(
+    sqlite_otvet: Otvet,
+) -> None:
+    result = await ask(sqlite_otvet, "What is Otvet?")
+    assert result.text.startswith("Otvet is an open-source question-answering bot framework in Python.")
+    assert [s.title for s in result.sources] == ["Otvet FAQ"]
+    russian = await ask(sqlite_otvet, "Что такое Otvet?")
+    assert russian.text.startswith("Otvet — фреймворк с открытым исходным кодом")
+
+
+async def test_the_first_real_source_replaces_the_demo(sqlite_otvet: Otvet, tmp_path: Path) -> None:
+    demo = await sqlite_otvet.store.list_sources()
+    assert demo and all(s.name.startswith(PLACEHOLDER_PREFIX) for s in demo)
+    (tmp_path / "hours.md").write_text("# Hours\n\nThe museum opens at ten.\n", encoding="utf-8")
+
+    report = await ingest_paths(sqlite_otvet, [tmp_path / "hours.md"], base=tmp_path)
+
+    assert report.added == ["hours.md"]
+    assert sorted(report.removed) == sorted(s.name for s in demo)
+    assert [s.name for s in await sqlite_otvet.store.list_sources()] == ["hours.md"]
+    assert report.version is not None and report.version.source_count == 1
+    assert (await ask(sqlite_otvet, "How do I connect Telegram?")).grounded is False
+    assert (await ask(sqlite_otvet, "When does the museum open?")).text == "The museum opens at ten. [1]"
+
+
+async def test_a_stored_question_with_extra_specifics_does_not_answer_a_general_one(
+    sqlite_otvet: Otvet, tmp_path: Path
+) -> None:
+    (tmp_path / "faq.csv").write_text(
+        "question,answer\nIs the office open on public holidays?,No: it is closed on public holidays.\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "office.md").write_text("# Office\n\nThe office opens at nine.\n", encoding="utf-8")
+    await ingest_paths(sqlite_otvet, [tmp_path], base=tmp_path)
+    assert (await ask(sqlite_otvet, "When does the office open?")).text == "The office opens at nine. [1]"
+    holidays = await ask(sqlite_otvet, "is the office open on holidays")
+    assert holidays.text == "No: it is closed on public holidays."
+
+
+async def test_a_mixed_language_qa_file_is_labelled_pair_by_pair(sqlite_otvet: Otvet, tmp_path: Path) -> None:
+    (tmp_path / "mixed.csv").write_text(
+        "question,answer\nWhere is the coffee?,In the kitchen.\nГде кофе?,На кухне.\n", encoding="utf-8"
+    )
+    report = await ingest_paths(sqlite_otvet, [tmp_path / "mixed.csv"], base=tmp_path)
+    assert report.version is not None
+    chunks = [
+        c for batch in [b async for b in sqlite_otvet.store.iter_chunks(report.version.id)] for c in batch
+    ]
+    assert {(c.question, c.language) for c in chunks} == {("Where is the coffee?", "en"), ("Где кофе?", "ru")}
+    assert (await sqlite_otvet.store.list_sources())[0].language is None  # nothing was declared
+
+
+async def test_sources_without_an_active_version_are_built_into_one_on_start(tmp_path: Path) -> None:
+    """An ingest interrupted between storing its sources and building the version heals on the next start."""
+    settings = make_settings(tmp_path)
+    async with Otvet(settings) as otvet:
+        await otvet.store.upsert_source(
+            "kb.md", "markdown", "KB", "c1", "en", {"sections": [{"title": "KB", "text": "Tea is green."}]}
+        )
+        assert await otvet.store.active_version() is None
+    async with Otvet(settings) as otvet:
+        version = await otvet.store.active_version()
+        assert version is not None and version.chunk_count == 1
+        assert (await ask(otvet, "Which tea is green?")).text == "Tea is green. [1]"
+
+
+async def test_an_empty_knowledge_base_loads_the_demo_once(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, load_demo=True)
+    async with Otvet(settings) as otvet:
+        first = await otvet.store.active_version()
+    async with Otvet(settings) as otvet:
+        assert await otvet.store.active_version() == first
+        assert len(await otvet.store.list_versions()) == 1
