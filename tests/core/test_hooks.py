@@ -363,3 +363,19 @@ def test_hook_names_are_found() -> None:
     assert "register_providers" in hookspecs.hook_names()
     assert "detect_language" in hookspecs.hook_names()
     assert len(hookspecs.hook_names()) == 11
+
+
+def test_every_example_in_the_hook_docs_registers_as_a_valid_plugin() -> None:
+    """Each ``@hookimpl`` example runs and passes pluggy's check of its arguments against the spec."""
+    import types
+
+    docs = (ROOT / "docs" / "plugin_hooks.md").read_text(encoding="utf-8")
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", docs, re.S) if "@hookimpl" in b]
+    assert len(blocks) >= len(hookspecs.hook_names())
+    for number, block in enumerate(blocks):
+        module = types.ModuleType(f"doc_example_{number}")
+        module.__file__ = str(ROOT / "docs" / "plugin_hooks.md")
+        exec(compile(block, f"docs/plugin_hooks.md example {number}", "exec"), module.__dict__)
+        manager = make_plugin_manager(load_entry_points=False)
+        manager.register(module, name=module.__name__)  # raises on an unknown hook or argument
+        assert manager.get_hookcallers(module), f"example {number} implements no hook"
