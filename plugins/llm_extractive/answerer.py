@@ -33,6 +33,49 @@ def question_match(question: str, stored: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
+# Messages made only of these (stemmed) words are small talk, not questions: searching the knowledge base
+# for "Привет!" can only end in "I don't know", which is a poor reply to a greeting.
+_GREETING = frozenset(
+    {
+        "hi",
+        "hello",
+        "hey",
+        "good",
+        "morn",
+        "afternoon",
+        "evening",
+        "greet",
+        "привет",
+        "здравств",
+        "добр",
+        "ден",
+        "утр",
+        "вечер",
+        "хай",
+        "салют",
+    }
+)
+_THANKS = frozenset({"thank", "thx", "much", "lot", "great", "спасиб", "больш", "благодар", "огромн"})
+_GOODBYE = frozenset({"bye", "goodby", "see", "later", "пок", "свида", "встреч"})
+
+
+def small_talk(request: AnswerRequest) -> Composed | None:
+    """A short reply to a greeting, thanks or goodbye; None for anything that may be a question."""
+    said = set(terms(request.question))
+    if not said or "?" in request.question:
+        return None
+    t = request.translator
+    if said <= _GREETING:
+        text = t.gettext("Hello! I answer questions from my knowledge base. What would you like to know?")
+    elif said <= _THANKS:
+        text = t.gettext("You're welcome! Ask me anything else.")
+    elif said <= _GOODBYE:
+        text = t.gettext("Goodbye! Come back with more questions.")
+    else:
+        return None
+    return Composed(text, (), grounded=False)
+
+
 def dont_know(request: AnswerRequest) -> Composed:
     t = request.translator
     text = t.gettext(
@@ -49,6 +92,9 @@ def _prefer_language(candidates: list[tuple[int, Passage]], language: str) -> li
 
 def compose(request: AnswerRequest, settings: ExtractiveSettings) -> Composed:
     """The extractive answer to ``request``."""
+    chat = small_talk(request)
+    if chat is not None:
+        return chat
     passages = list(enumerate(request.passages))
     if not passages:
         return dont_know(request)

@@ -84,3 +84,31 @@ async def test_the_provider_streams_pieces_then_done_with_usage(tmp_path: Path) 
     assert len(texts) > 2 and all(isinstance(t, str) for t in texts)
     assert isinstance(done, ProviderDone)
     assert done.cited == (0,) and done.usage.completion_tokens > 0
+
+
+@pytest.mark.parametrize(
+    ("message", "language", "reply"),
+    [
+        ("Hi!", "en", "Hello! I answer questions"),
+        ("good morning", "en", "Hello! I answer questions"),
+        ("Привет", "ru", "Здравствуйте! Я отвечаю на вопросы"),
+        ("Добрый вечер!", "ru", "Здравствуйте! Я отвечаю на вопросы"),
+        ("thanks a lot", "en", "You're welcome!"),
+        ("Спасибо большое!", "ru", "Пожалуйста!"),
+        ("bye", "en", "Goodbye!"),
+        ("до свидания", "ru", "До свидания!"),
+    ],
+)
+def test_greetings_thanks_and_goodbyes_get_a_short_reply(message: str, language: str, reply: str) -> None:
+    composed = compose(request(message, [], language), ExtractiveSettings())
+    assert composed.text.startswith(reply)
+    assert composed.grounded is False and composed.cited == ()
+
+
+@pytest.mark.parametrize(
+    "message", ["Hi, how do I connect Telegram?", "Привет, как добавить данные?", "hello?"]
+)
+def test_a_greeting_with_a_question_is_treated_as_a_question(message: str) -> None:
+    doc = passage("To connect Telegram, create a bot with BotFather.", 0.9)
+    composed = compose(request(message, [doc]), ExtractiveSettings())
+    assert not composed.text.startswith(("Hello!", "Здравствуйте!"))
