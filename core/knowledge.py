@@ -99,7 +99,16 @@ class KnowledgeBase:
         return await asyncio.to_thread(index.search, query, k)
 
     async def index(self) -> RetrieverIndex:
-        """The active version's index, rebuilt when another process activated a newer version."""
+        """The active version's index, rebuilt when another process activated a newer version.
+
+        While a new version's index is being built (seconds, for a large knowledge base), searches keep using
+        the previous one instead of queueing behind the build; only the very first load is waited for.
+        """
+        if self._lock.locked():
+            if self._checked_at == float("-inf"):
+                async with self._lock:
+                    pass
+            return self._index
         if time.monotonic() - self._checked_at >= self.otvet.settings.retrieval.refresh_seconds:
             await self.refresh()
         return self._index
@@ -107,10 +116,10 @@ class KnowledgeBase:
     async def refresh(self, *, force: bool = False) -> int | None:
         """Load the active version's index if it changed (or ``force``); return the version id."""
         async with self._lock:
-            self._checked_at = time.monotonic()
             active = await self.otvet.store.active_version()
             if active is None:
                 self._index, self._version_id = _EmptyIndex(), None
+                self._checked_at = time.monotonic()
                 return None
             if active.id != self._version_id or force:
                 started = time.monotonic()
@@ -126,6 +135,7 @@ class KnowledgeBase:
                     len(chunks),
                     time.monotonic() - started,
                 )
+            self._checked_at = time.monotonic()
             return self._version_id
 
     async def add_sources(

@@ -88,3 +88,39 @@ async def test_an_empty_knowledge_base_loads_the_demo_once(tmp_path: Path) -> No
     async with Otvet(settings) as otvet:
         assert await otvet.store.active_version() == first
         assert len(await otvet.store.list_versions()) == 1
+
+
+async def test_searches_keep_using_the_old_version_while_a_new_one_is_indexed(
+    sqlite_otvet: Otvet, tmp_path: Path
+) -> None:
+    import asyncio
+    import threading
+
+    knowledge = sqlite_otvet.knowledge
+    old_version = knowledge.version_id
+    assert (await knowledge.search("connect Telegram", 3))[0].source.title == "Connecting Telegram"
+
+    release = threading.Event()
+    building = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    real_build = sqlite_otvet.retriever.build
+
+    def slow_build(chunks: object) -> object:
+        loop.call_soon_threadsafe(building.set)
+        release.wait(timeout=10)
+        return real_build(chunks)  # type: ignore[arg-type]
+
+    sqlite_otvet.retriever.build = slow_build  # type: ignore[method-assign]
+    (tmp_path / "tea.md").write_text("# Tea\n\nGreen tea is steeped for two minutes.\n", encoding="utf-8")
+    ingest = asyncio.create_task(ingest_paths(sqlite_otvet, [tmp_path / "tea.md"], base=tmp_path))
+    await asyncio.wait_for(building.wait(), timeout=10)  # the new version is being indexed
+
+    # Answered at once, from the version being replaced.
+    during = await asyncio.wait_for(knowledge.search("connect Telegram", 3), timeout=2)
+    assert during[0].source.title == "Connecting Telegram"
+    assert knowledge.version_id == old_version
+
+    release.set()
+    await ingest
+    assert knowledge.version_id != old_version
+    assert (await knowledge.search("green tea", 3))[0].source.title == "Tea"
