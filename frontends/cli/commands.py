@@ -31,7 +31,8 @@ def serve(context: Context, host: str | None, port: int | None) -> None:
     host = settings.host if host is None else host
     port = settings.port if port is None else port
     app = create_app(context.otvet)
-    click.echo(f"Otvet is serving on http://{host}:{port}", err=True)
+    where = f"http://{host}:{port}" if port else f"{host}, on a free port (uvicorn names it below)"
+    click.echo(f"Otvet is serving on {where}", err=True)
     uvicorn.run(
         app,
         host=host,
@@ -154,7 +155,10 @@ def migrate(context: Context) -> None:
     """Create or upgrade the database schema to the latest version."""
 
     async def work(otvet: Otvet) -> list[str]:
-        return await otvet.store.migrate()
+        try:
+            return await otvet.store.migrate()
+        except Exception as exc:
+            raise click.ClickException(f"a migration failed: {exc}") from None
 
     applied = run(context.otvet, work, storage_only=True)
     if applied:

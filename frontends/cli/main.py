@@ -57,20 +57,27 @@ def run(otvet: Otvet, work: Callable[[Otvet], Awaitable[T]], *, storage_only: bo
     """
 
     async def main() -> T:
+        log = logging.getLogger(__name__)
         try:
-            if storage_only:
-                await otvet.store.connect()
-            else:
-                await otvet.start()
-        except RegistryError:
-            raise
+            await otvet.store.connect()
         except Exception as exc:
             # An unreachable database or a wrong password: say which, without a traceback.
-            logging.getLogger(__name__).debug("start failed", exc_info=True)
+            log.debug("connecting storage failed", exc_info=True)
             raise click.ClickException(
-                f"Otvet could not start with the database at {redact(otvet.settings.resolved_database_url)}: "
+                f"Otvet could not open the database at {redact(otvet.settings.resolved_database_url)}: "
                 f"{exc or type(exc).__name__}"
             ) from None
+        if not storage_only:
+            try:
+                await otvet.start()
+            except Exception as exc:
+                # The connection must close, or its worker thread keeps the process alive after the error.
+                await otvet.store.close()
+                if isinstance(exc, RegistryError):
+                    raise
+                # A failed migration or plugin startup: the log has the traceback (--log-level DEBUG).
+                log.debug("start failed", exc_info=True)
+                raise click.ClickException(f"Otvet could not start: {exc or type(exc).__name__}") from None
         try:
             return await work(otvet)
         finally:
@@ -91,7 +98,7 @@ def redact(url: str) -> str:
 @click.version_option(__version__, prog_name="otvet")
 @click.option(
     "--log-level",
-    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], case_sensitive=False),
     default=None,
     help="Logging level (default: OTVET_LOG_LEVEL; one-shot commands only warn).",
 )

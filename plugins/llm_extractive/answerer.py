@@ -65,7 +65,7 @@ def small_talk(request: AnswerRequest) -> Composed | None:
     if not said or "?" in request.question:
         return None
     t = request.translator
-    if said <= _GREETING:
+    if said <= _GREETING and said - {"good", "добр"}:  # "good" alone is not a greeting
         text = t.gettext("Hello! I answer questions from my knowledge base. What would you like to know?")
     elif said <= _THANKS:
         text = t.gettext("You're welcome! Ask me anything else.")
@@ -131,8 +131,11 @@ def compose(request: AnswerRequest, settings: ExtractiveSettings) -> Composed:
     ranked = sorted(scored, reverse=True)
     # A sentence far weaker than the best one is padding, not an answer.
     chosen = [item for item in ranked[: settings.max_sentences] if item[0] >= ranked[0][0] * 0.6]
-    # Read in document order: passage by passage, sentence by sentence.
-    chosen.sort(key=lambda item: ([i for i, _ in relevant].index(item[1]), item[2]))
+    # The passage holding the best sentence leads; inside a passage, sentences keep their document order.
+    lead = {}
+    for score, index, _, _ in chosen:
+        lead.setdefault(index, -score)
+    chosen.sort(key=lambda item: (lead[item[1]], item[2]))
     cited: list[int] = []
     lines: list[str] = []
     for _, index, _, sentence in chosen:

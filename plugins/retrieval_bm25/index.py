@@ -119,31 +119,46 @@ class BM25Index(RetrieverIndex):
         """Up to ``k`` chunks sharing a term with ``query``, each scored by its relevance.
 
         Q&A pairs whose stored question matches well (relevance ≥ ``QUESTION_MATCH`` among the questions)
-        come first, up to ``MAX_QUESTION_HITS``; then the best BM25 hits over all chunks.
+        come first, best match first, up to ``MAX_QUESTION_HITS``; then the best BM25 hits over all chunks.
+        Every passage's ``score`` is its relevance over the whole chunk, question and answer alike.
         """
         if k <= 0:
             return []
-        hits = self._hits(query, k)
+        query_terms = list(dict.fromkeys(terms(query)))  # distinct, in order
+        hits = self._hits(query_terms, k)
         if self._questions is None:
             return [self._passage(i, r) for i, r in hits]
         question_index, owners = self._questions
-        matched = [
-            (owners[i], r) for i, r in question_index._hits(query, MAX_QUESTION_HITS) if r >= QUESTION_MATCH
-        ]
-        first = {i for i, _ in matched}
-        merged = matched + [(i, r) for i, r in hits if i not in first]
+        # BM25 order is not match order: look a little deeper, then keep the best matches.
+        candidates = question_index._hits(query_terms, MAX_QUESTION_HITS * 4)
+        # Best coverage first; among equals, BM25's order, which prefers the shorter (more exact) question.
+        matches = sorted((-r, rank, i) for rank, (i, r) in enumerate(candidates) if r >= QUESTION_MATCH)
+        first = [owners[i] for _, _, i in matches[:MAX_QUESTION_HITS]]
+        merged = list(zip(first, self._relevance_of(query_terms, first), strict=True))
+        merged += [(i, r) for i, r in hits if i not in set(first)]
         return [self._passage(i, r) for i, r in merged[:k]]
 
-    def _hits(self, query: str, k: int) -> list[tuple[int, float]]:
-        """(chunk number, relevance) of the ``k`` best BM25 hits with a positive relevance."""
-        query_terms = dict.fromkeys(terms(query))  # distinct, in order
+    def _term_ids(self, query_terms: list[str]) -> tuple[npt.NDArray[np.int32], int]:
+        """The ids of the query terms this index knows, and how many it does not know."""
         known = [self._vocabulary[t] for t in query_terms if t in self._vocabulary]
-        if self._model is None or not known:
+        return np.asarray(known, dtype=np.int32), len(query_terms) - len(known)
+
+    def _hits(self, query_terms: list[str], k: int) -> list[tuple[int, float]]:
+        """(chunk number, relevance) of the ``k`` best BM25 hits with a positive relevance."""
+        term_ids, unknown = self._term_ids(query_terms)
+        if self._model is None or not len(term_ids):
             return []
-        term_ids = np.asarray(known, dtype=np.int32)
         hits = _top_k(self._model.get_scores_from_ids(term_ids), k)
-        relevance = self._relevance(term_ids, len(query_terms) - len(known), hits)
+        relevance = self._relevance(term_ids, unknown, hits)
         return [(int(i), float(r)) for i, r in zip(hits, relevance, strict=True) if r > 0]
+
+    def _relevance_of(self, query_terms: list[str], chunk_numbers: list[int]) -> list[float]:
+        if not chunk_numbers:
+            return []
+        term_ids, unknown = self._term_ids(query_terms)
+        return [
+            float(r) for r in self._relevance(term_ids, unknown, np.asarray(chunk_numbers, dtype=np.int64))
+        ]
 
     def _relevance(self, term_ids: npt.NDArray[np.int32], unknown: int, hits: IntArray) -> FloatArray:
         """The IDF-weighted share of the query's terms each hit contains (see the module docstring)."""

@@ -161,7 +161,7 @@ def test_an_unreachable_database_is_a_clear_error_without_the_password(tmp_path:
     url = f"postgres://otvet:hunter2@127.0.0.1:{free_port()}/otvet"
     result = run_otvet("ask", "hi", env=clean_env(tmp_path, OTVET_DATABASE_URL=url), cwd=tmp_path)
     assert result.returncode == 1
-    assert "could not start with the database at postgres://otvet:***@127.0.0.1" in result.stderr
+    assert "could not open the database at postgres://otvet:***@127.0.0.1" in result.stderr
     assert "hunter2" not in result.stderr and "Traceback" not in result.stderr
 
 
@@ -185,3 +185,25 @@ def test_ingest_replaces_the_demo_and_never_loads_it_into_a_fresh_knowledge_base
     replaced = run_otvet("ingest", "tea.md", env=other, cwd=tmp_path)
     assert "removed   the demo knowledge base (10 sources)" in replaced.stdout
     assert "from 1 source." in replaced.stdout
+
+
+def test_a_failing_plugin_startup_is_reported_as_such(tmp_path: Path) -> None:
+    plugin = tmp_path / "site" / "failing_startup.py"
+    plugin.parent.mkdir()
+    plugin.write_text(
+        "from otvet import hookimpl\n\n\n@hookimpl\ndef startup(otvet):\n"
+        "    raise RuntimeError('no licence file')\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "site" / "failing_startup-1.0.dist-info").mkdir()
+    (tmp_path / "site" / "failing_startup-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: failing-startup\nVersion: 1.0\n", encoding="utf-8"
+    )
+    (tmp_path / "site" / "failing_startup-1.0.dist-info" / "entry_points.txt").write_text(
+        "[otvet]\nfailing = failing_startup\n", encoding="utf-8"
+    )
+    env = clean_env(tmp_path / "data", OTVET_PLUGINS="failing", PYTHONPATH=str(tmp_path / "site"))
+    result = run_otvet("ask", "hi", env=env, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Error: Otvet could not start: no licence file" in result.stderr
+    assert "database" not in result.stderr and "Traceback" not in result.stderr

@@ -112,3 +112,17 @@ def test_a_greeting_with_a_question_is_treated_as_a_question(message: str) -> No
     doc = passage("To connect Telegram, create a bot with BotFather.", 0.9)
     composed = compose(request(message, [doc]), ExtractiveSettings())
     assert not composed.text.startswith(("Hello!", "Здравствуйте!"))
+
+
+def test_the_passage_with_the_best_sentence_leads_the_answer() -> None:
+    holidays = passage("No: the office is closed on public holidays.", 1.0, title="FAQ")
+    hours = passage("The office opens at nine.", 1.0, title="Hours")
+    composed = compose(request("When does the office open?", [holidays, hours]), ExtractiveSettings())
+    assert composed.text.startswith("The office opens at nine. [1]")
+    assert composed.cited[0] == 1
+
+
+@pytest.mark.parametrize("message", ["good", "Good!", "добрый"])
+def test_good_alone_is_not_a_greeting(message: str) -> None:
+    composed = compose(request(message, []), ExtractiveSettings())
+    assert not composed.text.startswith(("Hello!", "Здравствуйте!"))

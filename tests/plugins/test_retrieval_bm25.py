@@ -257,3 +257,21 @@ def test_plugin_registers_bm25_factory_accepting_otvet() -> None:
     retriever = registered["bm25"](None)  # type: ignore[arg-type]
     assert isinstance(retriever, BM25Retriever)
     assert retriever.name == "bm25"
+
+
+def test_the_best_matching_stored_question_comes_first_with_its_chunk_relevance() -> None:
+    questions = [
+        "How do I reset my password on the website?",
+        "How do I reset the router?",
+        "Where do I reset my password for email?",
+        "How do I change my password?",
+        "How do I reset my password?",
+    ]
+    chunks = [
+        IndexedChunk(n, f"Answer number {n}.", SourceRef(f"FAQ {n}", source_id=n), "qa", q)
+        for n, q in enumerate(questions)
+    ] + [IndexedChunk(99, "Passwords are reset from the account page.", SourceRef("Manual", source_id=99))]
+    results = BM25Retriever().build(chunks).search("how to reset my password", 5)
+    assert results[0].question == "How do I reset my password?"
+    assert all(0 < p.score <= 1 for p in results)
+    assert results[0].score == 1.0  # every meaningful word of the question is in the chunk

@@ -443,3 +443,28 @@ def test_the_plugin_registers_the_models_and_the_backend() -> None:
     plugin.register_storage(backends.__setitem__)
     assert models == [(APP_LABEL, MODELS_MODULE, MIGRATIONS_MODULE)]
     assert backends == {"tortoise": TortoiseStore}
+
+
+async def test_upgrading_keeps_the_newest_of_duplicate_ratings(empty_db_url: str) -> None:
+    """Migration 0002 makes a rating unique per user and message, cleaning up duplicates first."""
+    from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
+
+    store = TortoiseStore(store_host(empty_db_url))
+    await store.connect()
+    try:
+        connection = store.context.db(store.connection_name)
+        executor = MigrationExecutor(connection, store.config["apps"])
+        await executor.migrate([MigrationTarget(app_label=APP_LABEL, name="0001_initial")])
+        user = await store.get_or_create_user("telegram", "42")
+        conversation = await store.current_conversation(user.id, "private")
+        message = await store.add_message(conversation.id, "assistant", "answer")
+        for value in (1, -1):  # two rows, as two simultaneous taps could leave them before 0002
+            await connection.execute_query(
+                "INSERT INTO otvet_feedback (message_id, user_id, value, comment, created_at) "
+                f"VALUES ({message}, {user.id}, {value}, '', CURRENT_TIMESTAMP)"
+            )
+        assert await store.migrate() == [f"{APP_LABEL}.0002_feedback_once_per_user"]
+        rows = await Feedback.filter(message_id=message).values_list("value", flat=True)
+        assert list(rows) == [-1]
+    finally:
+        await store.close()
