@@ -55,6 +55,8 @@ class Engine:
                 yield self._failure("empty_question", language)
                 return
             if len(text) > MAX_QUESTION_CHARS:
+                # Refused before the user is looked up: answer in the language the text is written in.
+                language = self.otvet.detect_language(text[:500], turn.locale_hint) or language
                 yield self._failure("question_too_long", language)
                 return
             store = self.otvet.store

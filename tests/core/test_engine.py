@@ -110,6 +110,12 @@ async def test_bad_questions_are_refused_clearly_without_calling_the_provider(
     assert mock_provider.requests == []
 
 
+async def test_a_too_long_question_is_refused_in_its_own_language(otvet: Otvet) -> None:
+    result = await otvet.engine.ask(turn("Очень длинный вопрос. " * 300))
+    assert isinstance(result, Failure) and result.language == "ru"
+    assert result.message.startswith("Сообщение слишком длинное (больше 4000 символов)")
+
+
 async def test_language_follows_the_message_then_the_explicit_choice(
     otvet: Otvet, mock_provider: MockProvider
 ) -> None:
