@@ -54,6 +54,42 @@ class HistorySettings(BaseModel):
     max_tokens: int = Field(1500, ge=0)
 
 
+class TelegramSettings(BaseModel):
+    """The Telegram bot (``otvet telegram`` for long polling, or the webhook inside ``otvet serve``)."""
+
+    #: The token @BotFather gives; empty disables the Telegram frontend.
+    token: SecretStr = SecretStr("")
+    #: ``polling`` (``otvet telegram``) or ``webhook`` (``/telegram/webhook`` in ``otvet serve``).
+    mode: Literal["polling", "webhook"] = "polling"
+    #: The public HTTPS URL Telegram posts updates to, e.g. ``https://bot.example.com/telegram/webhook``.
+    webhook_url: str = ""
+    #: Checked against the ``X-Telegram-Bot-Api-Secret-Token`` header of every webhook request.
+    secret_token: SecretStr = SecretStr("")
+    #: Only these users / chats may talk to the bot (empty: everyone).
+    allowed_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    allowed_chat_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    #: Users allowed to run the bot-side admin commands.
+    admin_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    #: Seconds between edits of a streamed answer: Telegram allows about one message per second per chat
+    #: and twenty per minute in a group.
+    private_edit_interval: float = Field(1.0, ge=0.0)
+    group_edit_interval: float = Field(3.0, ge=0.0)
+    #: The Bot API server (change for a self-hosted Bot API server, or a fake one in tests).
+    base_url: str = "https://api.telegram.org/bot"
+    base_file_url: str = "https://api.telegram.org/file/bot"
+
+    @field_validator("allowed_user_ids", "allowed_chat_ids", "admin_user_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return (
+                json.loads(value)
+                if value.lstrip().startswith("[")
+                else [v for v in value.split(",") if v.strip()]
+            )
+        return value
+
+
 class Settings(BaseSettings):
     """All of Otvet's configuration. Every field can be set as ``OTVET_<NAME>``."""
 
@@ -96,6 +132,7 @@ class Settings(BaseSettings):
     extractive: ExtractiveSettings = Field(default_factory=ExtractiveSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     history: HistorySettings = Field(default_factory=HistorySettings)
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     #: Free-form sections for third-party plugins, validated by :meth:`for_plugin`.
     plugin_settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
 

@@ -45,6 +45,8 @@ class Otvet:
         self.storages: Registry[StoreFactory] = Registry("storage backend")
         self.model_apps: dict[str, tuple[str, str | None]] = {}
         self.locale_dirs: list[Path] = []
+        #: Per-plugin runtime state (a running bot, a client), keyed by the plugin's name.
+        self.state: dict[str, object] = {}
         self._collect_registrations()
         self.i18n = I18n(self.locale_dirs, self.settings.languages, self.settings.default_language)
         self._provider: Provider | None = None

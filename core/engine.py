@@ -21,7 +21,7 @@ from otvet.core.types import Delta, Event, Failure, Final, HistoryMessage, Passa
 if TYPE_CHECKING:
     from otvet.core.app import Otvet
     from otvet.core.i18n import Translator
-    from otvet.core.store import UserRecord
+    from otvet.core.store import StoredMessage, UserRecord
 
 log = logging.getLogger(__name__)
 
@@ -216,6 +216,24 @@ class Engine:
         """Start a fresh conversation for the user in that chat; False when there was nothing to reset."""
         user = await self.otvet.store.get_or_create_user(channel, user_id)
         return await self.otvet.store.reset_conversation(user.id, chat_id or PRIVATE_CHAT)
+
+    async def last_answer(
+        self, channel: str, user_id: str, chat_id: str | None = None
+    ) -> StoredMessage | None:
+        """The latest answer given to the user in that chat's current conversation (for "/sources")."""
+        user = await self.otvet.store.get_or_create_user(channel, user_id)
+        conversation = await self.otvet.store.current_conversation(user.id, chat_id or PRIVATE_CHAT)
+        answers = [
+            m
+            for m in await self.otvet.store.messages(conversation.id)
+            if m.role == "assistant" and m.status == "ok"
+        ]
+        return answers[-1] if answers else None
+
+    async def rate(self, channel: str, user_id: str, message_id: int, value: int) -> None:
+        """Store the user's 👍 (+1) or 👎 (-1) on an answer; a second rating replaces the first."""
+        user = await self.otvet.store.get_or_create_user(channel, user_id)
+        await self.otvet.store.add_feedback(message_id, user.id, value)
 
     async def set_language(self, channel: str, user_id: str, language: str | None) -> str | None:
         """Store the user's language choice (None: follow what they write); returns the stored value."""

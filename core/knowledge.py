@@ -164,6 +164,12 @@ class KnowledgeBase:
             report.version = await self.rebuild(note=note)
         return report
 
+    async def topics(self, language: str | None = None, limit: int = 6) -> list[str]:
+        """Titles of the knowledge base's sources, those in ``language`` (or of no language) first."""
+        records = await self.otvet.store.list_sources()
+        ranked = sorted(records, key=lambda r: (r.language not in (None, language), r.id))
+        return list(dict.fromkeys(r.title for r in ranked if r.language in (None, language)))[:limit]
+
     async def recover(self) -> VersionRecord | None:
         """Build a version when sources exist but none is active (an ingest interrupted before its build)."""
         store = self.otvet.store

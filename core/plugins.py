@@ -31,6 +31,7 @@ DEFAULT_PLUGINS: dict[str, str] = {
     "sources_qa": "otvet.plugins.sources_qa",
     "demo": "otvet.plugins.demo.plugin",
     "http_health": "otvet.frontends.health",
+    "telegram": "otvet.frontends.telegram.plugin",
 }
 
 

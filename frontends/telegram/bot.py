@@ -1,0 +1,294 @@
+"""The Telegram bot: python-telegram-bot handlers that translate updates into engine calls.
+
+Everything a handler does is protocol work: who is asking, in which conversation space, and how the
+engine's events become Telegram messages. Answers, languages, history and feedback live in the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from typing import TYPE_CHECKING
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType, MessageEntityType
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from otvet.core.store import NotFound
+from otvet.core.types import Turn
+from otvet.frontends.telegram.delivery import Delivery
+from otvet.frontends.telegram.formatting import escape
+from otvet.frontends.telegram.throttle import EditThrottle, interval_for
+
+if TYPE_CHECKING:
+    from otvet.core.app import Otvet
+    from otvet.core.i18n import Translator
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
+
+
+class TelegramBot:
+    """Holds the handlers' shared state: the Otvet instance and one lock per user and chat."""
+
+    def __init__(self, otvet: Otvet) -> None:
+        self.otvet = otvet
+        self.settings = otvet.settings.telegram
+        # One user's messages are answered in order; different users are served concurrently.
+        self._locks: weakref.WeakValueDictionary[tuple[int, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    # --- who, where, in which language --------------------------------------------------------------------
+
+    @staticmethod
+    def space(message: Message) -> str:
+        """The engine's conversation space: one for private chats, one per group and per forum topic."""
+        chat = message.chat
+        if chat.type == ChatType.PRIVATE:
+            return "private"
+        if message.is_topic_message and message.message_thread_id:
+            return f"tg:{chat.id}:topic:{message.message_thread_id}"
+        return f"tg:{chat.id}"
+
+    def allowed(self, update: Update) -> bool:
+        users, chats = self.settings.allowed_user_ids, self.settings.allowed_chat_ids
+        if not users and not chats:
+            return True
+        user, chat = update.effective_user, update.effective_chat
+        return bool((user and user.id in users) or (chat and chat.id in chats))
+
+    async def translator(self, update: Update) -> Translator:
+        user = update.effective_user
+        stored = await self.otvet.store.get_or_create_user(CHANNEL, str(user.id)) if user else None
+        language = (stored.language if stored else None) or self.otvet.i18n.negotiate(
+            user.language_code if user else None
+        )
+        return self.otvet.i18n.get(language)
+
+    def addressed(self, message: Message, bot_id: int, bot_username: str) -> bool:
+        """In a group, a message is for the bot when it mentions the bot or replies to one of its messages."""
+        if message.chat.type == ChatType.PRIVATE:
+            return True
+        reply = message.reply_to_message
+        if reply is not None and reply.from_user is not None and reply.from_user.id == bot_id:
+            return True
+        mentions = message.parse_entities([MessageEntityType.MENTION]).values()
+        if any(text.lstrip("@").lower() == bot_username.lower() for text in mentions):
+            return True
+        return any(
+            e.user is not None and e.user.id == bot_id
+            for e in message.entities
+            if e.type == MessageEntityType.TEXT_MENTION
+        )
+
+    # --- handlers -----------------------------------------------------------------------------------------
+
+    async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A text message: answer it if it is for the bot."""
+        message = update.effective_message
+        question = message.text or message.caption if message is not None else None
+        if message is None or not question or update.effective_user is None:
+            return
+        bot = context.bot
+        if not self.addressed(message, bot.id, bot.username):
+            return
+        if not self.allowed(update):
+            if message.chat.type == ChatType.PRIVATE:
+                t = await self.translator(update)
+                await message.reply_text(t.gettext("Sorry, this bot is private."))
+            return
+        await self.answer(message, self.strip_mention(question, bot.username))
+
+    @staticmethod
+    def strip_mention(text: str, username: str) -> str:
+        return text.replace(f"@{username}", " ").strip() or text
+
+    async def answer(self, message: Message, text: str) -> None:
+        user = message.from_user
+        assert user is not None
+        space = self.space(message)
+        turn = Turn(
+            channel=CHANNEL,
+            user_id=str(user.id),
+            text=text,
+            chat_id=space,
+            locale_hint=user.language_code,
+            display_name=user.full_name,
+        )
+        lock = self._locks.get((user.id, space))
+        if lock is None:
+            lock = self._locks[(user.id, space)] = asyncio.Lock()
+        async with lock:
+            interval = interval_for(
+                message.chat.type,
+                private_interval=self.settings.private_edit_interval,
+                group_interval=self.settings.group_edit_interval,
+            )
+            thread = message.message_thread_id if message.is_topic_message else None
+            delivery = Delivery(message, self.otvet.i18n, EditThrottle(interval), thread_id=thread)
+            await delivery.run(self.otvet.engine.stream(turn))
+
+    async def on_unsupported(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Stickers, voice, photos without a caption: say politely what the bot understands (private only)."""
+        message = update.effective_message
+        if message is None or message.chat.type != ChatType.PRIVATE or not self.allowed(update):
+            return
+        t = await self.translator(update)
+        await message.reply_text(t.gettext("I can only read text messages. Please write your question."))
+
+    async def cmd_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/start: a greeting that says what the bot knows about."""
+        message = update.effective_message
+        if message is None or not self.allowed(update):
+            return
+        t = await self.translator(update)
+        topics = await self.otvet.knowledge.topics(t.language, limit=6)
+        text = t.gettext("Hello! I answer questions from my knowledge base.")
+        if topics:
+            listing = "\n".join(f"• {escape(topic)}" for topic in topics)
+            text += "\n\n" + t.gettext("I know about:") + "\n" + listing
+        text += "\n\n" + t.gettext("Just write your question. /help shows what else I can do.")
+        await message.reply_text(text, parse_mode="HTML")
+
+    async def cmd_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/help: how to ask and the commands."""
+        message = update.effective_message
+        if message is None or not self.allowed(update):
+            return
+        t = await self.translator(update)
+        await message.reply_text(
+            t.gettext(
+                "Ask a question in plain words and I will answer from my knowledge base, with sources.\n\n"
+                "/reset - start a new conversation\n"
+                "/lang - choose the language\n"
+                "/sources - the sources of my last answer\n\n"
+                "In a group, mention me or reply to my message."
+            )
+        )
+
+    async def cmd_reset(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/reset: forget this conversation's history."""
+        message, user = update.effective_message, update.effective_user
+        if message is None or user is None or not self.allowed(update):
+            return
+        await self.otvet.engine.reset(CHANNEL, str(user.id), self.space(message))
+        t = await self.translator(update)
+        await message.reply_text(t.gettext("Done: I have started a new conversation."))
+
+    async def cmd_lang(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/lang: choose the language with buttons."""
+        message = update.effective_message
+        if message is None or not self.allowed(update):
+            return
+        t = await self.translator(update)
+        buttons = [
+            InlineKeyboardButton(LANGUAGE_NAMES.get(code, code), callback_data=f"lang:{code}")
+            for code in self.otvet.i18n.languages
+        ]
+        await message.reply_text(
+            t.gettext("Choose the language:"), reply_markup=InlineKeyboardMarkup([buttons])
+        )
+
+    async def cmd_sources(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/sources: the sources of the last answer in this conversation."""
+        message, user = update.effective_message, update.effective_user
+        if message is None or user is None or not self.allowed(update):
+            return
+        t = await self.translator(update)
+        last = await self.otvet.engine.last_answer(CHANNEL, str(user.id), self.space(message))
+        if last is None or not last.sources:
+            await message.reply_text(t.gettext("My last answer had no sources."))
+            return
+        lines = [f"[{n}] {escape(source.label())}" for n, source in enumerate(last.sources, 1)]
+        await message.reply_text(
+            f"<b>{escape(t.gettext('Sources:'))}</b>\n" + "\n".join(lines), parse_mode="HTML"
+        )
+
+    async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Buttons: 👍/👎 feedback and the language choice. Every callback query is answered."""
+        query = update.callback_query
+        if query is None or query.from_user is None:
+            return
+        t = await self.translator(update)
+        data = query.data or ""
+        kind, _, rest = data.partition(":")
+        try:
+            if kind == "fb":
+                message_id, _, value = rest.partition(":")
+                await self.otvet.engine.rate(CHANNEL, str(query.from_user.id), int(message_id), int(value))
+                await query.answer(t.gettext("Thank you for the feedback!"))
+            elif kind == "lang" and rest in self.otvet.i18n.languages:
+                await self.otvet.engine.set_language(CHANNEL, str(query.from_user.id), rest)
+                t = self.otvet.i18n.get(rest)
+                await query.answer()
+                await query.edit_message_text(
+                    t.gettext("Language: %(language)s", language=LANGUAGE_NAMES.get(rest, rest))
+                )
+            else:
+                await query.answer(t.gettext("This button is no longer valid."))
+        except (NotFound, ValueError):
+            await query.answer(t.gettext("This button is no longer valid."))
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log what went wrong; the user never sees a stack trace."""
+        log.error(
+            "Telegram handler failed for update %s", getattr(update, "update_id", "?"), exc_info=context.error
+        )
+
+
+def build_application(otvet: Otvet, *, webhook: bool = False) -> Application:  # type: ignore[type-arg]
+    """The PTB application with every handler wired; ``webhook`` builds it without an updater."""
+    settings = otvet.settings.telegram
+    token = settings.token.get_secret_value()
+    if not token:
+        raise ValueError(
+            "OTVET_TELEGRAM__TOKEN is not set: create a bot with @BotFather and put its token there"
+        )
+    bot = TelegramBot(otvet)
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(settings.base_url)
+        .base_file_url(settings.base_file_url)
+        .concurrent_updates(True)
+        # Flood control: waits out Telegram's RetryAfter and retries, so no reply is lost.
+        .rate_limiter(AIORateLimiter(max_retries=3))
+    )
+    if webhook:
+        builder = builder.updater(None)
+    application = builder.build()
+    application.bot_data["otvet_bot"] = bot
+    application.add_handler(CommandHandler("start", bot.cmd_start))
+    application.add_handler(CommandHandler("help", bot.cmd_help))
+    application.add_handler(CommandHandler("reset", bot.cmd_reset))
+    application.add_handler(CommandHandler("lang", bot.cmd_lang))
+    application.add_handler(CommandHandler("sources", bot.cmd_sources))
+    application.add_handler(CallbackQueryHandler(bot.on_callback))
+    application.add_handler(
+        MessageHandler(
+            ((filters.TEXT & ~filters.COMMAND) | filters.CAPTION) & filters.UpdateType.MESSAGE, bot.on_text
+        )
+    )
+    application.add_handler(
+        MessageHandler(
+            (filters.Sticker.ALL | filters.VOICE | filters.PHOTO | filters.VIDEO | filters.Document.ALL)
+            & ~filters.CAPTION
+            & filters.UpdateType.MESSAGE,
+            bot.on_unsupported,
+        )
+    )
+    application.add_error_handler(bot.on_error)
+    return application

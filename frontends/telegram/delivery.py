@@ -1,0 +1,136 @@
+"""Deliver one streamed engine answer to a Telegram chat: typing, throttled edits, final HTML with fallback.
+
+Partial text is sent without a parse mode (nothing to escape, nothing Telegram can reject); the final answer
+is Telegram HTML, split into parts that fit, and re-sent as plain text when Telegram rejects the entities.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram.constants import ChatAction, ParseMode
+from telegram.error import BadRequest
+
+from otvet.core.i18n import I18n
+from otvet.core.types import Delta, Event, Failure, Final
+from otvet.frontends.telegram.formatting import Rendered, render_answer, split_text, telegram_length
+from otvet.frontends.telegram.throttle import EditThrottle
+
+log = logging.getLogger(__name__)
+
+#: Streamed partial text is cut here: the final answer is split properly, a partial only needs to fit.
+PARTIAL_LIMIT = 4000
+
+
+def feedback_keyboard(message_id: int) -> InlineKeyboardMarkup:
+    """👍/👎 under an answer; the callback data names the stored answer and the rating."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("👍", callback_data=f"fb:{message_id}:1"),
+                InlineKeyboardButton("👎", callback_data=f"fb:{message_id}:-1"),
+            ]
+        ]
+    )
+
+
+def partial_text(text: str) -> str:
+    """The streamed text so far, cut to fit one plain message (Telegram counts UTF-16 units)."""
+    text = text.strip()
+    if telegram_length(text) <= PARTIAL_LIMIT:
+        return text
+    return split_text(text, PARTIAL_LIMIT - 1)[0] + "…"
+
+
+def is_not_modified(exc: BadRequest) -> bool:
+    return "message is not modified" in exc.message.lower()
+
+
+def is_entity_error(exc: BadRequest) -> bool:
+    return "can't parse entities" in exc.message.lower() or "can't find end" in exc.message.lower()
+
+
+@dataclass
+class Delivery:
+    """Streams one answer into a chat, replying to the user's message."""
+
+    incoming: Message
+    i18n: I18n
+    throttle: EditThrottle
+    thread_id: int | None = None
+    placeholder: Message | None = None
+    shown: str = ""
+
+    async def run(self, events: AsyncIterator[Event]) -> Final | Failure | None:
+        await self.incoming.get_bot().send_chat_action(
+            self.incoming.chat_id, ChatAction.TYPING, message_thread_id=self.thread_id
+        )
+        text = ""
+        async for event in events:
+            if isinstance(event, Delta):
+                text += event.text
+                if self.throttle.ready():
+                    await self._show_partial(text)
+            elif isinstance(event, Final):
+                parts = render_answer(event.text, event.sources, self.i18n.get(event.language))
+                keyboard = feedback_keyboard(event.message_id) if event.message_id else None
+                await self._finish(parts, keyboard)
+                return event
+            else:
+                await self._finish([Rendered(html=_escape(event.message), plain=event.message)], None)
+                return event
+        return None
+
+    async def _show_partial(self, text: str) -> None:
+        partial = partial_text(text)
+        if not partial or partial == self.shown:
+            return
+        try:
+            if self.placeholder is None:
+                self.placeholder = await self.incoming.reply_text(partial, do_quote=False)
+            else:
+                await self.placeholder.edit_text(partial)
+        except BadRequest as exc:
+            if not is_not_modified(exc):
+                raise
+        self.shown = partial
+        self.throttle.mark()
+
+    async def _finish(self, parts: Sequence[Rendered], keyboard: InlineKeyboardMarkup | None) -> None:
+        try:
+            await self._send([p.html for p in parts], keyboard, ParseMode.HTML)
+        except BadRequest as exc:
+            if not is_entity_error(exc):
+                raise
+            # Telegram refused our HTML: the same text, without the bold header and source links.
+            log.warning("Telegram rejected the HTML of an answer (%s); sending plain text", exc.message)
+            await self._send([p.plain for p in parts], keyboard, None)
+
+    async def _send(
+        self, texts: Sequence[str], keyboard: InlineKeyboardMarkup | None, mode: str | None
+    ) -> None:
+        for number, text in enumerate(texts):
+            markup = keyboard if number == len(texts) - 1 else None
+            if number == 0 and self.placeholder is not None:
+                await self.throttle.wait()
+                try:
+                    await self.placeholder.edit_text(text, parse_mode=mode, reply_markup=markup)
+                except BadRequest as exc:
+                    if not is_not_modified(exc):
+                        raise
+            else:
+                sent = await self.incoming.reply_text(
+                    text, parse_mode=mode, reply_markup=markup, do_quote=False
+                )
+                if number == 0:
+                    self.placeholder = sent
+            self.throttle.mark()
+
+
+def _escape(text: str) -> str:
+    from otvet.frontends.telegram.formatting import escape
+
+    return escape(text)

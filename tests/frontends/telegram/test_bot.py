@@ -1,0 +1,195 @@
+"""The bot as Telegram users meet it, asserted on the exact Bot API calls the real PTB client makes."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+from tests.frontends.telegram.conftest import BotEnv
+from tests.support.telegram_updates import GROUP_ID, USER_ID
+
+
+async def ask_private(env: BotEnv, text: str, **kwargs: object) -> None:
+    env.api.queue_update(env.api.private_message(text, **kwargs))  # type: ignore[arg-type]
+
+
+async def final_answers(env: BotEnv, count: int = 1) -> list[dict]:
+    """Wait for ``count`` answers carrying the feedback keyboard (the last part of each answer)."""
+
+    def with_keyboard() -> list[dict]:
+        return [
+            c.params
+            for c in env.api.calls
+            if c.method in ("sendMessage", "editMessageText")
+            and "reply_markup" in c.params
+            and "fb:" in str(c.params["reply_markup"])
+        ]
+
+    for _ in range(200):
+        if len(with_keyboard()) >= count:
+            return with_keyboard()
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no final answer; calls: {[c.method for c in env.api.calls]}")
+
+
+async def test_a_russian_question_gets_a_russian_answer_with_sources_and_feedback_buttons(
+    bot: BotEnv,
+) -> None:
+    await ask_private(bot, "Как добавить обучающие данные?")
+    (final,) = await final_answers(bot)
+    assert final["parse_mode"] == "HTML"
+    assert "otvet ingest" in final["text"]
+    assert "<b>Источники:</b>" in final["text"]
+    buttons = final["reply_markup"]["inline_keyboard"][0]
+    assert [b["text"] for b in buttons] == ["👍", "👎"]
+    actions = bot.api.calls_to("sendChatAction")
+    assert actions and actions[0].params["action"] == "typing"
+    assert bot.api.calls.index(actions[0]) < bot.api.calls.index(bot.api.calls_to("sendMessage")[0])
+
+
+async def test_streamed_edits_respect_the_throttle(echo_bot: BotEnv) -> None:
+    echo_bot.echo.delay = 0.05
+    echo_bot.echo.reply = lambda request: "A fairly long answer that arrives piece by piece. " * 6
+    await ask_private(echo_bot, "Tell me slowly")
+    await final_answers(echo_bot)
+    writes = [c for c in echo_bot.api.calls if c.method in ("sendMessage", "editMessageText")]
+    assert len(writes) >= 3  # a placeholder, at least one edit while streaming, the final edit
+    gaps = [b.at - a.at for a, b in itertools.pairwise(writes)]
+    assert min(gaps) >= 0.3 - 0.02  # private_edit_interval, with clock granularity
+
+
+async def test_a_10000_character_answer_arrives_as_correctly_split_messages(echo_bot: BotEnv) -> None:
+    paragraph = "Это предложение про базу знаний и ответы. This sentence is about answers. " * 8
+    echo_bot.echo.reply = lambda request: "\n\n".join([paragraph.strip()] * 17)[:10_000]
+    await ask_private(echo_bot, "Give me everything")
+    await final_answers(echo_bot)
+    shown = echo_bot.texts_sent(USER_ID)
+    assert len(shown) >= 3
+    assert all(len(text.encode("utf-16-le")) // 2 <= 4096 for text in shown)
+    assert "".join(shown).replace("\n", "").replace(" ", "").startswith(paragraph.replace(" ", "")[:200])
+
+
+async def test_flood_control_retry_after_delays_then_delivers(echo_bot: BotEnv) -> None:
+    echo_bot.api.fail_next("sendMessage", times=1, retry_after=1)
+    await ask_private(echo_bot, "Are you there?")
+    (final,) = await final_answers(echo_bot)
+    assert "You asked: Are you there?" in final["text"]
+    attempts = echo_bot.api.calls_to("sendMessage")
+    assert len(attempts) >= 2 and attempts[1].at - attempts[0].at >= 0.9
+
+
+async def test_user_text_that_looks_like_html_is_shown_literally(echo_bot: BotEnv) -> None:
+    await ask_private(echo_bot, "<b>bold</b> & co")
+    (final,) = await final_answers(echo_bot)
+    assert "You asked: &lt;b&gt;bold&lt;/b&gt; &amp; co" in final["text"]
+    assert echo_bot.texts_sent(USER_ID)[-1].startswith("You asked: <b>bold</b> & co")
+
+
+async def test_rejected_html_falls_back_to_plain_text(echo_bot: BotEnv) -> None:
+    echo_bot.api.reject_html(times=1)
+    await ask_private(echo_bot, "Plain please")
+    rejected, final = await final_answers(echo_bot, 2)
+    assert rejected["parse_mode"] == "HTML"
+    assert "parse_mode" not in final or final["parse_mode"] is None
+    assert echo_bot.texts_sent(USER_ID)[-1].startswith("You asked: Plain please")
+
+
+async def test_in_a_group_only_addressed_messages_are_answered(echo_bot: BotEnv) -> None:
+    api = echo_bot.api
+    api.queue_update(api.group_message("just chatting among ourselves"))
+    api.queue_update(api.group_message("a topic message", message_thread_id=7, is_topic_message=True))
+    api.queue_update(api.group_message("@otvet_test_bot what is Otvet?"))
+    (final,) = await final_answers(echo_bot)
+    assert final["chat_id"] == str(GROUP_ID) or int(final["chat_id"]) == GROUP_ID
+    assert "You asked: what is Otvet?" in final["text"]
+    api.queue_update(api.group_message("and a follow-up", reply_to_bot=True))
+    finals = await final_answers(echo_bot, 2)
+    assert "You asked: and a follow-up" in finals[1]["text"]
+    await asyncio.sleep(0.3)
+    assert len([c for c in api.calls if c.method == "sendChatAction"]) == 2  # nothing for the other two
+
+
+async def test_private_history_does_not_reach_the_group(echo_bot: BotEnv) -> None:
+    seen: list[tuple[str, ...]] = []
+
+    def remember(request: object) -> str:
+        seen.append(tuple(m.text for m in request.history))  # type: ignore[attr-defined]
+        return "ok"
+
+    echo_bot.echo.reply = remember
+    await ask_private(echo_bot, "my private secret")
+    await final_answers(echo_bot)
+    echo_bot.api.queue_update(echo_bot.api.group_message("@otvet_test_bot hello group"))
+    await final_answers(echo_bot, 2)
+    assert seen[1] == ()
+
+
+async def test_commands_start_help_reset_sources(bot: BotEnv) -> None:
+    api = bot.api
+    api.queue_update(api.private_message("/start", language_code="en"))
+    (start,) = await api.wait_for("sendMessage")
+    assert "I answer questions from my knowledge base" in start.params["text"]
+    assert "About Otvet" in start.params["text"]
+
+    await ask_private(bot, "How do I connect Telegram?", language_code="en")
+    await final_answers(bot)
+    api.queue_update(api.private_message("/sources", language_code="en"))
+    await asyncio.sleep(0.5)
+    sources = [c for c in api.calls_to("sendMessage") if "<b>Sources:</b>" in c.params.get("text", "")]
+    assert sources and "Connecting Telegram" in sources[-1].params["text"]
+
+    api.queue_update(api.private_message("/reset", language_code="en"))
+    api.queue_update(api.private_message("/help", language_code="en"))
+    await asyncio.sleep(0.5)
+    texts = [c.params["text"] for c in api.calls_to("sendMessage")]
+    assert any("started a new conversation" in t for t in texts)
+    assert any("/reset - start a new conversation" in t for t in texts)
+
+
+async def test_lang_buttons_store_the_choice(echo_bot: BotEnv) -> None:
+    api = echo_bot.api
+    api.queue_update(api.private_message("/lang", language_code="en"))
+    (choice,) = await api.wait_for("sendMessage")
+    buttons = choice.params["reply_markup"]["inline_keyboard"][0]
+    assert [b["callback_data"] for b in buttons] == ["lang:en", "lang:ru"]
+    message_id = api.bot_messages(USER_ID)[-1]["message_id"]
+    api.queue_update(api.callback_query("lang:ru", message_id=message_id, chat_id=USER_ID))
+    (edit,) = await api.wait_for("editMessageText")
+    assert edit.params["text"] == "Язык: Русский"
+    assert api.calls_to("answerCallbackQuery")
+    seen: list[str] = []
+    echo_bot.echo.reply = lambda request: seen.append(request.language) or "ok"  # type: ignore[func-returns-value]
+    await ask_private(echo_bot, "Hello in English", language_code="en")
+    await final_answers(echo_bot)
+    assert seen == ["ru"]
+
+
+async def test_feedback_buttons_store_the_rating_and_answer_the_query(echo_bot: BotEnv) -> None:
+    api = echo_bot.api
+    await ask_private(echo_bot, "Rate me")
+    (final,) = await final_answers(echo_bot)
+    data = final["reply_markup"]["inline_keyboard"][0][1]["callback_data"]
+    stored_id = int(data.split(":")[1])
+    bot_message = api.bot_messages(USER_ID)[-1]["message_id"]
+    api.queue_update(api.callback_query(data, message_id=bot_message, chat_id=USER_ID))
+    (answered,) = await api.wait_for("answerCallbackQuery")
+    assert answered.params.get("text") == "Спасибо за отзыв!"
+    from otvet.plugins.storage.models import Feedback
+
+    rows = await Feedback.filter(message_id=stored_id).values_list("value", flat=True)
+    assert list(rows) == [-1]
+
+
+async def test_unsupported_updates_are_handled_politely_or_ignored(echo_bot: BotEnv) -> None:
+    api = echo_bot.api
+    api.private_message("an earlier message")  # built, not sent: something for the user to edit
+    api.queue_update(api.edited_message("edited text"))
+    api.queue_update(api.channel_post("a channel post"))
+    api.queue_update(api.my_chat_member())
+    api.queue_update(api.sticker_message())
+    (reply,) = await api.wait_for("sendMessage")
+    assert (
+        reply.params["text"] == "Я понимаю только текстовые сообщения. Пожалуйста, напишите вопрос текстом."
+    )
+    await asyncio.sleep(0.3)
+    assert len(api.calls_to("sendMessage")) == 1
