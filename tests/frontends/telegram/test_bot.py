@@ -193,3 +193,31 @@ async def test_unsupported_updates_are_handled_politely_or_ignored(echo_bot: Bot
     )
     await asyncio.sleep(0.3)
     assert len(api.calls_to("sendMessage")) == 1
+
+
+async def test_one_users_messages_are_answered_in_order(echo_bot: BotEnv) -> None:
+    echo_bot.echo.delay = 0.02
+    for n in range(3):
+        await ask_private(echo_bot, f"question {n}")
+    finals = await final_answers(echo_bot, 3)
+    assert [f["text"].split("\n")[0] for f in finals] == [f"You asked: question {n}" for n in range(3)]
+
+
+async def test_a_command_addressed_to_the_bot_in_a_group_is_answered(echo_bot: BotEnv) -> None:
+    api = echo_bot.api
+    api.queue_update(api.group_message("/reset@otvet_test_bot", language_code="en"))
+    (reply,) = await api.wait_for("sendMessage")
+    assert int(reply.params["chat_id"]) == GROUP_ID
+    assert "started a new conversation" in reply.params["text"]
+
+
+async def test_the_allow_list_keeps_strangers_out(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.frontends.telegram.conftest import start_bot
+
+    async for env in start_bot(tmp_path, provider="echo", allowed_user_ids=[42]):
+        env.api.queue_update(env.api.private_message("let me in", user_id=USER_ID))
+        (reply,) = await env.api.wait_for("sendMessage")
+        assert reply.params["text"] == "Извините, это закрытый бот."
+        env.api.queue_update(env.api.private_message("hello", user_id=42, language_code="en"))
+        (final,) = await final_answers(env)
+        assert final["text"].startswith("You asked: hello")
