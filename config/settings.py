@@ -74,6 +74,9 @@ class TelegramSettings(BaseModel):
     #: and twenty per minute in a group.
     private_edit_interval: float = Field(1.0, ge=0.0)
     group_edit_interval: float = Field(3.0, ge=0.0)
+    #: Space requests within Telegram's flood limits and wait out RetryAfter (python-telegram-bot's
+    #: AIORateLimiter). Turn off only for a self-hosted Bot API server that has no limits.
+    rate_limit: bool = True
     #: The Bot API server (change for a self-hosted Bot API server, or a fake one in tests).
     base_url: str = "https://api.telegram.org/bot"
     base_file_url: str = "https://api.telegram.org/file/bot"

@@ -264,9 +264,10 @@ def build_application(otvet: Otvet, *, webhook: bool = False) -> Application:  #
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
         .concurrent_updates(True)
-        # Flood control: waits out Telegram's RetryAfter and retries, so no reply is lost.
-        .rate_limiter(AIORateLimiter(max_retries=3))
     )
+    if settings.rate_limit:
+        # Flood control: spaces requests within Telegram's limits, waits out RetryAfter and retries.
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
     if webhook:
         builder = builder.updater(None)
     application = builder.build()
