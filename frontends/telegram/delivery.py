@@ -6,13 +6,15 @@ is Telegram HTML, split into parts that fit, and re-sent as plain text when Tele
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import ChatAction, ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, NetworkError
 
 from otvet.core.i18n import I18n
 from otvet.core.types import Delta, Event, Failure, Final
@@ -20,6 +22,10 @@ from otvet.frontends.telegram.formatting import Rendered, render_answer, split_t
 from otvet.frontends.telegram.throttle import EditThrottle
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: Pauses before retrying a request that failed on the network (a 5xx, a reset connection, a timeout).
+NETWORK_RETRY_DELAYS = (0.5, 1.0, 2.0)
 
 #: Streamed partial text is cut here: the final answer is split properly, a partial only needs to fit.
 PARTIAL_LIMIT = 4000
@@ -45,6 +51,23 @@ def partial_text(text: str) -> str:
     return split_text(text, PARTIAL_LIMIT - 1)[0] + "…"
 
 
+async def with_retries(call: Callable[[], Awaitable[T]], delays: Sequence[float] = NETWORK_RETRY_DELAYS) -> T:
+    """Run a Bot API call, retrying network failures; Telegram's refusals (BadRequest) are not retried.
+
+    A timed-out send may have reached Telegram, so a retry can show an answer twice: a duplicate is a
+    smaller harm than an answer the user never gets.
+    """
+    for delay in delays:
+        try:
+            return await call()
+        except BadRequest:
+            raise
+        except NetworkError as exc:
+            log.warning("Telegram request failed (%s); retrying in %.1fs", exc.message, delay)
+            await asyncio.sleep(delay)
+    return await call()
+
+
 def is_not_modified(exc: BadRequest) -> bool:
     return "message is not modified" in exc.message.lower()
 
@@ -65,8 +88,11 @@ class Delivery:
     shown: str = ""
 
     async def run(self, events: AsyncIterator[Event]) -> Final | Failure | None:
-        await self.incoming.get_bot().send_chat_action(
-            self.incoming.chat_id, ChatAction.TYPING, message_thread_id=self.thread_id
+        bot = self.incoming.get_bot()
+        await with_retries(
+            lambda: bot.send_chat_action(
+                self.incoming.chat_id, ChatAction.TYPING, message_thread_id=self.thread_id
+            )
         )
         text = ""
         async for event in events:
@@ -90,9 +116,12 @@ class Delivery:
             return
         try:
             if self.placeholder is None:
-                self.placeholder = await self.incoming.reply_text(partial, do_quote=False)
+                self.placeholder = await with_retries(
+                    lambda: self.incoming.reply_text(partial, do_quote=False)
+                )
             else:
-                await self.placeholder.edit_text(partial)
+                placeholder = self.placeholder
+                await with_retries(lambda: placeholder.edit_text(partial))
         except BadRequest as exc:
             if not is_not_modified(exc):
                 raise
@@ -116,14 +145,19 @@ class Delivery:
             markup = keyboard if number == len(texts) - 1 else None
             if number == 0 and self.placeholder is not None:
                 await self.throttle.wait()
+                placeholder = self.placeholder
                 try:
-                    await self.placeholder.edit_text(text, parse_mode=mode, reply_markup=markup)
+                    await with_retries(
+                        lambda: placeholder.edit_text(text, parse_mode=mode, reply_markup=markup)
+                    )
                 except BadRequest as exc:
                     if not is_not_modified(exc):
                         raise
             else:
-                sent = await self.incoming.reply_text(
-                    text, parse_mode=mode, reply_markup=markup, do_quote=False
+                sent = await with_retries(
+                    lambda: self.incoming.reply_text(
+                        text, parse_mode=mode, reply_markup=markup, do_quote=False
+                    )
                 )
                 if number == 0:
                     self.placeholder = sent

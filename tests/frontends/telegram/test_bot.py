@@ -221,3 +221,12 @@ async def test_the_allow_list_keeps_strangers_out(tmp_path) -> None:  # type: ig
         env.api.queue_update(env.api.private_message("hello", user_id=42, language_code="en"))
         (final,) = await final_answers(env)
         assert final["text"].startswith("You asked: hello")
+
+
+async def test_network_errors_are_retried_and_the_answer_still_arrives(echo_bot: BotEnv) -> None:
+    echo_bot.api.server_error_next("sendMessage", times=2)
+    echo_bot.api.server_error_next("editMessageText", times=1)
+    await ask_private(echo_bot, "Through a flaky network")
+    (final,) = await final_answers(echo_bot)
+    assert "You asked: Through a flaky network" in final["text"]
+    assert len(echo_bot.api.calls_to("sendMessage")) >= 3  # two failures, then the delivery
