@@ -10,6 +10,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -111,21 +112,20 @@ class Delivery:
         return None
 
     async def _show_partial(self, text: str) -> None:
-        partial = partial_text(text)
-        if not partial or partial == self.shown:
+        so_far = partial_text(text)
+        if not so_far or so_far == self.shown:
             return
         try:
             if self.placeholder is None:
                 self.placeholder = await with_retries(
-                    lambda: self.incoming.reply_text(partial, do_quote=False)
+                    partial(self.incoming.reply_text, so_far, do_quote=False)
                 )
             else:
-                placeholder = self.placeholder
-                await with_retries(lambda: placeholder.edit_text(partial))
+                await with_retries(partial(self.placeholder.edit_text, so_far))
         except BadRequest as exc:
             if not is_not_modified(exc):
                 raise
-        self.shown = partial
+        self.shown = so_far
         self.throttle.mark()
 
     async def _finish(self, parts: Sequence[Rendered], keyboard: InlineKeyboardMarkup | None) -> None:
@@ -148,15 +148,15 @@ class Delivery:
                 placeholder = self.placeholder
                 try:
                     await with_retries(
-                        lambda: placeholder.edit_text(text, parse_mode=mode, reply_markup=markup)
+                        partial(placeholder.edit_text, text, parse_mode=mode, reply_markup=markup)
                     )
                 except BadRequest as exc:
                     if not is_not_modified(exc):
                         raise
             else:
                 sent = await with_retries(
-                    lambda: self.incoming.reply_text(
-                        text, parse_mode=mode, reply_markup=markup, do_quote=False
+                    partial(
+                        self.incoming.reply_text, text, parse_mode=mode, reply_markup=markup, do_quote=False
                     )
                 )
                 if number == 0:
