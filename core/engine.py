@@ -61,7 +61,8 @@ class Engine:
                 return
             store = self.otvet.store
             user = await store.get_or_create_user(turn.channel, turn.user_id, turn.display_name)
-            conversation = await store.current_conversation(user.id, turn.chat_id or PRIVATE_CHAT)
+            owner = await self._owner(turn.channel, user, turn.chat_id, turn.shared)
+            conversation = await store.current_conversation(owner.id, turn.chat_id or PRIVATE_CHAT)
             language = self.resolve_language(turn, user)
             history = await self._history_window(conversation.id)
             question_id = await store.add_message(conversation.id, "user", text, language=language)
@@ -212,17 +213,27 @@ class Engine:
             kept.append(message)
         return tuple(reversed(kept))
 
-    async def reset(self, channel: str, user_id: str, chat_id: str | None = None) -> bool:
-        """Start a fresh conversation for the user in that chat; False when there was nothing to reset."""
+    async def _owner(self, channel: str, user: UserRecord, chat_id: str | None, shared: bool) -> UserRecord:
+        """Whose conversation a turn joins: the user's own, or, in a shared chat, the chat's."""
+        if not shared or not chat_id:
+            return user
+        return await self.otvet.store.get_or_create_user(channel, f"chat:{chat_id}")
+
+    async def reset(
+        self, channel: str, user_id: str, chat_id: str | None = None, *, shared: bool = False
+    ) -> bool:
+        """Start a fresh conversation for the user (or the shared chat); False if there was none to reset."""
         user = await self.otvet.store.get_or_create_user(channel, user_id)
-        return await self.otvet.store.reset_conversation(user.id, chat_id or PRIVATE_CHAT)
+        owner = await self._owner(channel, user, chat_id, shared)
+        return await self.otvet.store.reset_conversation(owner.id, chat_id or PRIVATE_CHAT)
 
     async def last_answer(
-        self, channel: str, user_id: str, chat_id: str | None = None
+        self, channel: str, user_id: str, chat_id: str | None = None, *, shared: bool = False
     ) -> StoredMessage | None:
-        """The latest answer given to the user in that chat's current conversation (for "/sources")."""
+        """The latest answer in the user's (or the shared chat's) current conversation (for "/sources")."""
         user = await self.otvet.store.get_or_create_user(channel, user_id)
-        conversation = await self.otvet.store.current_conversation(user.id, chat_id or PRIVATE_CHAT)
+        owner = await self._owner(channel, user, chat_id, shared)
+        conversation = await self.otvet.store.current_conversation(owner.id, chat_id or PRIVATE_CHAT)
         answers = [
             m
             for m in await self.otvet.store.messages(conversation.id)

@@ -24,6 +24,8 @@ class Turn:
     display_name: str | None = None
     #: An explicit language for this turn only (``otvet ask --lang ru``); beats everything else.
     language: str | None = None
+    #: The chat's conversation belongs to everyone in it (a group), not to each user separately.
+    shared: bool = False
 
 
 @dataclass(frozen=True, slots=True)

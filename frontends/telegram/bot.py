@@ -127,6 +127,8 @@ class TelegramBot:
             chat_id=space,
             locale_hint=user.language_code,
             display_name=user.full_name,
+            # A group (or forum topic) keeps one conversation for all its members, so anyone can follow up.
+            shared=message.chat.type != ChatType.PRIVATE,
         )
         lock = self._locks.get((user.id, space))
         if lock is None:
@@ -184,7 +186,9 @@ class TelegramBot:
         message, user = update.effective_message, update.effective_user
         if message is None or user is None or not self.allowed(update):
             return
-        await self.otvet.engine.reset(CHANNEL, str(user.id), self.space(message))
+        await self.otvet.engine.reset(
+            CHANNEL, str(user.id), self.space(message), shared=message.chat.type != ChatType.PRIVATE
+        )
         t = await self.translator(update)
         await message.reply_text(t.gettext("Done: I have started a new conversation."))
 
@@ -208,13 +212,39 @@ class TelegramBot:
         if message is None or user is None or not self.allowed(update):
             return
         t = await self.translator(update)
-        last = await self.otvet.engine.last_answer(CHANNEL, str(user.id), self.space(message))
+        last = await self.otvet.engine.last_answer(
+            CHANNEL, str(user.id), self.space(message), shared=message.chat.type != ChatType.PRIVATE
+        )
         if last is None or not last.sources:
             await message.reply_text(t.gettext("My last answer had no sources."))
             return
         lines = [f"[{n}] {escape(source.label())}" for n, source in enumerate(last.sources, 1)]
         await message.reply_text(
             f"<b>{escape(t.gettext('Sources:'))}</b>\n" + "\n".join(lines), parse_mode="HTML"
+        )
+
+    async def cmd_status(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/status (admins only): which knowledge version answers, and how big it is."""
+        message, user = update.effective_message, update.effective_user
+        if message is None or user is None:
+            return
+        t = await self.translator(update)
+        if user.id not in self.settings.admin_user_ids:
+            await message.reply_text(t.gettext("This command is for administrators."))
+            return
+        version = await self.otvet.store.active_version()
+        if version is None:
+            await message.reply_text(
+                t.gettext("No knowledge version is active: the knowledge base is empty.")
+            )
+            return
+        await message.reply_text(
+            t.gettext(
+                "Knowledge version %(id)d is active: %(chunks)d chunks from %(sources)d sources.",
+                id=version.id,
+                chunks=version.chunk_count,
+                sources=version.source_count,
+            )
         )
 
     async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -277,6 +307,7 @@ def build_application(otvet: Otvet, *, webhook: bool = False) -> Application:  #
     application.add_handler(CommandHandler("reset", bot.cmd_reset))
     application.add_handler(CommandHandler("lang", bot.cmd_lang))
     application.add_handler(CommandHandler("sources", bot.cmd_sources))
+    application.add_handler(CommandHandler("status", bot.cmd_status))
     application.add_handler(CallbackQueryHandler(bot.on_callback))
     application.add_handler(
         MessageHandler(

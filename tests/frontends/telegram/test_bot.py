@@ -230,3 +230,37 @@ async def test_network_errors_are_retried_and_the_answer_still_arrives(echo_bot:
     (final,) = await final_answers(echo_bot)
     assert "You asked: Through a flaky network" in final["text"]
     assert len(echo_bot.api.calls_to("sendMessage")) >= 3  # two failures, then the delivery
+
+
+async def test_a_group_keeps_one_conversation_per_group_and_per_topic(echo_bot: BotEnv) -> None:
+    seen: list[tuple[str, ...]] = []
+
+    def remember(request: object) -> str:
+        seen.append(tuple(m.text for m in request.history))  # type: ignore[attr-defined]
+        return f"answer {len(seen)}"
+
+    echo_bot.echo.reply = remember
+    api = echo_bot.api
+    api.queue_update(api.group_message("@otvet_test_bot first question", user_id=1))
+    await final_answers(echo_bot)
+    api.queue_update(api.group_message("@otvet_test_bot a follow-up from someone else", user_id=2))
+    await final_answers(echo_bot, 2)
+    api.queue_update(
+        api.group_message("@otvet_test_bot in a topic", user_id=2, message_thread_id=5, is_topic_message=True)
+    )
+    await final_answers(echo_bot, 3)
+    assert seen[1] == ("first question", "answer 1")  # the second member sees the group's conversation
+    assert seen[2] == ()  # a forum topic is a conversation of its own
+
+
+async def test_status_is_for_admins_only(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.frontends.telegram.conftest import start_bot
+
+    async for env in start_bot(tmp_path, provider="echo", admin_user_ids=[42]):
+        env.api.queue_update(env.api.private_message("/status", user_id=USER_ID, language_code="en"))
+        (refused,) = await env.api.wait_for("sendMessage")
+        assert refused.params["text"] == "This command is for administrators."
+        env.api.queue_update(env.api.private_message("/status", user_id=42, language_code="en"))
+        _, status = await env.api.wait_for("sendMessage", 2)
+        assert status.params["text"].startswith("Knowledge version 1 is active:")
+        assert "from 10 sources" in status.params["text"]
