@@ -63,6 +63,11 @@ class TelegramBot:
             return f"tg:{chat.id}:topic:{message.message_thread_id}"
         return f"tg:{chat.id}"
 
+    @staticmethod
+    def shared(message: Message) -> bool:
+        """Groups and forum topics keep one conversation for all members; private chats, one per user."""
+        return message.chat.type != ChatType.PRIVATE
+
     def allowed(self, update: Update) -> bool:
         users, chats = self.settings.allowed_user_ids, self.settings.allowed_chat_ids
         if not users and not chats:
@@ -128,7 +133,7 @@ class TelegramBot:
             locale_hint=user.language_code,
             display_name=user.full_name,
             # A group (or forum topic) keeps one conversation for all its members, so anyone can follow up.
-            shared=message.chat.type != ChatType.PRIVATE,
+            shared=self.shared(message),
         )
         lock = self._locks.get((user.id, space))
         if lock is None:
@@ -186,9 +191,7 @@ class TelegramBot:
         message, user = update.effective_message, update.effective_user
         if message is None or user is None or not self.allowed(update):
             return
-        await self.otvet.engine.reset(
-            CHANNEL, str(user.id), self.space(message), shared=message.chat.type != ChatType.PRIVATE
-        )
+        await self.otvet.engine.reset(CHANNEL, str(user.id), self.space(message), shared=self.shared(message))
         t = await self.translator(update)
         await message.reply_text(t.gettext("Done: I have started a new conversation."))
 
@@ -213,7 +216,7 @@ class TelegramBot:
             return
         t = await self.translator(update)
         last = await self.otvet.engine.last_answer(
-            CHANNEL, str(user.id), self.space(message), shared=message.chat.type != ChatType.PRIVATE
+            CHANNEL, str(user.id), self.space(message), shared=self.shared(message)
         )
         if last is None or not last.sources:
             await message.reply_text(t.gettext("My last answer had no sources."))
