@@ -227,6 +227,13 @@ class Engine:
         owner = await self._owner(channel, user, chat_id, shared)
         return await self.otvet.store.reset_conversation(owner.id, chat_id or PRIVATE_CHAT)
 
+    async def language_for(self, channel: str, user_id: str, hint: str | None = None) -> str:
+        """The language for replies that are not answers: the user's choice, else the client's hint."""
+        user = await self.otvet.store.get_or_create_user(channel, user_id)
+        if user.language in self.otvet.i18n.languages:
+            return user.language  # type: ignore[return-value]
+        return self.otvet.i18n.negotiate(hint) or self.otvet.settings.default_language
+
     async def last_answer(
         self, channel: str, user_id: str, chat_id: str | None = None, *, shared: bool = False
     ) -> StoredMessage | None:

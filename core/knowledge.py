@@ -85,6 +85,7 @@ class KnowledgeBase:
         self.otvet = otvet
         self._index: RetrieverIndex = _EmptyIndex()
         self._version_id: int | None = None
+        self._titles: dict[str | None, list[str]] = {}
         self._checked_at = float("-inf")
         self._lock = asyncio.Lock()
 
@@ -118,7 +119,7 @@ class KnowledgeBase:
         async with self._lock:
             active = await self.otvet.store.active_version()
             if active is None:
-                self._index, self._version_id = _EmptyIndex(), None
+                self._index, self._version_id, self._titles = _EmptyIndex(), None, {}
                 self._checked_at = time.monotonic()
                 return None
             if active.id != self._version_id or force:
@@ -127,8 +128,12 @@ class KnowledgeBase:
                 async for batch in self.otvet.store.iter_chunks(active.id):
                     chunks.extend(batch)
                 index = await asyncio.to_thread(self.otvet.retriever.build, chunks)
+                titles: dict[str | None, dict[str, None]] = {}
+                for chunk in chunks:
+                    titles.setdefault(chunk.language, {}).setdefault(chunk.source.title, None)
                 # Swap only once the new index is complete: searches meanwhile use the previous one.
                 self._index, self._version_id = index, active.id
+                self._titles = {lang: list(names) for lang, names in titles.items()}
                 log.info(
                     "knowledge version %d loaded: %d chunks in %.2fs",
                     active.id,
@@ -165,10 +170,14 @@ class KnowledgeBase:
         return report
 
     async def topics(self, language: str | None = None, limit: int = 6) -> list[str]:
-        """Titles of the knowledge base's sources, those in ``language`` (or of no language) first."""
-        records = await self.otvet.store.list_sources()
-        ranked = sorted(records, key=lambda r: (r.language not in (None, language), r.id))
-        return list(dict.fromkeys(r.title for r in ranked if r.language in (None, language)))[:limit]
+        """Titles of the active version's sources in ``language`` (or of no declared language).
+
+        Collected when a version is loaded, not read from the sources table on every call: each /start asks,
+        and that table holds every source's whole parsed content.
+        """
+        await self.index()
+        titles = dict.fromkeys([*self._titles.get(language, []), *self._titles.get(None, [])])
+        return list(titles)[:limit]
 
     async def recover(self) -> VersionRecord | None:
         """Build a version when sources exist but none is active (an ingest interrupted before its build)."""

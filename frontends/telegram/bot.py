@@ -7,11 +7,13 @@ engine's events become Telegram messages. Answers, languages, history and feedba
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import weakref
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ChatType, MessageEntityType
 from telegram.ext import (
     AIORateLimiter,
@@ -38,6 +40,21 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
+
+
+def command(
+    handler: Callable[[TelegramBot, Message, User, Translator], Awaitable[None]],
+) -> Callable[[TelegramBot, Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]:
+    """A handler for a message from a user who may use the bot, called with the user's translator."""
+
+    @functools.wraps(handler)
+    async def wrapper(self: TelegramBot, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message, user = update.effective_message, update.effective_user
+        if message is None or user is None or not self.allowed(update):
+            return
+        await handler(self, message, user, await self.translator(update))
+
+    return wrapper
 
 
 class TelegramBot:
@@ -69,18 +86,21 @@ class TelegramBot:
         return message.chat.type != ChatType.PRIVATE
 
     def allowed(self, update: Update) -> bool:
+        """Everyone when no allow-list is set; otherwise listed users and chats, and the admins."""
         users, chats = self.settings.allowed_user_ids, self.settings.allowed_chat_ids
         if not users and not chats:
             return True
         user, chat = update.effective_user, update.effective_chat
-        return bool((user and user.id in users) or (chat and chat.id in chats))
+        if user is not None and (user.id in users or user.id in self.settings.admin_user_ids):
+            return True
+        return chat is not None and chat.id in chats
 
     async def translator(self, update: Update) -> Translator:
+        """The user's language for replies that are not answers (commands, buttons)."""
         user = update.effective_user
-        stored = await self.otvet.store.get_or_create_user(CHANNEL, str(user.id)) if user else None
-        language = (stored.language if stored else None) or self.otvet.i18n.negotiate(
-            user.language_code if user else None
-        )
+        if user is None:
+            return self.otvet.i18n.get(None)
+        language = await self.otvet.engine.language_for(CHANNEL, str(user.id), user.language_code)
         return self.otvet.i18n.get(language)
 
     def addressed(self, message: Message, bot_id: int, bot_username: str) -> bool:
@@ -148,20 +168,16 @@ class TelegramBot:
             delivery = Delivery(message, self.otvet.i18n, EditThrottle(interval), thread_id=thread)
             await delivery.run(self.otvet.engine.stream(turn))
 
-    async def on_unsupported(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    @command
+    async def on_unsupported(self, message: Message, user: User, t: Translator) -> None:
         """Stickers, voice, photos without a caption: say politely what the bot understands (private only)."""
-        message = update.effective_message
-        if message is None or message.chat.type != ChatType.PRIVATE or not self.allowed(update):
+        if message.chat.type != ChatType.PRIVATE:
             return
-        t = await self.translator(update)
         await message.reply_text(t.gettext("I can only read text messages. Please write your question."))
 
-    async def cmd_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    @command
+    async def cmd_start(self, message: Message, user: User, t: Translator) -> None:
         """/start: a greeting that says what the bot knows about."""
-        message = update.effective_message
-        if message is None or not self.allowed(update):
-            return
-        t = await self.translator(update)
         topics = await self.otvet.knowledge.topics(t.language, limit=6)
         text = t.gettext("Hello! I answer questions from my knowledge base.")
         if topics:
@@ -170,12 +186,9 @@ class TelegramBot:
         text += "\n\n" + t.gettext("Just write your question. /help shows what else I can do.")
         await message.reply_text(text, parse_mode="HTML")
 
-    async def cmd_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    @command
+    async def cmd_help(self, message: Message, user: User, t: Translator) -> None:
         """/help: how to ask and the commands."""
-        message = update.effective_message
-        if message is None or not self.allowed(update):
-            return
-        t = await self.translator(update)
         await message.reply_text(
             t.gettext(
                 "Ask a question in plain words and I will answer from my knowledge base, with sources.\n\n"
@@ -186,21 +199,15 @@ class TelegramBot:
             )
         )
 
-    async def cmd_reset(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    @command
+    async def cmd_reset(self, message: Message, user: User, t: Translator) -> None:
         """/reset: forget this conversation's history."""
-        message, user = update.effective_message, update.effective_user
-        if message is None or user is None or not self.allowed(update):
-            return
         await self.otvet.engine.reset(CHANNEL, str(user.id), self.space(message), shared=self.shared(message))
-        t = await self.translator(update)
         await message.reply_text(t.gettext("Done: I have started a new conversation."))
 
-    async def cmd_lang(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    @command
+    async def cmd_lang(self, message: Message, user: User, t: Translator) -> None:
         """/lang: choose the language with buttons."""
-        message = update.effective_message
-        if message is None or not self.allowed(update):
-            return
-        t = await self.translator(update)
         buttons = [
             InlineKeyboardButton(LANGUAGE_NAMES.get(code, code), callback_data=f"lang:{code}")
             for code in self.otvet.i18n.languages
@@ -209,12 +216,9 @@ class TelegramBot:
             t.gettext("Choose the language:"), reply_markup=InlineKeyboardMarkup([buttons])
         )
 
-    async def cmd_sources(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    @command
+    async def cmd_sources(self, message: Message, user: User, t: Translator) -> None:
         """/sources: the sources of the last answer in this conversation."""
-        message, user = update.effective_message, update.effective_user
-        if message is None or user is None or not self.allowed(update):
-            return
-        t = await self.translator(update)
         last = await self.otvet.engine.last_answer(
             CHANNEL, str(user.id), self.space(message), shared=self.shared(message)
         )
@@ -226,12 +230,9 @@ class TelegramBot:
             f"<b>{escape(t.gettext('Sources:'))}</b>\n" + "\n".join(lines), parse_mode="HTML"
         )
 
-    async def cmd_status(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    @command
+    async def cmd_status(self, message: Message, user: User, t: Translator) -> None:
         """/status (admins only): which knowledge version answers, and how big it is."""
-        message, user = update.effective_message, update.effective_user
-        if message is None or user is None:
-            return
-        t = await self.translator(update)
         if user.id not in self.settings.admin_user_ids:
             await message.reply_text(t.gettext("This command is for administrators."))
             return
@@ -253,7 +254,7 @@ class TelegramBot:
     async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Buttons: 👍/👎 feedback and the language choice. Every callback query is answered."""
         query = update.callback_query
-        if query is None or query.from_user is None:
+        if query is None or query.from_user is None or not self.allowed(update):
             return
         t = await self.translator(update)
         data = query.data or ""

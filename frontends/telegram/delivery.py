@@ -19,7 +19,7 @@ from telegram.error import BadRequest, NetworkError
 
 from otvet.core.i18n import I18n
 from otvet.core.types import Delta, Event, Failure, Final
-from otvet.frontends.telegram.formatting import Rendered, render_answer, split_text, telegram_length
+from otvet.frontends.telegram.formatting import Rendered, escape, render_answer, split_text, telegram_length
 from otvet.frontends.telegram.throttle import EditThrottle
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ class Delivery:
                 await self._finish(parts, keyboard)
                 return event
             else:
-                await self._finish([Rendered(html=_escape(event.message), plain=event.message)], None)
+                await self._finish([Rendered(html=escape(event.message), plain=event.message)], None)
                 return event
         return None
 
@@ -162,9 +162,3 @@ class Delivery:
                 if number == 0:
                     self.placeholder = sent
             self.throttle.mark()
-
-
-def _escape(text: str) -> str:
-    from otvet.frontends.telegram.formatting import escape
-
-    return escape(text)

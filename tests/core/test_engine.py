@@ -233,3 +233,10 @@ async def test_a_retrieval_failure_is_an_internal_error_with_the_question_kept(
     assert await messages_of(otvet, result.conversation_id) == [  # type: ignore[arg-type]
         ("user", "Where is my index?", "failed")
     ]
+
+
+async def test_language_for_replies_follows_the_choice_then_the_hint(otvet: Otvet) -> None:
+    assert await otvet.engine.language_for("test", "u9", "ru-RU") == "ru"
+    assert await otvet.engine.language_for("test", "u9", None) == "en"
+    await otvet.engine.set_language("test", "u9", "ru")
+    assert await otvet.engine.language_for("test", "u9", "en") == "ru"

@@ -124,3 +124,11 @@ async def test_searches_keep_using_the_old_version_while_a_new_one_is_indexed(
     await ingest
     assert knowledge.version_id != old_version
     assert (await knowledge.search("green tea", 3))[0].source.title == "Tea"
+
+
+async def test_topics_list_the_sources_in_the_users_language(sqlite_otvet: Otvet) -> None:
+    english = await sqlite_otvet.knowledge.topics("en", limit=10)
+    russian = await sqlite_otvet.knowledge.topics("ru", limit=10)
+    assert "About Otvet" in english and "Connecting Telegram" in english
+    assert "Об Otvet" in russian and "About Otvet" not in russian
+    assert await sqlite_otvet.knowledge.topics("en", limit=2) == english[:2]

@@ -1,15 +1,18 @@
-"""Start ``otvet serve`` as a real process on a free loopback port and wait until it listens."""
+"""Start ``otvet serve`` as a real process on a free loopback port and wait until it is ready.
+
+Waiting is asynchronous so that a fake server in the test's own event loop (the fake Bot API) keeps
+answering while ``otvet serve`` starts and calls it.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
-import subprocess
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
+
+import httpx
 
 from tests.support.cli import otvet_command
 
@@ -20,47 +23,43 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def get(url: str, timeout: float = 5) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
-
-
-@contextlib.contextmanager
-def serving(env: dict[str, str], cwd: Path, startup_timeout: float = 60) -> Iterator[str]:
-    """Run ``otvet serve`` and yield its base URL; the process is stopped (and reaped) afterwards."""
+@contextlib.asynccontextmanager
+async def serving(
+    env: dict[str, str], cwd: Path, *, ready_path: str = "/healthz", startup_seconds: float = 60
+) -> AsyncIterator[str]:
+    """Run ``otvet serve`` and yield its base URL once ``ready_path`` answers 200; stop it afterwards."""
     port = free_port()
-    process = subprocess.Popen(
-        [*otvet_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+    process = await asyncio.create_subprocess_exec(
+        *otvet_command(),
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
         env=env,
         cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + startup_timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"otvet serve exited with {process.returncode}:\n{process.stdout.read()}")
-            try:
-                if get(f"{base}/healthz", timeout=1)[0] == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError("otvet serve did not start listening in time")
-            time.sleep(0.1)
+        async with httpx.AsyncClient() as client:
+            for _ in range(int(startup_seconds * 10)):
+                if process.returncode is not None:
+                    stderr = await process.stderr.read() if process.stderr else b""
+                    raise RuntimeError(f"otvet serve exited with {process.returncode}:\n{stderr.decode()}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await client.get(f"{base}{ready_path}", timeout=1)).status_code == 200:
+                        break
+                await asyncio.sleep(0.1)
+            else:
+                raise TimeoutError(f"otvet serve did not answer {ready_path} within {startup_seconds}s")
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+        if process.returncode is None:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), timeout=15)
+            except TimeoutError:
+                process.kill()
+                await process.wait()

@@ -3,52 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support.cli import clean_env, otvet_command, run_otvet
+from tests.support.cli import clean_env, run_otvet
 from tests.support.fake_telegram import FakeBotAPI
-from tests.support.server import free_port
+from tests.support.server import serving
 from tests.support.telegram_updates import USER_ID
 
 SECRET = "s3cret-token"
-
-
-@contextlib.asynccontextmanager
-async def serving(env: dict[str, str], cwd: Path) -> AsyncIterator[str]:
-    """``otvet serve`` in a subprocess; waiting is async so the fake Bot API in this loop keeps answering."""
-    port = free_port()
-    process = await asyncio.create_subprocess_exec(
-        *otvet_command(),
-        "serve",
-        "--port",
-        str(port),
-        env=env,
-        cwd=cwd,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient() as client:
-            for _ in range(300):
-                if process.returncode is not None:
-                    raise RuntimeError(f"otvet serve exited: {(await process.stderr.read()).decode()}")  # type: ignore[union-attr]
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await client.get(f"{base}/readyz", timeout=1)).status_code == 200:
-                        break
-                await asyncio.sleep(0.1)
-            else:
-                raise TimeoutError("otvet serve did not become ready")
-        yield base
-    finally:
-        process.terminate()
-        await asyncio.wait_for(process.wait(), timeout=15)
 
 
 def webhook_env(tmp_path: Path, api: FakeBotAPI, **extra: str) -> dict[str, str]:
@@ -64,7 +30,10 @@ def webhook_env(tmp_path: Path, api: FakeBotAPI, **extra: str) -> dict[str, str]
 
 
 async def test_updates_posted_with_the_secret_are_answered_and_others_refused(tmp_path: Path) -> None:
-    async with FakeBotAPI() as api, serving(webhook_env(tmp_path, api), tmp_path) as base:
+    async with (
+        FakeBotAPI() as api,
+        serving(webhook_env(tmp_path, api), tmp_path, ready_path="/readyz") as base,
+    ):
         url = f"{base}/telegram/webhook"
         update = api.private_message("Как подключить Telegram?")
         async with httpx.AsyncClient() as client:
