@@ -45,6 +45,73 @@ class RetrievalSettings(BaseModel):
     top_k: int = Field(5, ge=1, le=100)
     #: How often (seconds) a process checks the database for a newly activated knowledge version.
     refresh_seconds: float = Field(5.0, ge=0.0)
+    #: The embedder (a name registered through ``register_embedders``, e.g. ``openai``) that gives chunks
+    #: vectors for hybrid retrieval; empty: BM25 alone. See docs/knowledge.md.
+    embedder: str = ""
+    #: Reciprocal rank fusion's constant: a passage scores Σ 1/(fusion_k + rank) over BM25 and vectors.
+    fusion_k: int = Field(60, ge=1)
+    #: How many of the best BM25 hits and of the nearest vectors are fused.
+    vector_candidates: int = Field(50, ge=1, le=1000)
+    #: Seconds a question waits for its own embedding; past that (or on an error) BM25 alone searches.
+    embed_timeout: float = Field(2.0, gt=0)
+
+
+class OpenAISettings(BaseModel):
+    """The OpenAI provider and embedder: OpenAI itself, Azure OpenAI, or any OpenAI-compatible server."""
+
+    #: The API key (Azure: the resource key). Empty, with no ``base_url`` either: the extractive default.
+    api_key: SecretStr = SecretStr("")
+    #: Empty for api.openai.com; a local server's ``http://127.0.0.1:11434/v1`` (Ollama), ``.../v1`` (vLLM,
+    #: llama.cpp); for Azure OpenAI the resource endpoint ``https://NAME.openai.azure.com``.
+    base_url: str = ""
+    #: Set (e.g. ``2024-10-21``) to talk to Azure OpenAI; ``model`` is then the deployment name.
+    azure_api_version: str = ""
+    organization: str = ""
+    project: str = ""
+    #: The chat model (Azure: the deployment).
+    model: str = "gpt-4o-mini"
+    temperature: float = Field(0.2, ge=0.0, le=2.0)
+    #: Upper bound on an answer's length, in tokens.
+    max_tokens: int = Field(800, ge=1)
+    #: The model's context window in tokens: the prompt (passages, history, question) is cut to fit it.
+    context_tokens: int = Field(16000, ge=512)
+    #: Seconds to establish a connection, and to wait for the next piece of a streamed answer.
+    connect_timeout: float = Field(5.0, gt=0)
+    read_timeout: float = Field(30.0, gt=0)
+    #: Attempts per request (the first one included) on 429, 5xx, timeouts and dropped connections.
+    max_attempts: int = Field(3, ge=1, le=10)
+    retry_base_delay: float = Field(0.5, ge=0.0)
+    retry_max_delay: float = Field(8.0, ge=0.0)
+    #: A ``Retry-After`` longer than this is not waited for: the user gets the fallback answer instead.
+    max_retry_after: float = Field(20.0, ge=0.0)
+    #: Consecutive failures that open the circuit (0 disables it), and seconds before it is tried again.
+    breaker_failures: int = Field(5, ge=0)
+    breaker_reset_seconds: float = Field(30.0, ge=0.0)
+    #: The embedding model (``OTVET_RETRIEVAL__EMBEDDER=openai`` turns embeddings on).
+    embedding_model: str = "text-embedding-3-small"
+    #: Shorter vectors for models that support it (``text-embedding-3-*``); 0 keeps the model's size.
+    embedding_dimensions: int = Field(0, ge=0)
+    #: Texts per embeddings request when building a knowledge version.
+    embedding_batch_size: int = Field(128, ge=1, le=2048)
+
+    @property
+    def configured(self) -> bool:
+        """True when there is something to talk to: a key, or a server of one's own."""
+        return bool(self.api_key.get_secret_value() or self.base_url)
+
+
+class PromptSettings(BaseModel):
+    """How an LLM provider is briefed: instructions, passages and what to do off-topic."""
+
+    #: The deployment's own instructions; empty uses the built-in, localized ones (see docs/llm.md).
+    system: str = ""
+    #: Passages below this relevance (0..1) are not shown to the model.
+    min_relevance: float = Field(0.4, ge=0.0, le=1.0)
+    #: At most this many tokens of passages go into a prompt.
+    max_context_tokens: int = Field(3000, ge=100)
+    #: When nothing relevant is found: False tells the model to say it does not know; True lets it answer
+    #: from general knowledge (saying that the knowledge base does not cover it).
+    answer_off_topic: bool = False
 
 
 class HistorySettings(BaseModel):
@@ -52,6 +119,22 @@ class HistorySettings(BaseModel):
 
     max_messages: int = Field(12, ge=0)
     max_tokens: int = Field(1500, ge=0)
+
+
+class QuotaSettings(BaseModel):
+    """Limits on questions and tokens, per user and for everyone together (docs/operations.md#quotas).
+
+    0 turns a limit off; all are off by default. Requests count the last 60 seconds; tokens (prompt plus
+    completion) count since 00:00 UTC.
+    """
+
+    user_requests_per_minute: int = Field(0, ge=0)
+    user_tokens_per_day: int = Field(0, ge=0)
+    global_requests_per_minute: int = Field(0, ge=0)
+    global_tokens_per_day: int = Field(0, ge=0)
+    #: Seconds a process reuses everyone's counts before reading them again: global limits are approximate
+    #: by what other replicas accept in that time.
+    global_cache_seconds: float = Field(2.0, ge=0.0, le=60.0)
 
 
 class TelegramSettings(BaseModel):
@@ -113,8 +196,12 @@ class Settings(BaseSettings):
     auto_migrate: bool = True
     #: The storage backend (a name registered through the ``register_storage`` hook).
     storage: str = "tortoise"
-    #: The LLM provider answering questions (a name registered through ``register_providers``).
-    provider: str = "extractive"
+    #: The LLM provider answering questions (a name registered through ``register_providers``); ``auto``
+    #: is ``openai`` once an OpenAI key or server is configured, else ``extractive``.
+    provider: str = "auto"
+    #: Answers from this provider, marked as such, when the main one fails before saying anything (an outage,
+    #: a timeout, an open circuit); empty shows a calm failure message instead.
+    fallback_provider: str = "extractive"
     #: Languages Otvet answers in; each needs a catalog in ``locales/``.
     languages: Annotated[tuple[str, ...], NoDecode] = ("en", "ru")
     #: The language used when a message gives no clue (and for messages before a user is known).
@@ -135,6 +222,9 @@ class Settings(BaseSettings):
     extractive: ExtractiveSettings = Field(default_factory=ExtractiveSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     history: HistorySettings = Field(default_factory=HistorySettings)
+    openai: OpenAISettings = Field(default_factory=OpenAISettings)
+    prompt: PromptSettings = Field(default_factory=PromptSettings)
+    quotas: QuotaSettings = Field(default_factory=QuotaSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     #: Free-form sections for third-party plugins, validated by :meth:`for_plugin`.
     plugin_settings: dict[str, dict[str, Any]] = Field(default_factory=dict)

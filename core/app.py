@@ -21,9 +21,11 @@ from otvet.core.registry import Registry
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
+    from otvet.core.embeddings import Embedder, EmbedderFactory
     from otvet.core.engine import Engine
     from otvet.core.knowledge import KnowledgeBase
     from otvet.core.llm import Provider, ProviderFactory
+    from otvet.core.quotas import Quotas
     from otvet.core.retrieval import Retriever, RetrieverFactory
     from otvet.core.sources import SourceType
     from otvet.core.store import Store, StoreFactory
@@ -41,6 +43,7 @@ class Otvet:
         )
         self.providers: Registry[ProviderFactory] = Registry("LLM provider")
         self.retrievers: Registry[RetrieverFactory] = Registry("retriever")
+        self.embedders: Registry[EmbedderFactory] = Registry("embedder")
         self.source_types: Registry[SourceType] = Registry("source type")
         self.storages: Registry[StoreFactory] = Registry("storage backend")
         self.model_apps: dict[str, tuple[str, str | None]] = {}
@@ -50,10 +53,13 @@ class Otvet:
         self._collect_registrations()
         self.i18n = I18n(self.locale_dirs, self.settings.languages, self.settings.default_language)
         self._provider: Provider | None = None
+        self._fallback: Provider | None = None
         self._retriever: Retriever | None = None
+        self._embedder: Embedder | None = None
         self._store: Store | None = None
         self._knowledge: KnowledgeBase | None = None
         self._engine: Engine | None = None
+        self._quotas: Quotas | None = None
         self.started = False
 
     # --- registration -----------------------------------------------------------------------------------
@@ -63,6 +69,7 @@ class Otvet:
         # reported with both plugins' names instead of one silently replacing the other.
         self._collect("register_providers", self.providers.register)
         self._collect("register_retrievers", self.retrievers.register)
+        self._collect("register_embedders", self.embedders.register)
         self._collect("register_storage", self.storages.register)
         self._collect(
             "register_source_types",
@@ -99,16 +106,47 @@ class Otvet:
         return self._store
 
     @property
+    def provider_name(self) -> str:
+        """The provider that answers: the configured one, with ``auto`` resolved."""
+        name = self.settings.provider
+        if name == "auto":
+            # An OpenAI key (or a server of one's own) is the one setting that switches to the model.
+            return (
+                "openai" if self.settings.openai.configured and "openai" in self.providers else "extractive"
+            )
+        return name
+
+    @property
     def provider(self) -> Provider:
         if self._provider is None:
-            self._provider = self.providers.get(self.settings.provider)(self)
+            self._provider = self.providers.get(self.provider_name)(self)
         return self._provider
+
+    @property
+    def fallback_provider(self) -> Provider | None:
+        """Who answers when the provider fails before saying anything; None when nobody should."""
+        name = self.settings.fallback_provider
+        if not name or name == self.provider_name:
+            return None
+        if self._fallback is None:
+            self._fallback = self.providers.get(name)(self)
+        return self._fallback
 
     @property
     def retriever(self) -> Retriever:
         if self._retriever is None:
             self._retriever = self.retrievers.get(self.settings.retrieval.retriever)(self)
         return self._retriever
+
+    @property
+    def embedder(self) -> Embedder | None:
+        """The embedder giving chunks vectors (``retrieval.embedder``), or None for BM25 alone."""
+        name = self.settings.retrieval.embedder
+        if not name:
+            return None
+        if self._embedder is None:
+            self._embedder = self.embedders.get(name)(self)
+        return self._embedder
 
     @property
     def knowledge(self) -> KnowledgeBase:
@@ -125,6 +163,14 @@ class Otvet:
 
             self._engine = Engine(self)
         return self._engine
+
+    @property
+    def quotas(self) -> Quotas:
+        if self._quotas is None:
+            from otvet.core.quotas import Quotas
+
+            self._quotas = Quotas(self)
+        return self._quotas
 
     def routes(self) -> list[BaseRoute]:
         """Routes every plugin adds to the HTTP app."""
@@ -144,7 +190,9 @@ class Otvet:
             return
         # Resolve named choices first, so a typo in OTVET_PROVIDER fails before anything is touched.
         self.provider  # noqa: B018
+        self.fallback_provider  # noqa: B018
         self.retriever  # noqa: B018
+        self.embedder  # noqa: B018
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         await self.store.connect()
         self.started = True
@@ -167,8 +215,11 @@ class Otvet:
                 if inspect.isawaitable(result):
                     await result
         finally:
-            if self._provider is not None:
-                await self._provider.aclose()
+            for provider in (self._provider, self._fallback):
+                if provider is not None:
+                    await provider.aclose()
+            if self._embedder is not None:
+                await self._embedder.aclose()
             await self.store.close()
             self.started = False
 

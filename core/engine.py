@@ -8,13 +8,16 @@ events; none of them holds business logic.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import aclosing
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from otvet.core.llm import AnswerRequest, ProviderDone, ProviderError
+from otvet.core.llm import AnswerRequest, Provider, ProviderDone, ProviderError
+from otvet.core.quotas import quota_message
 from otvet.core.tokens import estimate_tokens
 from otvet.core.types import Delta, Event, Failure, Final, HistoryMessage, Passage, SourceRef, Turn, Usage
 
@@ -28,6 +31,30 @@ log = logging.getLogger(__name__)
 #: Longer questions are refused: they are almost always pasted documents, not questions.
 MAX_QUESTION_CHARS = 4000
 PRIVATE_CHAT = "private"
+
+
+@dataclass(frozen=True, slots=True)
+class _Answering:
+    """One turn, set up and stored, on its way to an answer."""
+
+    question: str
+    language: str
+    translator: Translator
+    history: tuple[HistoryMessage, ...]
+    conversation_id: int
+    question_id: int
+    user_id: int
+    started: float
+
+
+@dataclass(slots=True)
+class _Outcome:
+    """What the provider produced so far; ``note`` is set when the fallback provider answers."""
+
+    parts: list[str] = field(default_factory=list)
+    done: ProviderDone = field(default_factory=ProviderDone)
+    provider: str = ""
+    note: str = ""
 
 
 class Engine:
@@ -64,121 +91,190 @@ class Engine:
             owner = await self._owner(turn.channel, user, turn.chat_id, turn.shared)
             conversation = await store.current_conversation(owner.id, turn.chat_id or PRIVATE_CHAT)
             language = self.resolve_language(turn, user)
+            verdict = await self.otvet.quotas.check(user.id)
+            if verdict is not None:
+                # Kept (an admin sees the demand) but marked, so it neither counts nor enters any history.
+                await store.add_message(
+                    conversation.id, "user", text, language=language, user_id=user.id, status="rejected"
+                )
+                log.info("quota %s reached by user %s (limit %d)", verdict.code, user.id, verdict.limit)
+                yield Failure(
+                    message=quota_message(self.otvet.i18n.get(language), verdict),
+                    code=verdict.code,
+                    language=language,
+                    conversation_id=conversation.id,
+                    retry_after=verdict.retry_after,
+                )
+                return
             history = await self._history_window(conversation.id)
-            question_id = await store.add_message(conversation.id, "user", text, language=language)
+            question_id = await store.add_message(
+                conversation.id, "user", text, language=language, user_id=user.id
+            )
         except Exception:
             log.exception("turn setup failed (channel=%s user=%s)", turn.channel, turn.user_id)
             yield self._failure("internal_error", language)
             return
 
-        translator = self.otvet.i18n.get(language)
-        answer = self._answer(text, language, translator, history, conversation.id, question_id, started)
+        answering = _Answering(
+            question=text,
+            language=language,
+            translator=self.otvet.i18n.get(language),
+            history=history,
+            conversation_id=conversation.id,
+            question_id=question_id,
+            user_id=user.id,
+            started=started,
+        )
+        answer = self._answer(answering)
         # aclosing: when our consumer leaves, the inner generator (and the provider's stream) closes now,
         # not whenever the garbage collector gets to it.
         async with aclosing(answer):
             async for event in answer:
                 yield event
 
-    async def _answer(
-        self,
-        question: str,
-        language: str,
-        translator: Translator,
-        history: tuple[HistoryMessage, ...],
-        conversation_id: int,
-        question_id: int,
-        started: float,
-    ) -> AsyncIterator[Event]:
+    async def _answer(self, a: _Answering) -> AsyncIterator[Event]:
         store = self.otvet.store
-        provider = self.otvet.provider
-        parts: list[str] = []
-        done = ProviderDone()
+        timeout = self.otvet.settings.answer_timeout
+        outcome = _Outcome()
         finished = False
-        in_provider = False
+        stage = "retrieval"
         try:
-            passages = tuple(await self.otvet.knowledge.search(question, self.otvet.settings.retrieval.top_k))
-            request = AnswerRequest(question, language, passages, history, translator)
-            in_provider = True
-            stream = provider.stream(request)
+            passages = await self._retrieve(a.question, a.history)
+            loop = asyncio.get_running_loop()
             # The deadline covers the provider's own work, not the time a frontend spends rendering deltas.
-            deadline = asyncio.get_running_loop().time() + self.otvet.settings.answer_timeout
+            request = AnswerRequest(
+                a.question, a.language, passages, a.history, a.translator, deadline=loop.time() + timeout
+            )
+            stage = "provider"
             try:
-                while True:
-                    async with asyncio.timeout_at(deadline):
-                        try:
-                            item = await anext(stream)
-                        except StopAsyncIteration:
-                            break
-                    if isinstance(item, ProviderDone):
-                        done = item
-                    elif item:
-                        parts.append(item)
-                        yield Delta(item)
-            finally:
-                await _aclose(stream)
-            in_provider = False
-            answer = "".join(parts).strip()
+                async for delta in self._provide(self.otvet.provider, request, outcome):
+                    yield Delta(delta)
+                if not "".join(outcome.parts).strip():
+                    raise ProviderError("the provider returned an empty answer", code="empty_answer")
+            except Exception as exc:
+                fallback = self.otvet.fallback_provider
+                if outcome.parts or fallback is None:
+                    raise  # the user has seen part of this answer: another one would not follow on
+                log.warning(
+                    "provider %s failed before answering (%s): answering with %s instead",
+                    self.otvet.provider.name,
+                    _reason(exc),
+                    fallback.name,
+                    exc_info=not isinstance(exc, ProviderError | TimeoutError),
+                )
+                note = a.translator.gettext(
+                    "The AI model is not available right now, so this answer is quoted from the knowledge "
+                    "base."
+                )
+                outcome = _Outcome(note=f"{note}\n\n")
+                yield Delta(outcome.note)
+                request = dataclasses.replace(request, deadline=loop.time() + timeout)
+                async for delta in self._provide(fallback, request, outcome):
+                    yield Delta(delta)
+            stage = "storage"
+            answer = "".join(outcome.parts).strip()
             if not answer:
                 raise ProviderError("the provider returned an empty answer", code="empty_answer")
+            done, provider = outcome.done, outcome.provider
             usage = done.usage
             if not usage.total_tokens:
                 usage = Usage(
-                    prompt_tokens=estimate_tokens(question) + sum(estimate_tokens(p.text) for p in passages),
+                    prompt_tokens=estimate_tokens(a.question)
+                    + sum(estimate_tokens(p.text) for p in passages),
                     completion_tokens=estimate_tokens(answer),
                 )
             sources = _cited_sources(passages, done) if done.grounded else ()
-            latency_ms = int((time.monotonic() - started) * 1000)
+            latency_ms = int((time.monotonic() - a.started) * 1000)
+            # Stored without the fallback note: the next prompt's history should hold the answer itself.
             message_id = await store.add_message(
-                conversation_id,
+                a.conversation_id,
                 "assistant",
                 answer,
-                language=language,
+                language=a.language,
                 sources=sources,
                 latency_ms=latency_ms,
                 usage=usage,
-                provider=provider.name,
+                provider=provider,
+                user_id=a.user_id,
             )
             finished = True
             log.info(
-                "answered conversation=%s provider=%s passages=%d grounded=%s latency_ms=%d",
-                conversation_id,
-                provider.name,
+                "answered conversation=%s provider=%s passages=%d grounded=%s fallback=%s latency_ms=%d",
+                a.conversation_id,
+                provider,
                 len(passages),
                 done.grounded,
+                bool(outcome.note),
                 latency_ms,
             )
             yield Final(
-                text=answer,
-                language=language,
+                text=outcome.note + answer,
+                language=a.language,
                 sources=sources,
                 usage=usage,
-                provider=provider.name,
+                provider=provider,
                 grounded=done.grounded,
-                conversation_id=conversation_id,
+                conversation_id=a.conversation_id,
                 message_id=message_id,
                 latency_ms=latency_ms,
+                fallback=bool(outcome.note),
             )
         except TimeoutError:
-            log.warning(
-                "provider %s timed out after %.1fs", provider.name, self.otvet.settings.answer_timeout
-            )
+            log.warning("provider %s timed out after %.1fs", self.otvet.provider.name, timeout)
             finished = True
-            yield await self._fail_turn("provider_timeout", language, conversation_id, question_id)
+            yield await self._fail_turn("provider_timeout", a.language, a.conversation_id, a.question_id)
         except Exception as exc:
-            if isinstance(exc, ProviderError) or in_provider:
-                reason = exc.code if isinstance(exc, ProviderError) else type(exc).__name__
-                log.exception("provider %s failed (%s)", provider.name, reason)
-                code = "provider_error"
+            if stage == "provider":
+                log.error("provider %s failed (%s)", self.otvet.provider.name, _reason(exc), exc_info=exc)
+                code = "context_too_long" if _reason(exc) == "context_length" else "provider_error"
             else:  # retrieval or storage: not the provider's fault, and the log should say so
-                log.exception("answering failed outside the provider")
+                log.exception("answering failed outside the provider (%s)", stage)
                 code = "internal_error"
             finished = True
-            yield await self._fail_turn(code, language, conversation_id, question_id)
+            yield await self._fail_turn(code, a.language, a.conversation_id, a.question_id)
         finally:
             if not finished:
                 # The consumer went away mid-answer (a closed socket, a cancelled task): keep the question,
                 # marked, so it neither vanishes nor pollutes the next history window.
-                await _quietly(store.set_message_status(question_id, "cancelled"))
+                await _quietly(store.set_message_status(a.question_id, "cancelled"))
+
+    async def _retrieve(self, question: str, history: tuple[HistoryMessage, ...]) -> tuple[Passage, ...]:
+        """Passages for ``question``; a follow-up ("where does it go?") is searched with the question before.
+
+        Follow-ups name their subject by "it" and "there", which a word index cannot match. When the question
+        alone finds nothing relevant, searching it together with the previous question usually does.
+        """
+        top_k = self.otvet.settings.retrieval.top_k
+        threshold = self.otvet.settings.prompt.min_relevance
+        passages = tuple(await self.otvet.knowledge.search(question, top_k))
+        previous = next((m.text for m in reversed(history) if m.role == "user"), None)
+        if previous is None or (passages and passages[0].score >= threshold):
+            return passages
+        combined = tuple(await self.otvet.knowledge.search(f"{previous}\n{question}", top_k))
+        if combined and (not passages or combined[0].score > passages[0].score):
+            return combined
+        return passages
+
+    async def _provide(
+        self, provider: Provider, request: AnswerRequest, outcome: _Outcome
+    ) -> AsyncIterator[str]:
+        """Stream ``provider``'s deltas into ``outcome`` (and to the caller) within the request's deadline."""
+        stream = provider.stream(request)
+        try:
+            while True:
+                async with asyncio.timeout_at(request.deadline):
+                    try:
+                        item = await anext(stream)
+                    except StopAsyncIteration:
+                        break
+                if isinstance(item, ProviderDone):
+                    outcome.done = item
+                elif item:
+                    outcome.parts.append(item)
+                    yield item
+        finally:
+            await _aclose(stream)
+        outcome.provider = provider.name
 
     async def _fail_turn(self, code: str, language: str, conversation_id: int, question_id: int) -> Failure:
         failure = self._failure(code, language, conversation_id)
@@ -283,6 +379,11 @@ def failure_message(t: Translator, code: str) -> str:
         )
     if code == "provider_timeout":
         return t.gettext("Answering took too long. Please try again in a minute.")
+    if code == "context_too_long":
+        return t.gettext(
+            "This conversation has grown too long for the model. Start a new one (/reset) or ask a shorter "
+            "question."
+        )
     return t.gettext("Sorry, I could not answer right now. Please try again in a minute.")
 
 
@@ -294,6 +395,13 @@ def _cited_sources(passages: tuple[Passage, ...], done: ProviderDone) -> tuple[S
             source = passages[index].source
             seen.setdefault((source.source_id, source.chunk_id, source.title), source)
     return tuple(seen.values())
+
+
+def _reason(exc: BaseException) -> str:
+    """A short machine reason for the log: the provider's error code, or the exception's type."""
+    if isinstance(exc, ProviderError):
+        return exc.code
+    return "timeout" if isinstance(exc, TimeoutError) else type(exc).__name__
 
 
 async def _aclose(stream: AsyncIterator[object]) -> None:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
     from otvet.core.app import Otvet
+    from otvet.core.embeddings import EmbedderFactory
     from otvet.core.llm import ProviderFactory
     from otvet.core.retrieval import RetrieverFactory
     from otvet.core.sources import SourceType
@@ -38,6 +39,11 @@ def register_providers(register: Callable[[str, ProviderFactory], None], otvet: 
 @hookspec
 def register_retrievers(register: Callable[[str, RetrieverFactory], None], otvet: Otvet) -> None:
     """Register retrievers: ``register(name, factory)`` where ``factory(otvet)`` returns a Retriever."""
+
+
+@hookspec
+def register_embedders(register: Callable[[str, EmbedderFactory], None], otvet: Otvet) -> None:
+    """Register embedders: ``register(name, factory)`` where ``factory(otvet)`` returns an Embedder."""
 
 
 @hookspec

@@ -24,6 +24,9 @@ class AnswerRequest:
     history: tuple[HistoryMessage, ...]
     #: Translations in the user's language, for anything the provider itself says.
     translator: Translator
+    #: When the engine stops waiting (an ``asyncio`` loop time), so that a provider does not start a retry
+    #: it cannot finish; None means no deadline.
+    deadline: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ DEFAULT_PLUGINS: dict[str, str] = {
     "language": "otvet.plugins.language",
     "locales": "otvet.plugins.locales",
     "llm_extractive": "otvet.plugins.llm_extractive.plugin",
+    "llm_openai": "otvet.plugins.llm_openai.plugin",
     "retrieval_bm25": "otvet.plugins.retrieval_bm25.plugin",
     "sources_text": "otvet.plugins.sources_text",
     "sources_qa": "otvet.plugins.sources_qa",

@@ -26,6 +26,8 @@ class IndexedChunk:
     language: str | None = None
     #: The heading of the section the chunk comes from (indexed with the text).
     title: str = ""
+    #: The chunk's embedding (little-endian float32 bytes) when its version was built with an embedder.
+    embedding: bytes | None = None
 
 
 class RetrieverIndex(ABC):

@@ -56,6 +56,8 @@ class VersionRecord:
     created_at: datetime
     activated_at: datetime | None
     note: str
+    #: ``name:model`` of the embedder whose vectors the version's chunks carry; None when they have none.
+    embedder: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,8 @@ class NewChunk:
     question: str | None = None
     title: str = ""
     language: str | None = None
+    #: Little-endian float32 bytes from the version's embedder, or None.
+    embedding: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +88,30 @@ class StoredMessage:
     usage: Usage
     provider: str | None
     created_at: datetime
+    #: The store's id of the user who asked (None for rows stored before it was recorded).
+    user_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRow:
+    """One line of a usage report: what a user, a UTC day or a provider accounted for in a period."""
+
+    #: The user's store id, the day (``YYYY-MM-DD``, UTC) or the provider's name, as text; ``""`` gathers
+    #: the messages that have none (rows stored before the asker was recorded; questions, for providers).
+    key: str
+    #: What an admin reads: ``telegram:12345 (Anna)`` for a user; the key itself otherwise.
+    label: str
+    #: Questions asked (quota refusals not included), answers given, questions that failed, refusals.
+    questions: int
+    answers: int
+    failed: int
+    rejected: int
+    prompt_tokens: int
+    completion_tokens: int
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
 
 
 class Store(Protocol):
@@ -123,8 +151,35 @@ class Store(Protocol):
         latency_ms: int | None = None,
         usage: Usage | None = None,
         provider: str | None = None,
-    ) -> int: ...
+        user_id: int | None = None,
+    ) -> int:
+        """Store a message; ``user_id`` is who asked (on the question and on its answer)."""
+        ...
+
     async def set_message_status(self, message_id: int, status: str) -> None: ...
+
+    # usage (quotas and reports); times are timezone-aware (a naive one is taken as UTC)
+    async def count_questions(self, since: datetime, user_id: int | None = None) -> int:
+        """Questions (user-role messages) stored at or after ``since``, by ``user_id`` or by everyone.
+
+        Questions refused by a quota (status ``rejected``) do not count: a refusal must not eat the quota.
+        """
+        ...
+
+    async def nth_question_time(self, since: datetime, n: int, user_id: int | None = None) -> datetime | None:
+        """When the ``n``-th (0-based, oldest first) question :meth:`count_questions` counts was stored."""
+        ...
+
+    async def tokens_used(self, since: datetime, user_id: int | None = None) -> int:
+        """Prompt plus completion tokens of the messages stored at or after ``since``."""
+        ...
+
+    async def usage_report(
+        self, since: datetime, until: datetime, group_by: Literal["user", "day", "provider"]
+    ) -> list[UsageRow]:
+        """Questions, answers and tokens of messages stored in ``[since, until)``, one row per group."""
+        ...
+
     async def messages(self, conversation_id: int) -> list[StoredMessage]: ...
     async def add_feedback(self, message_id: int, user_id: int, value: int, comment: str = "") -> int:
         """Record the user's rating (-1 or +1) of a message, replacing their earlier rating of it.
@@ -152,7 +207,7 @@ class Store(Protocol):
         ...
 
     async def create_version(
-        self, chunks: Sequence[NewChunk], *, source_count: int, note: str = ""
+        self, chunks: Sequence[NewChunk], *, source_count: int, note: str = "", embedder: str | None = None
     ) -> VersionRecord: ...
     async def activate_version(self, version_id: int) -> VersionRecord: ...
     async def active_version(self) -> VersionRecord | None: ...

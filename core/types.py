@@ -38,6 +38,8 @@ class SourceRef:
     chunk_id: int | None = None
     #: The section heading inside the source, when there is one.
     section: str | None = None
+    #: The source's name in the knowledge base (a file path, a URL, ``faq.json``...).
+    name: str | None = None
 
     def label(self) -> str:
         """``Title › Section`` for compact display."""
@@ -101,6 +103,8 @@ class Final:
     conversation_id: int | None = None
     message_id: int | None = None
     latency_ms: int = 0
+    #: The main provider failed and the fallback (the extractive answerer) answered; ``text`` says so.
+    fallback: bool = False
     type: Literal["final"] = "final"
 
 
@@ -112,6 +116,8 @@ class Failure:
     code: str
     language: str
     conversation_id: int | None = None
+    #: Seconds after which asking again can succeed (a quota), for an HTTP ``Retry-After``; None if unknown.
+    retry_after: float | None = None
     type: Literal["failure"] = "failure"
 
 

@@ -31,6 +31,8 @@ def make_settings(tmp_path: Path, database_url: str = "", **overrides: object) -
         "database_url": database_url,
         "plugins": [],
         "load_demo": False,
+        # Failures surface as failures unless a test asks for the extractive fallback.
+        "fallback_provider": "",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]

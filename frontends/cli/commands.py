@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import getpass
+import re
 import sys
 from dataclasses import asdict
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 
 from otvet.core.app import Otvet
+from otvet.core.embeddings import EmbeddingError
 from otvet.core.ingest import IngestProblems, ingest_paths
 from otvet.core.plugins import plugin_infos
+from otvet.core.store import UsageRow
 from otvet.core.types import Delta, Failure, Final, Turn
 from otvet.frontends.cli.main import Context, cli, echo_json, pass_context, run
 
@@ -147,6 +151,13 @@ def ingest(context: Context, paths: tuple[Path, ...], note: str) -> None:
         for problem in exc.problems:
             click.echo(f"  {problem}", err=True)
         sys.exit(1)
+    except EmbeddingError as exc:
+        # Vectors are computed before anything is stored: the knowledge base is exactly as it was.
+        click.echo(f"Nothing was added: the chunks could not be embedded ({exc}).", err=True)
+        click.echo(
+            "Check the embeddings service (OTVET_RETRIEVAL__EMBEDDER) and run the command again.", err=True
+        )
+        sys.exit(1)
 
 
 @cli.command()
@@ -180,6 +191,134 @@ def plugins(context: Context, as_json: bool) -> None:
         origin = "built-in" if info.builtin else f"external {info.version or ''}".strip()
         click.echo(f"{info.name}  ({origin}, {info.module})")
         click.echo(f"    hooks: {', '.join(info.hooks) or '-'}")
+
+
+class _Moment(click.ParamType):
+    """A point in time: ``2026-01-31`` (a UTC day), ``2026-01-31T12:00`` (UTC), or an age: ``7d``, ``24h``."""
+
+    name = "WHEN"
+
+    def __init__(self, *, end_of_day: bool = False) -> None:
+        #: A bare day as an upper bound includes that day: ``--until 2026-01-31`` ends at its midnight.
+        self.end_of_day = end_of_day
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        text = str(value).strip()
+        age = re.fullmatch(r"(\d+)\s*([dhm])", text.lower())
+        if age:
+            unit = {"d": "days", "h": "hours", "m": "minutes"}[age.group(2)]
+            return datetime.now(UTC) - timedelta(**{unit: int(age.group(1))})
+        try:
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+                day = date.fromisoformat(text)
+                start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+                return start + timedelta(days=1) if self.end_of_day else start
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            pass
+        else:
+            return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        self.fail(
+            f"{text!r} is not a day (2026-01-31), a UTC time (2026-01-31T12:00) or an age (7d, 24h, 30m)",
+            param,
+            ctx,
+        )
+
+
+@cli.command()
+@click.option(
+    "--since",
+    type=_Moment(),
+    default="7d",
+    show_default=True,
+    help="Start: a UTC day (2026-01-31), a UTC time (2026-01-31T12:00) or an age (7d, 24h).",
+)
+@click.option(
+    "--until", type=_Moment(end_of_day=True), default=None, help="End (default: now); a day is included."
+)
+@click.option(
+    "--by",
+    "group_by",
+    type=click.Choice(["user", "day", "provider"]),
+    default="user",
+    show_default=True,
+    help="One row per user, UTC day or provider.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@pass_context
+def usage(context: Context, since: datetime, until: datetime | None, group_by: str, as_json: bool) -> None:
+    """Show questions, answers and tokens per user, day or provider.
+
+    \b
+    Examples:
+      otvet usage                       # the last 7 days, by user
+      otvet usage --since 2026-01-01 --until 2026-01-31 --by day
+    """
+    until = until or datetime.now(UTC)
+    if since >= until:
+        raise click.BadParameter("must be before --until (or now)", param_hint="--since")
+
+    async def work(otvet: Otvet) -> list[UsageRow]:
+        try:
+            return await otvet.store.usage_report(since, until, cast(Any, group_by))
+        except Exception as exc:
+            raise click.ClickException(
+                f"could not read usage (has `otvet migrate` run?): {exc or type(exc).__name__}"
+            ) from None
+
+    # Only the database: reading a report must not migrate, load knowledge or start plugins.
+    rows = run(context.otvet, work, storage_only=True)
+    total = _usage_total(rows)
+    if as_json:
+        echo_json(
+            {
+                "since": since.isoformat(),
+                "until": until.isoformat(),
+                "by": group_by,
+                "rows": [{**asdict(row), "total_tokens": row.total_tokens} for row in rows],
+                "total": {**asdict(total), "total_tokens": total.total_tokens},
+            }
+        )
+        return
+    span = f"{since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M} UTC"
+    if not rows:
+        click.echo(f"No questions or answers from {span}.")
+        return
+    click.echo(f"Usage from {span}, by {group_by}:")
+    table = [
+        (group_by, "questions", "answers", "failed", "rejected", "prompt", "completion", "tokens"),
+        *(_usage_cells(row) for row in rows),
+        _usage_cells(total),
+    ]
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
+    for number, line in enumerate(table):
+        if number == len(table) - 1:  # the total, set apart
+            click.echo("  ".join("-" * width for width in widths))
+        # The name left-aligned, the numbers right-aligned.
+        cells = [cell.rjust(width) for cell, width in zip(line, widths, strict=True)]
+        cells[0] = line[0].ljust(widths[0])
+        click.echo("  ".join(cells).rstrip())
+
+
+def _usage_cells(row: UsageRow) -> tuple[str, ...]:
+    counts = (row.questions, row.answers, row.failed, row.rejected)
+    tokens = (row.prompt_tokens, row.completion_tokens, row.total_tokens)
+    return (row.label, *(f"{n:,}" for n in (*counts, *tokens)))
+
+
+def _usage_total(rows: list[UsageRow]) -> UsageRow:
+    return UsageRow(
+        key="",
+        label="total",
+        questions=sum(r.questions for r in rows),
+        answers=sum(r.answers for r in rows),
+        failed=sum(r.failed for r in rows),
+        rejected=sum(r.rejected for r in rows),
+        prompt_tokens=sum(r.prompt_tokens for r in rows),
+        completion_tokens=sum(r.completion_tokens for r in rows),
+    )
 
 
 class _Progress:

@@ -33,8 +33,9 @@ COLUMNS = (
     "question",
     "title",
     "language",
+    "embedding",
 )
-_READ_COLUMNS = "id, text, kind, question, title, language, source_id, source_title"
+_READ_COLUMNS = "id, text, kind, question, title, language, source_id, source_name, source_title, embedding"
 
 
 async def insert_chunks(
@@ -97,6 +98,7 @@ def _rows(
                 chunk.question,
                 chunk.title,
                 chunk.language,
+                chunk.embedding,
             )
         )
     return rows
@@ -113,13 +115,22 @@ async def _copy(connection: BaseDBAsyncClient, rows: list[tuple[Any, ...]]) -> N
 
 
 def _indexed_chunk(row: tuple[Any, ...]) -> IndexedChunk:
-    chunk_id, text, kind, question, title, language, source_id, source_title = row
+    chunk_id, text, kind, question, title, language, source_id, source_name, source_title, embedding = row
+    url = source_name if source_name.startswith(("https://", "http://")) else None
     return IndexedChunk(
         chunk_id=chunk_id,
         text=text,
-        source=SourceRef(title=source_title, source_id=source_id, chunk_id=chunk_id, section=title or None),
+        source=SourceRef(
+            title=source_title,
+            source_id=source_id,
+            url=url,
+            chunk_id=chunk_id,
+            section=title or None,
+            name=source_name,
+        ),
         kind=kind,
         question=question,
         language=language,
         title=title,
+        embedding=bytes(embedding) if embedding is not None else None,
     )

@@ -59,6 +59,11 @@ class Message(Model):
     conversation: fields.ForeignKeyRelation[Conversation] = fields.ForeignKeyField(
         "otvet.Conversation", related_name="messages", on_delete=fields.CASCADE
     )
+    # Who asked (set on the question and on its answer): in a group the conversation is the chat's, and
+    # quotas and usage reports are per person. Null for messages stored before it was recorded.
+    user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "otvet.User", related_name="messages", on_delete=fields.SET_NULL, null=True, db_index=False
+    )
     role = fields.CharField(max_length=16)
     text = fields.TextField()
     language = fields.CharField(max_length=16, null=True)
@@ -74,7 +79,8 @@ class Message(Model):
     class Meta:
         table = "otvet_message"
         table_description = "Questions and answers"
-        indexes = (("conversation_id", "created_at"),)
+        # History windows read a conversation; quotas count a user's (and everyone's) recent messages.
+        indexes = (("conversation_id", "created_at"), ("user_id", "created_at"), ("created_at",))
 
 
 class Feedback(Model):
@@ -125,6 +131,8 @@ class KnowledgeVersion(Model):
     source_count = fields.IntField(default=0)
     note = fields.TextField(default="")
     metrics = fields.JSONField(null=True)
+    # ``name:model`` of the embedder whose vectors the chunks carry; null when the version has none.
+    embedder = fields.CharField(max_length=200, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     activated_at = fields.DatetimeField(null=True)
 
@@ -158,6 +166,8 @@ class Chunk(Model):
     # The heading of the section the chunk comes from.
     title = fields.TextField(default="")
     language = fields.CharField(max_length=16, null=True)
+    # The chunk's embedding as little-endian float32 bytes (the version's ``embedder`` made it), or null.
+    embedding = fields.BinaryField(null=True)
 
     class Meta:
         table = "otvet_chunk"

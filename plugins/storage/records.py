@@ -34,6 +34,7 @@ def version_record(version: KnowledgeVersion) -> VersionRecord:
         created_at=version.created_at,
         activated_at=version.activated_at,
         note=version.note,
+        embedder=version.embedder,
     )
 
 
@@ -53,4 +54,5 @@ def stored_message(message: Message) -> StoredMessage:
         usage=Usage(prompt_tokens=message.prompt_tokens, completion_tokens=message.completion_tokens),
         provider=message.provider,
         created_at=message.created_at,
+        user_id=cast(Any, message).user_id,
     )

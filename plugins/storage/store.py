@@ -17,6 +17,7 @@ import dataclasses
 import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, TypeVar
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -32,11 +33,12 @@ from otvet.core.store import (
     NotFound,
     SourceRecord,
     StoredMessage,
+    UsageRow,
     UserRecord,
     VersionRecord,
 )
 from otvet.core.types import HistoryMessage, SourceRef, Usage
-from otvet.plugins.storage import schema
+from otvet.plugins.storage import schema, usage
 from otvet.plugins.storage.chunks import fetch_chunks, insert_chunks
 from otvet.plugins.storage.config import (
     APP_LABEL,
@@ -230,10 +232,12 @@ class TortoiseStore:
         latency_ms: int | None = None,
         usage: Usage | None = None,
         provider: str | None = None,
+        user_id: int | None = None,
     ) -> int:
         usage = usage or Usage()
         message = await Message.create(
             conversation_id=conversation_id,
+            user_id=user_id,
             role=role,
             text=text,
             language=language,
@@ -254,6 +258,26 @@ class TortoiseStore:
     async def messages(self, conversation_id: int) -> list[StoredMessage]:
         rows = await Message.filter(conversation_id=conversation_id).order_by("id")
         return [stored_message(row) for row in rows]
+
+    # --- usage ----------------------------------------------------------------------------------------------
+
+    @_in_context
+    async def count_questions(self, since: datetime, user_id: int | None = None) -> int:
+        return await usage.count_questions(since, user_id)
+
+    @_in_context
+    async def nth_question_time(self, since: datetime, n: int, user_id: int | None = None) -> datetime | None:
+        return await usage.nth_question_time(since, n, user_id)
+
+    @_in_context
+    async def tokens_used(self, since: datetime, user_id: int | None = None) -> int:
+        return await usage.tokens_used(since, user_id)
+
+    @_in_context
+    async def usage_report(
+        self, since: datetime, until: datetime, group_by: Literal["user", "day", "provider"]
+    ) -> list[UsageRow]:
+        return await usage.usage_report(self.context.db(self.connection_name), since, until, group_by)
 
     @_in_context
     async def add_feedback(self, message_id: int, user_id: int, value: int, comment: str = "") -> int:
@@ -318,7 +342,7 @@ class TortoiseStore:
 
     @_in_context
     async def create_version(
-        self, chunks: Sequence[NewChunk], *, source_count: int, note: str = ""
+        self, chunks: Sequence[NewChunk], *, source_count: int, note: str = "", embedder: str | None = None
     ) -> VersionRecord:
         labels = await self._source_labels({chunk.source_id for chunk in chunks})
         # One transaction: other processes never see a half-stored version.
@@ -328,6 +352,7 @@ class TortoiseStore:
                 chunk_count=len(chunks),
                 source_count=source_count,
                 note=note,
+                embedder=embedder,
                 using_db=connection,
             )
             await insert_chunks(connection, version.id, chunks, labels)

@@ -372,7 +372,11 @@ async def test_chunks_round_trip_in_id_order_20k(store: TortoiseStore) -> None:
             new.title,
         )
         assert got.source == SourceRef(
-            titles[new.source_id], source_id=new.source_id, chunk_id=got.chunk_id, section=new.title or None
+            titles[new.source_id],
+            source_id=new.source_id,
+            chunk_id=got.chunk_id,
+            section=new.title or None,
+            name=f"s{sources.index(new.source_id)}.md",
         )
     assert len(await all_chunks(store, other.id)) == 10
     assert await all_chunks(store, version.id + 100) == []
@@ -457,14 +461,26 @@ async def test_upgrading_keeps_the_newest_of_duplicate_ratings(empty_db_url: str
         await executor.migrate([MigrationTarget(app_label=APP_LABEL, name="0001_initial")])
         user = await store.get_or_create_user("telegram", "42")
         conversation = await store.current_conversation(user.id, "private")
-        message = await store.add_message(conversation.id, "assistant", "answer")
+        # Raw SQL: the models already have columns that later migrations add.
+        await connection.execute_query(
+            "INSERT INTO otvet_message (conversation_id, role, text, status, sources, prompt_tokens, "
+            f"completion_tokens, created_at) VALUES ({conversation.id}, 'assistant', 'answer', 'ok', '[]', "
+            "0, 0, CURRENT_TIMESTAMP)"
+        )
+        message = (await connection.execute_query_dict("SELECT MAX(id) AS id FROM otvet_message"))[0]["id"]
         for value in (1, -1):  # two rows, as two simultaneous taps could leave them before 0002
             await connection.execute_query(
                 "INSERT INTO otvet_feedback (message_id, user_id, value, comment, created_at) "
                 f"VALUES ({message}, {user.id}, {value}, '', CURRENT_TIMESTAMP)"
             )
-        assert await store.migrate() == [f"{APP_LABEL}.0002_feedback_once_per_user"]
+        assert await store.migrate() == [
+            f"{APP_LABEL}.0002_feedback_once_per_user",
+            f"{APP_LABEL}.0003_llm_usage_and_embeddings",
+        ]
         rows = await Feedback.filter(message_id=message).values_list("value", flat=True)
         assert list(rows) == [-1]
+        # 0003 adds who asked; rows from before it keep a null user and stay readable.
+        (stored,) = await store.messages(conversation.id)
+        assert (stored.text, stored.user_id) == ("answer", None)
     finally:
         await store.close()

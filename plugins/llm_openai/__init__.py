@@ -1,0 +1,1 @@
+"""OpenAI, Azure OpenAI and OpenAI-compatible servers: the chat provider and the embedder."""

@@ -1,0 +1,184 @@
+"""The OpenAI chat provider: a grounded prompt in, cited deltas out, as the model streams them.
+
+Retries happen only while nothing has reached the user: the request is opened and read up to its first piece
+of text inside :func:`~otvet.core.resilience.call_with_retries`; a failure after that ends the answer (the
+engine then reports it), because retrying would repeat text the user has already seen.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from otvet.core.citations import CitationRenumberer
+from otvet.core.llm import AnswerRequest, Provider, ProviderDone, ProviderError
+from otvet.core.prompt import Prompt, build_prompt
+from otvet.core.resilience import (
+    CircuitBreaker,
+    CircuitOpenError,
+    RetryableError,
+    RetryPolicy,
+    call_with_retries,
+)
+from otvet.core.types import Usage
+from otvet.plugins.llm_openai.client import classify, make_client
+
+if TYPE_CHECKING:
+    import httpx2
+    from openai import AsyncStream
+    from openai.types.chat import ChatCompletionChunk
+
+    from otvet.core.app import Otvet
+
+log = logging.getLogger(__name__)
+
+#: How many times a prompt is shrunk (no history, half the passages) after a context-length error.
+MAX_SHRINK = 2
+
+
+class _Opened:
+    """A stream that has produced its first piece of text (or ended without any)."""
+
+    def __init__(self, stream: AsyncStream[ChatCompletionChunk]) -> None:
+        self.stream = stream
+        self.pieces: list[str] = []
+        self.usage: Usage | None = None
+        self.finish_reason: str | None = None
+
+    def take(self, chunk: ChatCompletionChunk) -> str:
+        """Record usage and the finish reason; return the chunk's text."""
+        if chunk.usage is not None:
+            self.usage = Usage(chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0)
+        text = ""
+        for choice in chunk.choices:
+            if choice.finish_reason:
+                self.finish_reason = choice.finish_reason
+            if choice.index == 0 and choice.delta is not None and choice.delta.content:
+                text += choice.delta.content
+        return text
+
+
+class OpenAIProvider(Provider):
+    """Answers with a chat model behind the OpenAI API (OpenAI, Azure OpenAI, vLLM, Ollama, llama.cpp…)."""
+
+    name = "openai"
+    can_stream = True
+
+    def __init__(self, otvet: Otvet, *, http_client: httpx2.AsyncClient | None = None) -> None:
+        self.settings = otvet.settings.openai
+        self.prompt_settings = otvet.settings.prompt
+        self.client = make_client(self.settings, http_client=http_client)
+        self.policy = RetryPolicy(
+            attempts=self.settings.max_attempts,
+            base_delay=self.settings.retry_base_delay,
+            max_delay=self.settings.retry_max_delay,
+            max_retry_after=self.settings.max_retry_after,
+        )
+        self.breaker = CircuitBreaker(
+            f"OpenAI chat ({self.settings.model})",
+            failures=self.settings.breaker_failures,
+            reset_seconds=self.settings.breaker_reset_seconds,
+        )
+
+    async def stream(self, request: AnswerRequest) -> AsyncIterator[str | ProviderDone]:
+        prompt, opened = await self._open_with_retries(request)
+        renumberer = CitationRenumberer(prompt.shown)
+        try:
+            for piece in opened.pieces:
+                if text := renumberer.feed(piece):
+                    yield text
+            while True:
+                try:
+                    chunk = await anext(opened.stream)
+                except StopAsyncIteration:
+                    break
+                except Exception as exc:
+                    self.breaker.failure()
+                    failure = classify(exc)
+                    raise ProviderError(
+                        f"the answer broke off: {failure}", code=getattr(failure, "code", "bad_response")
+                    ) from exc
+                if text := renumberer.feed(opened.take(chunk)):
+                    yield text
+        finally:
+            await opened.stream.close()  # also what stops the upstream request when the user leaves
+        if opened.finish_reason is None:
+            self.breaker.failure()
+            raise ProviderError("the stream ended before the answer was complete", code="truncated")
+        if opened.finish_reason == "length":
+            log.warning("an answer reached max_tokens (%d) and was cut", self.settings.max_tokens)
+        if tail := renumberer.flush():
+            yield tail
+        yield ProviderDone(
+            usage=opened.usage or Usage(), cited=renumberer.cited, grounded=bool(renumberer.cited)
+        )
+
+    async def _open_with_retries(self, request: AnswerRequest) -> tuple[Prompt, _Opened]:
+        """Send the request (retrying, shrinking an over-long prompt) and read up to the first text."""
+        for shrink in range(MAX_SHRINK + 1):
+            prompt = build_prompt(
+                request,
+                self.prompt_settings,
+                context_tokens=self.settings.context_tokens,
+                answer_tokens=self.settings.max_tokens,
+                shrink=shrink,
+            )
+            try:
+                opened = await call_with_retries(
+                    lambda prompt=prompt: self._open(prompt),
+                    policy=self.policy,
+                    breaker=self.breaker,
+                    deadline=request.deadline,
+                    what=f"OpenAI chat ({self.settings.model})",
+                )
+            except ProviderError as exc:
+                if exc.code == "context_length" and shrink < MAX_SHRINK:
+                    log.warning(
+                        "the prompt (~%d tokens) was too long for the model: shrinking it",
+                        prompt.estimated_tokens,
+                    )
+                    continue
+                raise
+            except RetryableError as exc:
+                raise ProviderError(str(exc), code=exc.code) from exc
+            except CircuitOpenError as exc:
+                raise ProviderError(str(exc), code="circuit_open") from exc
+            return prompt, opened
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    async def _open(self, prompt: Prompt) -> _Opened:
+        stream: AsyncStream[ChatCompletionChunk] | None = None
+        try:
+            stream = await self.client.chat.completions.create(**self._arguments(prompt))
+            opened = _Opened(stream)
+            while not opened.pieces and opened.finish_reason is None:
+                try:
+                    chunk = await anext(stream)
+                except StopAsyncIteration:
+                    break
+                if text := opened.take(chunk):
+                    opened.pieces.append(text)
+            if not opened.pieces and opened.finish_reason is None:
+                raise RetryableError("the stream ended before any text", code="truncated")
+            return opened
+        except BaseException as exc:
+            if stream is not None:
+                await stream.close()
+            if isinstance(exc, Exception) and not isinstance(exc, RetryableError | ProviderError):
+                raise classify(exc) from exc
+            raise
+
+    def _arguments(self, prompt: Prompt) -> dict[str, Any]:
+        return {
+            "model": self.settings.model,
+            "messages": prompt.messages,
+            "stream": True,
+            # The usage arrives in a last chunk of its own; servers that cannot do it simply omit it.
+            "stream_options": {"include_usage": True},
+            "temperature": self.settings.temperature,
+            "max_tokens": self.settings.max_tokens,
+        }
+
+    async def aclose(self) -> None:
+        await self.client.close()
