@@ -103,15 +103,7 @@ class HybridIndex(RetrieverIndex):
         similarity = float(np.clip(similarities[key], 0.0, 1.0)) if isinstance(key, int) else 0.0
         if lexical is not None:
             return replace(lexical, score=max(lexical.score, similarity))
-        chunk = self._chunks[key]  # type: ignore[index]
-        return Passage(
-            text=chunk.text,
-            score=similarity,
-            source=replace(chunk.source, chunk_id=chunk.chunk_id),
-            kind=chunk.kind,
-            question=chunk.question,
-            language=chunk.language,
-        )
+        return self._chunks[key].passage(similarity)  # type: ignore[index]
 
 
 def _nearest(similarities: npt.NDArray[np.float32], n: int) -> list[int]:

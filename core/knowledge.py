@@ -12,27 +12,16 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from otvet.core.chunking import Piece, chunk_source
-from otvet.core.embeddings import (
-    Embedder,
-    EmbeddingError,
-    FloatMatrix,
-    as_matrix,
-    embed_input,
-    input_digest,
-    pack,
-    unpack_matrix,
-)
+from otvet.core.chunking import chunk_source
 from otvet.core.hybrid import HybridIndex
 from otvet.core.retrieval import IndexedChunk, RetrieverIndex
 from otvet.core.sources import ParsedSource, QAPair, Section
 from otvet.core.store import NewChunk, SourceRecord, VersionRecord
 from otvet.core.types import Passage
+from otvet.core.vectors import ChunkVectors, chunk_input
 
 if TYPE_CHECKING:
     from otvet.core.app import Otvet
@@ -87,20 +76,9 @@ def parsed_of(record: SourceRecord) -> ParsedSource:
     )
 
 
-#: Texts handed to the embedder per call while a version is built: progress is logged after each.
-EMBED_GROUP = 2048
-#: A question's embedding is abandoned this long after ``embed_timeout``, for embedders that ignore it.
-_EMBED_GRACE = 0.25
-
-
 class _EmptyIndex(RetrieverIndex):
     def search(self, query: str, k: int) -> list[Passage]:
         return []
-
-
-def chunk_input(chunk: Piece | NewChunk | IndexedChunk) -> str:
-    """What the embedder is given for a chunk (its title, its question for a Q&A pair, its text)."""
-    return embed_input(chunk.text, question=chunk.question if chunk.kind == "qa" else None, title=chunk.title)
 
 
 class KnowledgeBase:
@@ -113,8 +91,7 @@ class KnowledgeBase:
         self._titles: dict[str | None, list[str]] = {}
         self._checked_at = float("-inf")
         self._lock = asyncio.Lock()
-        # True while questions cannot be embedded: the outage is logged once, not at every question.
-        self._embedding_down = False
+        self.vectors = ChunkVectors(otvet)
 
     @property
     def version_id(self) -> int | None:
@@ -124,35 +101,10 @@ class KnowledgeBase:
     async def search(self, query: str, k: int) -> list[Passage]:
         index = await self.index()
         if isinstance(index, HybridIndex):
-            vector = await self._query_vector(query)
+            vector = await self.vectors.question(query)
             return await asyncio.to_thread(functools.partial(index.search, query, k, query_vector=vector))
         # Searching 100k chunks takes milliseconds of CPU: keep it off the event loop anyway.
         return await asyncio.to_thread(index.search, query, k)
-
-    async def _query_vector(self, query: str) -> FloatMatrix | None:
-        """The question's vector, or None (search by words alone) when the embedder fails or is too slow.
-
-        A question waits about ``retrieval.embed_timeout`` for it at most: the answer from BM25 alone is
-        better than no answer, and the embedder's circuit breaker soon stops even that wait.
-        """
-        embedder = self.otvet.embedder
-        if embedder is None:
-            return None
-        timeout = self.otvet.settings.retrieval.embed_timeout
-        deadline = asyncio.get_running_loop().time() + timeout
-        try:
-            async with asyncio.timeout_at(deadline + _EMBED_GRACE):
-                vectors = await embedder.embed([query], deadline=deadline)
-            vector = as_matrix(vectors, 1)[0]
-        except Exception as exc:
-            if not self._embedding_down:
-                log.warning("cannot embed questions (%s): searching by words alone until it works again", exc)
-            self._embedding_down = True
-            return None
-        if self._embedding_down:
-            log.info("questions are embedded again: hybrid search is back")
-            self._embedding_down = False
-        return vector
 
     async def index(self) -> RetrieverIndex:
         """The active version's index, rebuilt when another process activated a newer version.
@@ -179,26 +131,12 @@ class KnowledgeBase:
                 return None
             if active.id != self._version_id or force:
                 started = time.monotonic()
-                use_vectors = self._vectors_usable(active)
+                vectors = self.vectors.loader(active)
                 chunks: list[IndexedChunk] = []
-                pieces: list[FloatMatrix] = []
                 async for batch in self.otvet.store.iter_chunks(active.id):
-                    if use_vectors:
-                        try:
-                            pieces.append(_vectors_of(batch))
-                        except ValueError as exc:
-                            log.warning(
-                                "knowledge version %d has unusable vectors (%s): searching by words alone",
-                                active.id,
-                                exc,
-                            )
-                            use_vectors, pieces = False, []
-                        # The matrix holds the vectors now: the chunks need not keep a second copy.
-                        batch = [replace(chunk, embedding=None) for chunk in batch]
-                    chunks.extend(batch)
+                    chunks.extend(vectors.take(batch))
                 index = await asyncio.to_thread(self.otvet.retriever.build, chunks)
-                if use_vectors and chunks:
-                    index = await asyncio.to_thread(self._hybrid, index, chunks, pieces)
+                index = await asyncio.to_thread(vectors.index, index, chunks)
                 titles: dict[str | None, dict[str, None]] = {}
                 for chunk in chunks:
                     titles.setdefault(chunk.language, {}).setdefault(chunk.source.title, None)
@@ -214,41 +152,6 @@ class KnowledgeBase:
                 )
             self._checked_at = time.monotonic()
             return self._version_id
-
-    def _vectors_usable(self, version: VersionRecord) -> bool:
-        """True when ``version``'s vectors come from the configured embedder; logs why when they do not."""
-        embedder = self.otvet.embedder
-        if embedder is not None and version.embedder == embedder.key:
-            return True
-        if embedder is not None:
-            log.warning(
-                "knowledge version %d has %s, not %s: searching by words alone until the next "
-                "`otvet ingest` rebuilds it with the configured embedder",
-                version.id,
-                f"{version.embedder} vectors" if version.embedder else "no vectors",
-                embedder.key,
-            )
-        elif version.embedder:
-            log.warning(
-                "knowledge version %d has %s vectors but no embedder is configured "
-                "(OTVET_RETRIEVAL__EMBEDDER): searching by words alone",
-                version.id,
-                version.embedder,
-            )
-        return False
-
-    def _hybrid(
-        self, lexical: RetrieverIndex, chunks: list[IndexedChunk], pieces: list[FloatMatrix]
-    ) -> RetrieverIndex:
-        try:
-            matrix = np.concatenate(pieces) if len(pieces) > 1 else pieces[0]
-        except ValueError as exc:  # batches of different widths
-            log.warning("the knowledge version's vectors have different lengths (%s): words alone", exc)
-            return lexical
-        settings = self.otvet.settings.retrieval
-        return HybridIndex(
-            lexical, chunks, matrix, fusion_k=settings.fusion_k, candidates=settings.vector_candidates
-        )
 
     async def add_sources(
         self, sources: Sequence[NewSource], *, rebuild: bool = True, note: str = ""
@@ -318,8 +221,8 @@ class KnowledgeBase:
             if record.name not in incoming and not record.name.startswith(PLACEHOLDER_PREFIX)
         ]
         inputs = [chunk_input(piece) for parsed in contents for piece in chunk_source(parsed)]
-        known = await self._known_vectors(embedder)
-        await self._embed_missing(embedder, inputs, known)
+        known = await self.vectors.known(embedder)
+        await self.vectors.embed_missing(embedder, inputs, known)
         return known
 
     async def topics(self, language: str | None = None, limit: int = 6) -> list[str]:
@@ -354,11 +257,10 @@ class KnowledgeBase:
     ) -> VersionRecord:
         """Chunk every source into a new version, activate it and load its index.
 
-        With an embedder every chunk gets a vector: from ``vectors`` (embedded ahead, keyed by
-        :func:`~otvet.core.embeddings.input_digest` of :func:`chunk_input`), else from the active version
-        when its chunk text is unchanged, else from the embedder. If the embedder fails,
-        :class:`EmbeddingError` is raised and the active version stays; with ``fallback`` the version is built
-        without vectors instead (searched by BM25 alone).
+        With an embedder every chunk gets a vector (:meth:`ChunkVectors.attach`): from ``vectors`` (embedded
+        ahead), else from the active version when its chunk text is unchanged, else from the embedder. If
+        the embedder fails, :class:`EmbeddingError` is raised and the active version stays; with
+        ``fallback`` the version is built without vectors instead (searched by BM25 alone).
         """
         store = self.otvet.store
         records = await store.list_sources()
@@ -382,88 +284,10 @@ class KnowledgeBase:
                 )
             if progress:
                 progress(done, len(records))
-        chunks, embedder_key = await self._with_vectors(chunks, vectors, fallback=fallback)
+        chunks, embedder_key = await self.vectors.attach(chunks, vectors, fallback=fallback)
         version = await store.create_version(
             chunks, source_count=len(records), note=note, embedder=embedder_key
         )
         version = await store.activate_version(version.id)
         await self.refresh(force=True)
         return version
-
-    async def _with_vectors(
-        self, chunks: list[NewChunk], known: dict[str, bytes] | None, *, fallback: bool
-    ) -> tuple[list[NewChunk], str | None]:
-        """``chunks`` with their vectors and the embedder's key; unchanged and None without an embedder."""
-        embedder = self.otvet.embedder
-        if embedder is None:
-            return chunks, None
-        inputs = [chunk_input(chunk) for chunk in chunks]
-        try:
-            if known is None:
-                known = await self._known_vectors(embedder)
-            await self._embed_missing(embedder, inputs, known)
-        except EmbeddingError as exc:
-            if not fallback:
-                raise
-            log.warning("building the knowledge version without vectors (BM25 alone): %s", exc)
-            return chunks, None
-        with_vectors = [
-            replace(chunk, embedding=known[input_digest(text)])
-            for chunk, text in zip(chunks, inputs, strict=True)
-        ]
-        return with_vectors, embedder.key
-
-    async def _known_vectors(self, embedder: Embedder) -> dict[str, bytes]:
-        """The active version's vectors by chunk input, if ``embedder`` made them: reused, not paid again."""
-        active = await self.otvet.store.active_version()
-        known: dict[str, bytes] = {}
-        if active is None or active.embedder != embedder.key:
-            return known
-        async for batch in self.otvet.store.iter_chunks(active.id):
-            for chunk in batch:
-                if chunk.embedding is not None:
-                    known[input_digest(chunk_input(chunk))] = chunk.embedding
-        return known
-
-    async def _embed_missing(self, embedder: Embedder, inputs: Sequence[str], known: dict[str, bytes]) -> int:
-        """Embed the ``inputs`` that ``known`` has no vector for (each distinct text once); add them to it.
-
-        Returns how many texts were embedded. Raises :class:`EmbeddingError` naming the embedder on failure.
-        """
-        digests = {input_digest(text): text for text in inputs}
-        missing = [(digest, text) for digest, text in digests.items() if digest not in known]
-        if not missing:
-            log.info("all %d chunk texts already have vectors: nothing to embed", len(digests))
-            return 0
-        width = len(next(iter(known.values()))) // 4 if known else None
-        for start in range(0, len(missing), EMBED_GROUP):
-            group = missing[start : start + EMBED_GROUP]
-            try:
-                matrix = as_matrix(await embedder.embed([text for _, text in group]), len(group))
-            except Exception as exc:
-                raise EmbeddingError(
-                    f"embedding the knowledge base with {embedder.key} failed: {exc or type(exc).__name__}"
-                ) from exc
-            if width is not None and matrix.shape[1] != width:
-                raise EmbeddingError(
-                    f"{embedder.key} returned {matrix.shape[1]} dimensions; the stored vectors have {width}"
-                )
-            width = matrix.shape[1]
-            for (digest, _), row in zip(group, matrix, strict=True):
-                known[digest] = pack(row)
-            log.info(
-                "embedded %d of %d new chunk texts with %s (%d reused)",
-                min(start + len(group), len(missing)),
-                len(missing),
-                embedder.key,
-                len(digests) - len(missing),
-            )
-        return len(missing)
-
-
-def _vectors_of(batch: Sequence[IndexedChunk]) -> FloatMatrix:
-    """The batch's vectors as a matrix; ValueError when a chunk has none or their lengths differ."""
-    rows = [chunk.embedding for chunk in batch]
-    if any(row is None for row in rows):
-        raise ValueError("a chunk has no vector")
-    return unpack_matrix(rows)  # type: ignore[arg-type]

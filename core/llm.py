@@ -60,6 +60,10 @@ class Provider(ABC):
     def stream(self, request: AnswerRequest) -> AsyncIterator[str | ProviderDone]:
         """Answer ``request``; raise :class:`ProviderError` (or let any exception escape) on failure."""
 
+    def status(self) -> dict[str, object]:
+        """What an operator should see in ``/readyz`` (a circuit breaker's state); empty by default."""
+        return {}
+
     async def aclose(self) -> None:
         """Release connections; called when Otvet stops."""
 

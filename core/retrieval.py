@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from otvet.core.types import Passage, SourceRef
@@ -28,6 +28,17 @@ class IndexedChunk:
     title: str = ""
     #: The chunk's embedding (little-endian float32 bytes) when its version was built with an embedder.
     embedding: bytes | None = None
+
+    def passage(self, score: float) -> Passage:
+        """This chunk as a search result with relevance ``score``."""
+        return Passage(
+            text=self.text,
+            score=score,
+            source=replace(self.source, chunk_id=self.chunk_id),
+            kind=self.kind,
+            question=self.question,
+            language=self.language,
+        )
 
 
 class RetrieverIndex(ABC):

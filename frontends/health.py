@@ -24,9 +24,13 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 async def readyz(request: Request) -> JSONResponse:
-    """200 when the database answers and a knowledge version is active, else 503 with the reasons."""
+    """200 when the database answers and a knowledge version is active, else 503 with the reasons.
+
+    The provider's state is reported but does not make the process unready: while the model is down, the
+    fallback still answers, and taking every replica out of the load balancer would answer nobody.
+    """
     otvet: Otvet = request.app.state.otvet
-    checks: dict[str, object] = {}
+    checks: dict[str, object] = {"provider": {"name": otvet.provider.name, **otvet.provider.status()}}
     ready = True
     try:
         checks["database"] = "ok" if await otvet.store.ping() else "unreachable"
@@ -35,7 +39,7 @@ async def readyz(request: Request) -> JSONResponse:
         ready = checks["database"] == "ok" and version is not None
     except Exception as exc:  # readiness must report, never raise
         log.warning("readiness check failed: %s", exc)
-        checks = {"database": "unreachable", "knowledge_version": None}
+        checks.update(database="unreachable", knowledge_version=None)
         ready = False
     return JSONResponse(
         {"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503

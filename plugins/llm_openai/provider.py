@@ -170,6 +170,9 @@ class OpenAIProvider(Provider):
             raise
 
     def _arguments(self, prompt: Prompt) -> dict[str, Any]:
+        # OpenAI itself has replaced ``max_tokens`` (which its reasoning models refuse) with
+        # ``max_completion_tokens``; compatible servers and older Azure API versions know only the former.
+        official = not self.settings.base_url
         return {
             "model": self.settings.model,
             "messages": prompt.messages,
@@ -177,8 +180,11 @@ class OpenAIProvider(Provider):
             # The usage arrives in a last chunk of its own; servers that cannot do it simply omit it.
             "stream_options": {"include_usage": True},
             "temperature": self.settings.temperature,
-            "max_tokens": self.settings.max_tokens,
+            ("max_completion_tokens" if official else "max_tokens"): self.settings.max_tokens,
         }
+
+    def status(self) -> dict[str, object]:
+        return {"model": self.settings.model, "circuit": self.breaker.state}
 
     async def aclose(self) -> None:
         await self.client.close()

@@ -178,15 +178,7 @@ class BM25Index(RetrieverIndex):
         return np.clip(covered / total, 0.0, 1.0)
 
     def _passage(self, i: int, relevance: float) -> Passage:
-        chunk = self._chunks[i]
-        return Passage(
-            text=chunk.text,
-            score=relevance,
-            source=replace(chunk.source, chunk_id=chunk.chunk_id),
-            kind=chunk.kind,
-            question=chunk.question,
-            language=chunk.language,
-        )
+        return self._chunks[i].passage(relevance)
 
 
 def _top_k(scores: npt.NDArray[np.floating], k: int) -> IntArray:

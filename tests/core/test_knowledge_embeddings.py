@@ -20,10 +20,10 @@ from otvet.core.app import Otvet
 from otvet.core.embeddings import Embedder, EmbeddingError, unpack
 from otvet.core.hybrid import HybridIndex
 from otvet.core.ingest import ingest_paths
-from otvet.core.knowledge import chunk_input
 from otvet.core.plugins import make_plugin_manager
 from otvet.core.registry import RegistryError
 from otvet.core.retrieval import IndexedChunk
+from otvet.core.vectors import chunk_input
 from tests.conftest import make_settings
 
 #: Words that mean the same thing share an axis; any other word lands, weaker, on one of a few spare axes.

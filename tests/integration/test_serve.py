@@ -16,7 +16,11 @@ async def test_serve_is_live_and_ready_with_the_demo_knowledge_base(tmp_path: Pa
         assert health.status_code == 200 and health.json() == {"status": "ok"}
         ready = await client.get(f"{base}/readyz")
         assert ready.status_code == 200, ready.json()
-        assert ready.json()["checks"] == {"database": "ok", "knowledge_version": 1}
+        assert ready.json()["checks"] == {
+            "provider": {"name": "extractive"},
+            "database": "ok",
+            "knowledge_version": 1,
+        }
 
 
 async def test_readyz_is_503_without_an_active_knowledge_version(tmp_path: Path) -> None:
@@ -24,5 +28,9 @@ async def test_readyz_is_503_without_an_active_knowledge_version(tmp_path: Path)
     async with serving(env, tmp_path) as base, httpx.AsyncClient() as client:
         ready = await client.get(f"{base}/readyz")
         assert ready.status_code == 503
-        assert ready.json()["checks"] == {"database": "ok", "knowledge_version": None}
+        assert ready.json()["checks"] == {
+            "provider": {"name": "extractive"},
+            "database": "ok",
+            "knowledge_version": None,
+        }
         assert (await client.get(f"{base}/healthz")).status_code == 200

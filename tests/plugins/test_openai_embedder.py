@@ -17,7 +17,7 @@ from otvet.core.app import Otvet
 from otvet.core.embeddings import EmbeddingError, unpack
 from otvet.core.hybrid import HybridIndex
 from otvet.core.ingest import ingest_paths
-from otvet.core.knowledge import chunk_input
+from otvet.core.vectors import chunk_input
 from otvet.plugins.llm_openai.embedder import MAX_INPUT_CHARS, OpenAIEmbedder
 from tests.conftest import make_settings
 from tests.support.fake_openai import FakeOpenAI, embed_text, loopback_http_client

@@ -6,16 +6,21 @@ the database. The assertions are on the exact request the model receives and on 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from otvet.core.app import Otvet
-from otvet.core.types import Delta, Event, Failure, Final, Turn
+from otvet.core.llm import AnswerRequest, ProviderDone
+from otvet.core.types import Delta, Event, Failure, Final, Passage, SourceRef, Turn
+from otvet.frontends.app import create_app
+from otvet.plugins.llm_openai.provider import OpenAIProvider
 from tests.conftest import make_settings
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.server import free_port
@@ -305,6 +310,21 @@ async def test_an_open_circuit_answers_at_once_without_calling_the_dead_server(
         assert len(fake.chat_requests) == 4
 
 
+async def test_readyz_shows_the_open_circuit_and_stays_ready(tmp_path: Path, fake: FakeOpenAI) -> None:
+    """While the model is down the fallback answers: replicas must stay in the load balancer."""
+    fake.fail(500, times=2)
+    overrides = {"openai": {"max_attempts": 2, "breaker_failures": 2}, "fallback_provider": "extractive"}
+    async with openai_otvet(tmp_path, fake.base_url, **overrides) as otvet:
+        transport = httpx.ASGITransport(app=create_app(otvet))  # otvet is started: no lifespan needed
+        async with httpx.AsyncClient(transport=transport, base_url="http://otvet") as client:
+            before = (await client.get("/readyz")).json()
+            await collect(otvet)
+            response = await client.get("/readyz")
+    assert before["checks"]["provider"] == {"name": "openai", "model": "gpt-test", "circuit": "closed"}
+    assert response.status_code == 200
+    assert response.json()["checks"]["provider"] == {"name": "openai", "model": "gpt-test", "circuit": "open"}
+
+
 async def test_a_user_leaving_mid_stream_stops_the_upstream_request(
     tmp_path: Path, db_url: str, fake: FakeOpenAI
 ) -> None:
@@ -347,3 +367,41 @@ async def test_choosing_openai_without_a_key_fails_at_start_with_a_clear_error(t
     with pytest.raises(ValueError, match="OTVET_OPENAI__API_KEY"):
         async with Otvet(make_settings(tmp_path, provider="openai")):
             pass
+
+
+async def test_openai_itself_gets_max_completion_tokens_and_the_organization(tmp_path: Path) -> None:
+    """api.openai.com (no base URL), answered by a mock transport: nothing leaves the machine."""
+    import httpx2
+
+    seen: list[httpx2.Request] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        chunks = [
+            {"choices": [{"index": 0, "delta": {"content": "Hi [1]."}, "finish_reason": None}]},
+            {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+        ]
+        body = "".join(
+            "data: "
+            + json.dumps({"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m", **c})
+            + "\n\n"
+            for c in chunks
+        )
+        return httpx2.Response(
+            200, text=body + "data: [DONE]\n\n", headers={"content-type": "text/event-stream"}
+        )
+
+    openai = {"api_key": "sk-real", "organization": "org-1", "project": "proj-1", "max_tokens": 300}
+    otvet = Otvet(make_settings(tmp_path, openai=openai))
+    provider = OpenAIProvider(otvet, http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(handler)))
+    passage = Passage("Text.", 0.9, SourceRef("Doc", chunk_id=1))
+    request = AnswerRequest("Q?", "en", (passage,), (), otvet.i18n.get("en"))
+    items = [item async for item in provider.stream(request)]
+    await provider.aclose()
+    assert items[0] == "Hi [1]." and isinstance(items[-1], ProviderDone) and items[-1].cited == (0,)
+    (sent,) = seen
+    assert str(sent.url) == "https://api.openai.com/v1/chat/completions"
+    assert sent.headers["authorization"] == "Bearer sk-real"
+    assert sent.headers["openai-organization"] == "org-1" and sent.headers["openai-project"] == "proj-1"
+    body = json.loads(sent.content)
+    assert body["max_completion_tokens"] == 300 and "max_tokens" not in body

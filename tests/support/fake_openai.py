@@ -50,13 +50,12 @@ import contextlib
 import hashlib
 import itertools
 import json
-import logging
 import math
 import re
 import struct
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -67,6 +66,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
+
+from tests.support.loopback import LoopbackServer
 
 if TYPE_CHECKING:
     import openai
@@ -177,20 +178,8 @@ class FakeOpenAI:
         self.app = Starlette(routes=routes, exception_handlers=handlers)
 
     async def __aenter__(self) -> FakeOpenAI:
-        config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=0, lifespan="off", log_config=None, access_log=False
-        )
-        self._log_filter = _QuietDrops()
-        logging.getLogger("uvicorn.error").addFilter(self._log_filter)
-        self._server = _Server(config)
-        self._task = asyncio.create_task(self._server.serve())
-        ready = asyncio.create_task(self._server.ready.wait())
-        await asyncio.wait({ready, self._task}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
-        if not ready.done():
-            ready.cancel()
-            await self.__aexit__()
-            raise RuntimeError("the fake OpenAI server did not start listening")
-        self.port = self._server.servers[0].sockets[0].getsockname()[1]
+        self._server = LoopbackServer(self.app, "the fake OpenAI server")
+        self.port = await self._server.start()
         self.url = f"http://127.0.0.1:{self.port}"
         self.base_url = f"{self.url}/v1"
         return self
@@ -200,11 +189,7 @@ class FakeOpenAI:
         self._closing = True
         for interrupt in self._interrupts:
             interrupt.set()
-        self._server.stop()
-        try:
-            await self._task
-        finally:
-            logging.getLogger("uvicorn.error").removeFilter(self._log_filter)
+        await self._server.stop()
 
     # What tests look at.
 
@@ -590,57 +575,6 @@ def _embedding_inputs(value: Any) -> list[str] | None:
         else:
             return None
     return texts
-
-
-class _QuietDrops(logging.Filter):
-    """Hide uvicorn's error lines for the responses cut short on purpose."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        return "without completing response" not in message and "without starting response" not in message
-
-
-class _Server(uvicorn.Server):
-    """uvicorn, stopping at once: it polls for the exit flag and for closed connections every 0.1 s, which a
-    test suite starting a fake per test pays twice per test."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.ready = asyncio.Event()
-        self._stop = asyncio.Event()
-
-    def stop(self) -> None:
-        self.should_exit = True
-        self._stop.set()
-
-    async def main_loop(self) -> None:
-        counter = 0
-        while not await self.on_tick(counter):
-            counter = (counter + 10) % 864000  # a multiple of 10: every tick refreshes the Date header
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), 1)
-
-    async def shutdown(self, sockets: Any = None) -> None:
-        for server in self.servers:
-            server.close()
-        for connection in list(self.server_state.connections):
-            connection.shutdown()  # idle keep-alive connections close now, busy ones after their response
-        for _ in range(1000):  # up to 5 s: answers in flight have been interrupted and end promptly
-            if not (self.server_state.connections or self.server_state.tasks):
-                break
-            await asyncio.sleep(0.005)
-        for task in self.server_state.tasks:
-            task.cancel()
-        for server in self.servers:
-            await server.wait_closed()
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield  # Ctrl-C belongs to pytest, not to a server inside a test
-
-    async def startup(self, sockets: Any = None) -> None:
-        await super().startup(sockets)
-        self.ready.set()
 
 
 # Standalone.

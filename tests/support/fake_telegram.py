@@ -6,26 +6,24 @@ error texts and status codes follow the real Bot API, so PTB raises what it woul
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import email.parser
 import email.policy
 import json
-import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from tests.support.loopback import LoopbackServer
 from tests.support.telegram_methods import BotAPIError, BotAPIMethods, bad_request
 
 # Form values are strings, objects and numbers JSON-encoded; these stay text even when they look like JSON.
@@ -74,18 +72,8 @@ class FakeBotAPI(BotAPIMethods):
         )
 
     async def __aenter__(self) -> FakeBotAPI:
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=0, lifespan="off", log_config=None)
-        self._log_filter = _QuietDrops()
-        logging.getLogger("uvicorn.error").addFilter(self._log_filter)
-        self._server = _Server(config)
-        self._task = asyncio.create_task(self._server.serve())
-        ready = asyncio.create_task(self._server.ready.wait())
-        await asyncio.wait({ready, self._task}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
-        if not ready.done():
-            ready.cancel()
-            await self.__aexit__()
-            raise RuntimeError("the fake Bot API did not start listening")
-        port = self._server.servers[0].sockets[0].getsockname()[1]
+        self._server = LoopbackServer(self.app, "the fake Bot API")
+        port = await self._server.start()
         self.base_url = f"http://127.0.0.1:{port}/bot"
         self.base_file_url = f"http://127.0.0.1:{port}/file/bot"
         return self
@@ -93,11 +81,7 @@ class FakeBotAPI(BotAPIMethods):
     async def __aexit__(self, *exc_info: object) -> None:
         self._closing = True  # waiting long polls answer now instead of holding up the shutdown
         self._notify()
-        self._server.should_exit = True
-        try:
-            await self._task
-        finally:
-            logging.getLogger("uvicorn.error").removeFilter(self._log_filter)
+        await self._server.stop()
 
     # What tests look at.
 
@@ -263,24 +247,3 @@ class _DroppedResponse(Response):
         headers = [(b"content-type", b"application/json"), (b"content-length", b"1024")]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": b'{"ok":', "more_body": True})
-
-
-class _QuietDrops(logging.Filter):
-    """Hide uvicorn's error line for the responses dropped on purpose."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "without completing response" not in record.getMessage()
-
-
-class _Server(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.ready = asyncio.Event()
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield  # Ctrl-C belongs to pytest, not to a server inside a test
-
-    async def startup(self, sockets: Any = None) -> None:
-        await super().startup(sockets)
-        self.ready.set()
