@@ -171,10 +171,10 @@ class Engine:
                 request = dataclasses.replace(request, deadline=loop.time() + timeout)
                 async for delta in self._provide(fallback, request, outcome):
                     yield Delta(delta)
-            stage = "storage"
             answer = "".join(outcome.parts).strip()
             if not answer:
                 raise ProviderError("the provider returned an empty answer", code="empty_answer")
+            stage = "storage"
             done, provider = outcome.done, outcome.provider
             usage = done.usage
             if not usage.total_tokens:
