@@ -5,11 +5,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_BIN := $(firstword $(wildcard /usr/lib/postgresql/*/bin))
 
-.PHONY: run test lint bench locales wheel clean postgres-server help
+.PHONY: run test lint bench locales wheel clean postgres-server node help
 
 help:
 	@echo "make run     - install into .venv, migrate, load the demo knowledge base, serve on 127.0.0.1:8000"
-	@echo "make test    - install test extras, start a throwaway PostgreSQL, run lint and the whole suite"
+	@echo "make test    - install test extras, PostgreSQL and the Node.js test clients, run lint and the whole suite"
 	@echo "make bench   - run the benchmarks in bench/"
 	@echo "make locales - re-extract user-facing strings and update the ru/en catalogs"
 
@@ -39,13 +39,25 @@ postgres-server:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	fi
 
+# The GraphQL conformance tests run third-party clients in Node.js (tests/js): graphql-http's audits and
+# graphql-ws. This makes sure node and npm are installed, then the packages pinned in package-lock.json.
+node:
+	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+		echo "Installing Node.js and npm (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+	fi
+
+# npm writes node_modules/.package-lock.json on every install: newer than the lock file once installed.
+tests/js/node_modules/.package-lock.json: tests/js/package-lock.json tests/js/package.json | node
+	npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
+
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check --quiet core plugins frontends config tools tests bench __init__.py __main__.py || \
 		{ echo "ruff format would change files: run $(BIN)/ruff format"; exit 1; }
 
-test: $(VENV)/.installed-test postgres-server lint
-	OTVET_TEST_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest
+test: $(VENV)/.installed-test postgres-server tests/js/node_modules/.package-lock.json lint
+	OTVET_TEST_REQUIRE_POSTGRES=1 OTVET_TEST_REQUIRE_NODE=1 $(BIN)/python -m pytest
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/bench_retrieval.py --chunks 100000 --queries 500
@@ -65,4 +77,4 @@ wheel: $(VENV)/.installed-test
 	$(BIN)/python -m pip wheel --no-deps --no-build-isolation -w dist .
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info locales/*/LC_MESSAGES/*.mo
+	rm -rf $(VENV) build dist *.egg-info locales/*/LC_MESSAGES/*.mo tests/js/node_modules

@@ -176,6 +176,48 @@ class TelegramSettings(BaseModel):
         return value
 
 
+class ApiSettings(BaseModel):
+    """Access to the HTTP API: login tokens of admins, API keys' rate limit (docs/security.md)."""
+
+    #: Signs admin login tokens (HMAC-SHA256); use a long random value, the same on every replica. Empty:
+    #: a random key per process (a warning is logged), so tokens die with the process.
+    secret_key: SecretStr = SecretStr("")
+    #: How long a login token is valid, in seconds.
+    token_ttl_seconds: int = Field(3600, ge=1, le=30 * 24 * 3600)
+    #: Requests a minute per admin or API key, counted in each process (0: no limit).
+    requests_per_minute: int = Field(120, ge=0)
+
+
+class OpenAIApiSettings(BaseModel):
+    """The OpenAI-compatible endpoint ``/v1/chat/completions`` (docs/openai_api.md)."""
+
+    #: The one model ``/v1/models`` lists and requests must name (``model="otvet"`` in an OpenAI SDK).
+    model_name: str = Field("otvet", min_length=1, max_length=200)
+
+
+class GraphQLSettings(BaseModel):
+    """The GraphQL API at ``/graphql`` and its abuse limits (docs/graphql.md#limits)."""
+
+    #: Serve the GraphiQL IDE to a browser opening ``/graphql``. Turn off in production if you like.
+    graphiql: bool = True
+    #: Answer introspection (``__schema``, ``__type``): IDEs and code generators need it. ``__typename``
+    #: always works.
+    introspection: bool = True
+    #: Deepest nesting of fields a document may have (``{ a { b } }`` is 2; introspection fields excluded).
+    max_depth: int = Field(10, ge=1, le=100)
+    #: Most aliases a document may use (each alias can run its field once more).
+    max_aliases: int = Field(15, ge=0, le=1000)
+    #: Most a document may cost: every field 1, a page (``first: N``) multiplies its items by N, another
+    #: list by 10. The default allows 20 conversations with 50 messages each, with their sources.
+    max_cost: int = Field(20000, ge=1)
+    #: Most lexical tokens a document may have: bounds the parser's work before anything else is checked.
+    max_tokens: int = Field(2000, ge=100)
+    #: Largest body of a GraphQL request (JSON or a query string), in bytes; larger ones get 413 unread.
+    max_body_bytes: int = Field(131072, ge=1024)
+    #: Largest multipart request (``uploadSources``, the GraphQL multipart request spec), in bytes.
+    max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1024)
+
+
 class Settings(BaseSettings):
     """All of Otvet's configuration. Every field can be set as ``OTVET_<NAME>``."""
 
@@ -226,6 +268,9 @@ class Settings(BaseSettings):
     prompt: PromptSettings = Field(default_factory=PromptSettings)
     quotas: QuotaSettings = Field(default_factory=QuotaSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    openai_api: OpenAIApiSettings = Field(default_factory=OpenAIApiSettings)
+    graphql: GraphQLSettings = Field(default_factory=GraphQLSettings)
     #: Free-form sections for third-party plugins, validated by :meth:`for_plugin`.
     plugin_settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
 

@@ -21,6 +21,7 @@ from otvet.core.registry import Registry
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
+    from otvet.core.accounts import Accounts
     from otvet.core.embeddings import Embedder, EmbedderFactory
     from otvet.core.engine import Engine
     from otvet.core.knowledge import KnowledgeBase
@@ -60,6 +61,7 @@ class Otvet:
         self._knowledge: KnowledgeBase | None = None
         self._engine: Engine | None = None
         self._quotas: Quotas | None = None
+        self._accounts: Accounts | None = None
         self.started = False
 
     # --- registration -----------------------------------------------------------------------------------
@@ -171,6 +173,15 @@ class Otvet:
 
             self._quotas = Quotas(self)
         return self._quotas
+
+    @property
+    def accounts(self) -> Accounts:
+        """Admin accounts, login tokens, API keys and the per-caller rate limit (core/accounts.py)."""
+        if self._accounts is None:
+            from otvet.core.accounts import Accounts
+
+            self._accounts = Accounts(self)
+        return self._accounts
 
     def routes(self) -> list[BaseRoute]:
         """Routes every plugin adds to the HTTP app."""

@@ -65,7 +65,13 @@ def parse_file(path: Path, source_type: SourceType, name: str) -> NewSource:
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         raise SourceError(f"is {size} bytes; the limit is {MAX_FILE_BYTES}", origin=name)
-    data = path.read_bytes()
+    return parse_data(path.read_bytes(), source_type, name)
+
+
+def parse_data(data: bytes, source_type: SourceType, name: str) -> NewSource:
+    """Parse a file's bytes (from disk or an upload) into a source, or raise :class:`SourceError`."""
+    if len(data) > MAX_FILE_BYTES:
+        raise SourceError(f"is {len(data)} bytes; the limit is {MAX_FILE_BYTES}", origin=name)
     parsed = source_type.parse(data, origin=name)
     if parsed.is_empty:
         raise SourceError("has nothing to learn from", origin=name)

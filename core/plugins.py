@@ -33,6 +33,8 @@ DEFAULT_PLUGINS: dict[str, str] = {
     "demo": "otvet.plugins.demo.plugin",
     "http_health": "otvet.frontends.health",
     "telegram": "otvet.frontends.telegram.plugin",
+    "graphql": "otvet.frontends.graphql.plugin",
+    "openai_api": "otvet.frontends.openai_api.plugin",
 }
 
 

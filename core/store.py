@@ -114,6 +114,79 @@ class UsageRow:
         return self.prompt_tokens + self.completion_tokens
 
 
+@dataclass(frozen=True, slots=True)
+class AdminRecord:
+    """An admin account, without its password hash (see docs/security.md)."""
+
+    id: int
+    username: str
+    created_at: datetime
+    disabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRecord:
+    """An API key as listed: never the key, never its hash."""
+
+    id: int
+    name: str
+    #: The clear part of ``otv_<prefix>_<secret>``: it finds the row and tells keys apart in lists.
+    prefix: str
+    scopes: tuple[str, ...]
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationSummary:
+    """A conversation as the API lists it, with the user it belongs to (a user or a shared chat)."""
+
+    id: int
+    chat_id: str
+    started_at: datetime
+    closed_at: datetime | None
+    #: The owner: the store's user id, their channel, their id in the channel and display name.
+    user_id: int
+    channel: str
+    external_id: str
+    display_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackRecord:
+    """A rating of an answer, with where it was given."""
+
+    id: int
+    message_id: int
+    conversation_id: int
+    #: Who rated: the store's user id, channel and id in the channel.
+    user_id: int
+    channel: str
+    external_id: str
+    value: int
+    comment: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    """A background job (``otvet_job``): training work claimed by a worker."""
+
+    id: int
+    type: str
+    #: ``queued``, ``running``, then ``succeeded``, ``failed`` or ``cancelled``.
+    status: str
+    payload: dict[str, Any]
+    #: 0..1.
+    progress: float
+    error: str | None
+    attempts: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
 class Store(Protocol):
     """Persistence for users, conversations, messages, feedback, sources and knowledge versions.
 
@@ -188,6 +261,50 @@ class Store(Protocol):
         """
         ...
 
+    # browsing (the API): newest first unless said otherwise; ``before_id``/``after_id`` page by id
+    async def list_conversations(
+        self,
+        *,
+        channel: str | None = None,
+        user_id: int | None = None,
+        external_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        before_id: int | None = None,
+        limit: int = 20,
+    ) -> list[ConversationSummary]:
+        """Conversations started in ``[since, until)``, newest first, with ids below ``before_id``."""
+        ...
+
+    async def get_conversation(self, conversation_id: int) -> ConversationSummary | None: ...
+    async def message_page(
+        self, conversation_id: int, *, after_id: int | None = None, limit: int = 50
+    ) -> list[StoredMessage]:
+        """The conversation's messages with ids above ``after_id``, oldest first."""
+        ...
+
+    async def get_message(self, message_id: int) -> StoredMessage | None: ...
+    async def list_feedback(
+        self,
+        *,
+        value: int | None = None,
+        conversation_id: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        before_id: int | None = None,
+        limit: int = 20,
+    ) -> list[FeedbackRecord]:
+        """Ratings given in ``[since, until)``, newest first, with ids below ``before_id``."""
+        ...
+
+    async def list_jobs(
+        self, *, status: str | None = None, before_id: int | None = None, limit: int = 20
+    ) -> list[JobRecord]:
+        """Jobs, newest first, with ids below ``before_id``."""
+        ...
+
+    async def get_job(self, job_id: int) -> JobRecord | None: ...
+
     # knowledge
     async def upsert_source(
         self,
@@ -214,6 +331,47 @@ class Store(Protocol):
     async def list_versions(self) -> list[VersionRecord]: ...
     def iter_chunks(self, version_id: int, batch_size: int = 5000) -> AsyncIterator[list[IndexedChunk]]:
         """Yield the version's chunks in batches, in id order."""
+        ...
+
+    # admin accounts and API keys (core/accounts.py hashes and checks; the store only keeps rows)
+    async def create_admin(self, username: str, password_hash: str) -> AdminRecord:
+        """A new admin account; ``ValueError`` when the username is taken."""
+        ...
+
+    async def find_admin(self, username: str) -> tuple[AdminRecord, str] | None:
+        """The admin called ``username`` and their password hash, or None."""
+        ...
+
+    async def get_admin(self, admin_id: int) -> tuple[AdminRecord, str] | None:
+        """The admin with id ``admin_id`` and their password hash, or None."""
+        ...
+
+    async def list_admins(self) -> list[AdminRecord]: ...
+    async def set_admin_password_hash(self, admin_id: int, password_hash: str) -> None:
+        """Raises :class:`NotFound` for an unknown admin."""
+        ...
+
+    async def set_admin_disabled(self, admin_id: int, disabled: bool) -> None:
+        """Raises :class:`NotFound` for an unknown admin."""
+        ...
+
+    async def create_api_key(
+        self, name: str, prefix: str, key_hash: str, scopes: Sequence[str]
+    ) -> ApiKeyRecord:
+        """Store a key's hash; ``ValueError`` when ``prefix`` is taken."""
+        ...
+
+    async def find_api_key(self, prefix: str) -> tuple[ApiKeyRecord, str] | None:
+        """The key with ``prefix`` and its stored hash (revoked keys too), or None."""
+        ...
+
+    async def list_api_keys(self) -> list[ApiKeyRecord]: ...
+    async def revoke_api_key(self, key_id: int, at: datetime) -> ApiKeyRecord:
+        """Mark the key revoked at ``at`` (kept if it already was); :class:`NotFound` if unknown."""
+        ...
+
+    async def touch_api_key(self, key_id: int, at: datetime) -> None:
+        """Record that the key was used at ``at``."""
         ...
 
 

@@ -144,7 +144,10 @@ def configure_logging(level: str) -> None:
 
 def main(argv: list[str] | None = None) -> Any:
     """Entry point of the ``otvet`` script: loads plugins' commands, then runs the CLI."""
-    from otvet.frontends.cli import commands  # noqa: F401  (registers the built-in commands)
+    from otvet.frontends.cli import (
+        admin,  # noqa: F401  (otvet admin ..., otvet key ...)
+        commands,  # noqa: F401  (registers the built-in commands)
+    )
 
     try:
         context = Context(load_settings())

@@ -28,7 +28,12 @@ from tortoise.transactions import in_transaction
 
 from otvet.core.retrieval import IndexedChunk
 from otvet.core.store import (
+    AdminRecord,
+    ApiKeyRecord,
     ConversationRecord,
+    ConversationSummary,
+    FeedbackRecord,
+    JobRecord,
     NewChunk,
     NotFound,
     SourceRecord,
@@ -38,7 +43,7 @@ from otvet.core.store import (
     VersionRecord,
 )
 from otvet.core.types import HistoryMessage, SourceRef, Usage
-from otvet.plugins.storage import schema, usage
+from otvet.plugins.storage import browse, schema, usage
 from otvet.plugins.storage.chunks import fetch_chunks, insert_chunks
 from otvet.plugins.storage.config import (
     APP_LABEL,
@@ -49,6 +54,8 @@ from otvet.plugins.storage.config import (
     tortoise_config,
 )
 from otvet.plugins.storage.models import (
+    AdminAccount,
+    ApiKey,
     Chunk,
     Conversation,
     Feedback,
@@ -299,6 +306,74 @@ class TortoiseStore:
         await feedback.save(update_fields=["value", "comment"])
         return feedback.id
 
+    # --- browsing (the API) ---------------------------------------------------------------------------------
+
+    @_in_context
+    async def list_conversations(
+        self,
+        *,
+        channel: str | None = None,
+        user_id: int | None = None,
+        external_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        before_id: int | None = None,
+        limit: int = 20,
+    ) -> list[ConversationSummary]:
+        return await browse.list_conversations(
+            channel=channel,
+            user_id=user_id,
+            external_id=external_id,
+            since=since,
+            until=until,
+            before_id=before_id,
+            limit=limit,
+        )
+
+    @_in_context
+    async def get_conversation(self, conversation_id: int) -> ConversationSummary | None:
+        return await browse.get_conversation(conversation_id)
+
+    @_in_context
+    async def message_page(
+        self, conversation_id: int, *, after_id: int | None = None, limit: int = 50
+    ) -> list[StoredMessage]:
+        return await browse.message_page(conversation_id, after_id, limit)
+
+    @_in_context
+    async def get_message(self, message_id: int) -> StoredMessage | None:
+        return await browse.get_message(message_id)
+
+    @_in_context
+    async def list_feedback(
+        self,
+        *,
+        value: int | None = None,
+        conversation_id: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        before_id: int | None = None,
+        limit: int = 20,
+    ) -> list[FeedbackRecord]:
+        return await browse.list_feedback(
+            value=value,
+            conversation_id=conversation_id,
+            since=since,
+            until=until,
+            before_id=before_id,
+            limit=limit,
+        )
+
+    @_in_context
+    async def list_jobs(
+        self, *, status: str | None = None, before_id: int | None = None, limit: int = 20
+    ) -> list[JobRecord]:
+        return await browse.list_jobs(status, before_id, limit)
+
+    @_in_context
+    async def get_job(self, job_id: int) -> JobRecord | None:
+        return await browse.get_job(job_id)
+
     # --- knowledge ------------------------------------------------------------------------------------------
 
     @_in_context
@@ -338,7 +413,11 @@ class TortoiseStore:
     @_in_context
     async def delete_sources(self, names: Sequence[str]) -> int:
         # Chunks of existing versions keep their copy of the source's name and title (rollback still works).
-        return await Source.filter(name__in=list(names)).delete()
+        # Counted first: SQLite's count of changed rows includes the chunks whose link was set to null.
+        sources = Source.filter(name__in=list(names))
+        found = await sources.count()
+        await sources.delete()
+        return found
 
     @_in_context
     async def create_version(
@@ -408,6 +487,88 @@ class TortoiseStore:
             if len(batch) < batch_size:
                 return
             last_id = batch[-1].chunk_id
+
+    # --- admin accounts and API keys (hashing and checks live in core/accounts.py) --------------------------
+
+    @_in_context
+    async def create_admin(self, username: str, password_hash: str) -> AdminRecord:
+        try:
+            admin = await AdminAccount.create(username=username, password_hash=password_hash)
+        except IntegrityError:
+            raise ValueError(f"an admin called {username!r} already exists") from None
+        return _admin_record(admin)
+
+    @_in_context
+    async def find_admin(self, username: str) -> tuple[AdminRecord, str] | None:
+        admin = await AdminAccount.get_or_none(username=username)
+        return None if admin is None else (_admin_record(admin), admin.password_hash)
+
+    @_in_context
+    async def get_admin(self, admin_id: int) -> tuple[AdminRecord, str] | None:
+        admin = await AdminAccount.get_or_none(id=admin_id)
+        return None if admin is None else (_admin_record(admin), admin.password_hash)
+
+    @_in_context
+    async def list_admins(self) -> list[AdminRecord]:
+        return [_admin_record(admin) for admin in await AdminAccount.all().order_by("id")]
+
+    @_in_context
+    async def set_admin_password_hash(self, admin_id: int, password_hash: str) -> None:
+        if not await AdminAccount.filter(id=admin_id).update(password_hash=password_hash):
+            raise NotFound(f"admin {admin_id} does not exist")
+
+    @_in_context
+    async def set_admin_disabled(self, admin_id: int, disabled: bool) -> None:
+        if not await AdminAccount.filter(id=admin_id).update(disabled=disabled):
+            raise NotFound(f"admin {admin_id} does not exist")
+
+    @_in_context
+    async def create_api_key(
+        self, name: str, prefix: str, key_hash: str, scopes: Sequence[str]
+    ) -> ApiKeyRecord:
+        try:
+            key = await ApiKey.create(name=name, prefix=prefix, key_hash=key_hash, scopes=list(scopes))
+        except IntegrityError:
+            raise ValueError(f"an API key with prefix {prefix!r} already exists") from None
+        return _api_key_record(key)
+
+    @_in_context
+    async def find_api_key(self, prefix: str) -> tuple[ApiKeyRecord, str] | None:
+        key = await ApiKey.get_or_none(prefix=prefix)
+        return None if key is None else (_api_key_record(key), key.key_hash)
+
+    @_in_context
+    async def list_api_keys(self) -> list[ApiKeyRecord]:
+        return [_api_key_record(key) for key in await ApiKey.all().order_by("id")]
+
+    @_in_context
+    async def revoke_api_key(self, key_id: int, at: datetime) -> ApiKeyRecord:
+        # Only a live key gets a revocation time: revoking twice keeps the first one.
+        await ApiKey.filter(id=key_id, revoked_at__isnull=True).update(revoked_at=at)
+        key = await ApiKey.get_or_none(id=key_id)
+        if key is None:
+            raise NotFound(f"API key {key_id} does not exist")
+        return _api_key_record(key)
+
+    @_in_context
+    async def touch_api_key(self, key_id: int, at: datetime) -> None:
+        await ApiKey.filter(id=key_id).update(last_used_at=at)
+
+
+def _admin_record(admin: AdminAccount) -> AdminRecord:
+    return AdminRecord(admin.id, admin.username, admin.created_at, admin.disabled)
+
+
+def _api_key_record(key: ApiKey) -> ApiKeyRecord:
+    return ApiKeyRecord(
+        id=key.id,
+        name=key.name,
+        prefix=key.prefix,
+        scopes=tuple(key.scopes or ()),
+        created_at=key.created_at,
+        last_used_at=key.last_used_at,
+        revoked_at=key.revoked_at,
+    )
 
 
 async def _serialise_activations(connection: BaseDBAsyncClient) -> None:

@@ -1,0 +1,438 @@
+"""Who is calling the API: admin accounts (password → short-lived login token) and scoped API keys.
+
+Everything secret is kept out of the database and the logs:
+
+* Passwords are hashed with Argon2id (argon2-cffi's defaults) and only the hash is stored. Logging in with
+  an unknown username verifies against a dummy hash, so it takes as long as a wrong password and usernames
+  cannot be probed by timing.
+* Login tokens are not stored at all: ``<payload>.<signature>``, an HMAC-SHA256 over ``api.secret_key`` of
+  the admin's id, the expiry and a fingerprint of the current password hash. Changing the password gives a
+  new hash (a new salt), so every outstanding token stops matching; disabling an admin refuses their tokens
+  because each request reads the account.
+* API keys are ``otv_<prefix>_<secret>``. The prefix is stored in clear to find the row; of the key only a
+  SHA-256 hash is stored. A key carries 256 random bits, so a fast hash is enough: nobody can guess their
+  way to it, which is what a slow hash protects low-entropy passwords against.
+
+:meth:`Accounts.authenticate` also enforces the per-principal rate limit (``api.requests_per_minute``), a
+sliding window kept in this process: with several replicas each one counts on its own.
+
+See docs/security.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import logging
+import math
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Literal
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from otvet.core.store import AdminRecord, ApiKeyRecord, NotFound
+
+if TYPE_CHECKING:
+    from otvet.core.app import Otvet
+    from otvet.core.store import Store
+
+__all__ = [
+    "SCOPES",
+    "Accounts",
+    "AdminRecord",
+    "ApiKeyRecord",
+    "AuthError",
+    "Principal",
+    "RateLimiter",
+    "Scope",
+    "check_password",
+    "check_username",
+]
+
+log = logging.getLogger(__name__)
+
+Scope = Literal["ask", "read", "admin"]
+#: Every scope an API key may carry. ``admin`` implies ``read`` and ``ask``.
+SCOPES: tuple[str, ...] = ("ask", "read", "admin")
+ADMIN_SCOPES: frozenset[str] = frozenset(SCOPES)
+
+MIN_PASSWORD_LENGTH = 12
+#: Longer passwords are refused: hashing megabytes on request would be a cheap way to burn CPU.
+MAX_PASSWORD_LENGTH = 1024
+MAX_NAME_LENGTH = 150
+#: ``last_used_at`` of an API key is written at most this often, not on every request.
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+KEY_PREFIX = "otv_"
+
+AuthCode = Literal["unauthenticated", "forbidden", "rate_limited"]
+
+
+class AuthError(Exception):
+    """A refused caller. ``code`` is ``unauthenticated`` (no valid credential: missing, malformed, expired,
+    revoked, or a failed login), ``forbidden`` (authenticated, but without the scope) or ``rate_limited``
+    (``retry_after`` seconds until a request can succeed).
+
+    Messages never say which part of a credential was wrong, so they cannot be used to probe.
+    """
+
+    def __init__(self, code: AuthCode | str, message: str = "", *, retry_after: float | None = None) -> None:
+        self.code = code
+        self.message = message or _DEFAULT_MESSAGES.get(code, code)
+        self.retry_after = retry_after
+        super().__init__(self.message)
+
+
+_DEFAULT_MESSAGES = {
+    "unauthenticated": "a valid login token or API key is required",
+    "forbidden": "this credential is not allowed to do that",
+    "rate_limited": "too many requests",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An authenticated caller: an admin (logged in) or an API key."""
+
+    kind: Literal["admin", "api_key"]
+    #: The admin account's or the API key's id.
+    id: int
+    #: The username or the key's name.
+    name: str
+    #: What it was granted; an admin login has every scope.
+    scopes: frozenset[str]
+
+    def allows(self, scope: str) -> bool:
+        """True when ``scope`` is granted (``admin`` grants everything)."""
+        if scope not in SCOPES:
+            raise ValueError(f"unknown scope {scope!r}: choose from {', '.join(SCOPES)}")
+        return scope in self.scopes or "admin" in self.scopes
+
+    def require(self, scope: str) -> None:
+        """Raise ``AuthError("forbidden")`` unless ``scope`` is granted."""
+        if not self.allows(scope):
+            raise AuthError("forbidden", f"this needs the {scope!r} scope")
+
+    @property
+    def user_id(self) -> str:
+        """The engine's user id for this caller (its conversations, quotas and usage)."""
+        return f"{'key' if self.kind == 'api_key' else 'admin'}:{self.id}"
+
+    @property
+    def rate_key(self) -> str:
+        return self.user_id
+
+
+# --- validation ------------------------------------------------------------------------------------------
+
+
+def check_username(username: str) -> str:
+    """The username as stored, or ValueError saying what is wrong with it."""
+    name = username.strip()
+    if not name:
+        raise ValueError("the username is empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValueError(f"the username is longer than {MAX_NAME_LENGTH} characters")
+    if any(ch.isspace() or not ch.isprintable() for ch in name):
+        raise ValueError("the username must not contain spaces or control characters")
+    return name
+
+
+def check_password(password: str, username: str) -> None:
+    """ValueError unless ``password`` is acceptable for ``username``. The message never repeats it."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"the password must be at least {MIN_PASSWORD_LENGTH} characters long")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise ValueError(f"the password must be at most {MAX_PASSWORD_LENGTH} characters long")
+    if password.strip().casefold() == username.strip().casefold():
+        raise ValueError("the password must not be the username")
+
+
+def check_scopes(scopes: Iterable[str]) -> tuple[str, ...]:
+    """The scopes, deduplicated in SCOPES order; ValueError for none or an unknown one."""
+    wanted = {scope.strip().lower() for scope in scopes}
+    unknown = sorted(wanted - set(SCOPES))
+    if unknown:
+        raise ValueError(f"unknown scope {', '.join(map(repr, unknown))}: choose from {', '.join(SCOPES)}")
+    if not wanted:
+        raise ValueError(f"an API key needs at least one scope ({', '.join(SCOPES)})")
+    return tuple(scope for scope in SCOPES if scope in wanted)
+
+
+# --- rate limit --------------------------------------------------------------------------------------------
+
+
+class RateLimiter:
+    """A sliding window of ``limit`` requests per ``window`` seconds per key, in this process only."""
+
+    def __init__(self, limit: int, window: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = limit
+        self.window = window
+        self.clock = clock
+        self._hits: dict[str, deque[float]] = {}
+
+    def hit(self, key: str) -> float | None:
+        """Count a request by ``key``; None when allowed, else seconds until one would be (not counted)."""
+        if self.limit <= 0:
+            return None
+        now = self.clock()
+        hits = self._hits.setdefault(key, deque())
+        while hits and hits[0] <= now - self.window:
+            hits.popleft()
+        if len(hits) >= self.limit:
+            # The oldest request in the window leaves it at hits[0] + window; a refusal is not counted, so
+            # waiting that long is always enough.
+            return max(hits[0] + self.window - now, 0.001)
+        hits.append(now)
+        self._prune(now)
+        return None
+
+    def _prune(self, now: float) -> None:
+        # Keys whose window is empty are dropped now and then, so the map stays as small as the set of
+        # recently active principals.
+        if len(self._hits) > 1024:
+            for key in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window]:
+                del self._hits[key]
+
+
+# --- the accounts service ----------------------------------------------------------------------------------
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def hash_api_key(key: str) -> str:
+    """The stored form of an API key: SHA-256 hex of the whole key."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+class Accounts:
+    """Admin accounts, login tokens, API keys and the per-principal rate limit (``otvet.accounts``)."""
+
+    def __init__(
+        self,
+        otvet: Otvet,
+        *,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.otvet = otvet
+        settings = otvet.settings.api
+        #: Wall-clock seconds: token expiry and ``last_used_at`` (tests move it).
+        self.clock = clock
+        self.token_ttl = settings.token_ttl_seconds
+        self._secret = settings.secret_key
+        self._key: bytes | None = None
+        self.hasher = PasswordHasher()  # Argon2id with argon2-cffi's (RFC 9106 low-memory) parameters
+        self._dummy_hash: str | None = None
+        self.limiter = RateLimiter(settings.requests_per_minute, clock=monotonic)
+
+    @property
+    def store(self) -> Store:
+        return self.otvet.store
+
+    # --- admins ---------------------------------------------------------------------------------------------
+
+    async def create_admin(self, username: str, password: str) -> AdminRecord:
+        """A new admin account; ValueError for a bad username, a weak password or a taken username."""
+        username = check_username(username)
+        check_password(password, username)
+        password_hash = await asyncio.to_thread(self.hasher.hash, password)
+        admin = await self.store.create_admin(username, password_hash)
+        log.info("admin account %r created (id %d)", admin.username, admin.id)
+        return admin
+
+    async def list_admins(self) -> list[AdminRecord]:
+        return await self.store.list_admins()
+
+    async def set_admin_password(self, username: str, password: str) -> None:
+        """Change an admin's password (NotFound if unknown); their outstanding tokens stop working."""
+        found = await self.store.find_admin(username.strip())
+        if found is None:
+            raise NotFound(f"there is no admin called {username!r}")
+        admin, _ = found
+        check_password(password, admin.username)
+        password_hash = await asyncio.to_thread(self.hasher.hash, password)
+        await self.store.set_admin_password_hash(admin.id, password_hash)
+        log.info("password of admin %r changed: their login tokens are no longer valid", admin.username)
+
+    async def set_admin_disabled(self, username: str, disabled: bool) -> None:
+        """Disable (or enable again) an admin: a disabled one cannot log in and their tokens are refused."""
+        found = await self.store.find_admin(username.strip())
+        if found is None:
+            raise NotFound(f"there is no admin called {username!r}")
+        admin, _ = found
+        await self.store.set_admin_disabled(admin.id, disabled)
+        log.info("admin %r %s", admin.username, "disabled" if disabled else "enabled")
+
+    async def login(self, username: str, password: str) -> tuple[str, datetime]:
+        """A login token and its expiry, or ``AuthError("unauthenticated")`` (never saying what failed)."""
+        if self._dummy_hash is None:  # made before the lookup, so the first login of each kind costs the same
+            self._dummy_hash = await asyncio.to_thread(self.hasher.hash, secrets.token_urlsafe(16))
+        found = None
+        if len(password) <= MAX_PASSWORD_LENGTH:
+            found = await self.store.find_admin(username.strip())
+        if found is None:
+            # Spend the same time as a real verification, so a wrong username looks like a wrong password.
+            await asyncio.to_thread(self._verify, self._dummy_hash, password)
+            log.info("failed login for an unknown username")  # not the name: it may be a mistyped password
+            raise AuthError("unauthenticated", "wrong username or password")
+        admin, password_hash = found
+        if not await asyncio.to_thread(self._verify, password_hash, password) or admin.disabled:
+            log.info("failed login for admin %r%s", admin.username, " (disabled)" if admin.disabled else "")
+            raise AuthError("unauthenticated", "wrong username or password")
+        if self.hasher.check_needs_rehash(password_hash):
+            # Hashed with older parameters: store a hash with today's. Its fingerprint differs, so tokens
+            # issued before are refused from now on; that happens once, after an upgrade.
+            password_hash = await asyncio.to_thread(self.hasher.hash, password)
+            await self.store.set_admin_password_hash(admin.id, password_hash)
+        expires = int(self.clock()) + self.token_ttl
+        log.info("admin %r logged in", admin.username)
+        return self._sign(admin.id, expires, password_hash), datetime.fromtimestamp(expires, UTC)
+
+    def _verify(self, password_hash: str, password: str) -> bool:
+        try:
+            return self.hasher.verify(password_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+    # --- tokens ---------------------------------------------------------------------------------------------
+
+    @property
+    def _signing_key(self) -> bytes:
+        # Made on first use, so commands that never see a token (``otvet key list``) do not warn about it.
+        if self._key is None:
+            secret = self._secret.get_secret_value()
+            if not secret:
+                log.warning(
+                    "api.secret_key (OTVET_API__SECRET_KEY) is not set: login tokens are signed with a "
+                    "random key of this process, so they will not survive a restart or work across replicas"
+                )
+                secret = secrets.token_urlsafe(32)
+            elif len(secret) < 32:
+                log.warning("api.secret_key is shorter than 32 characters: use a long random value")
+            # A key derived for this one purpose, so the secret can sign other things later without overlap.
+            self._key = hmac.new(secret.encode("utf-8"), b"otvet login token v1", hashlib.sha256).digest()
+        return self._key
+
+    def _fingerprint(self, password_hash: str) -> str:
+        digest = hmac.new(self._signing_key, b"pw:" + password_hash.encode(), hashlib.sha256).digest()
+        return _b64(digest[:12])
+
+    def _signature(self, payload: str) -> str:
+        return _b64(hmac.new(self._signing_key, payload.encode("ascii"), hashlib.sha256).digest())
+
+    def _sign(self, admin_id: int, expires: int, password_hash: str) -> str:
+        payload = _b64(f"{admin_id}.{expires}.{self._fingerprint(password_hash)}".encode("ascii"))
+        return f"{payload}.{self._signature(payload)}"
+
+    async def _admin_from_token(self, token: str) -> Principal:
+        invalid = AuthError("unauthenticated", "the login token is invalid or has expired")
+        payload, _, signature = token.partition(".")
+        if not payload or not signature or not payload.isascii():
+            raise invalid
+        if not hmac.compare_digest(self._signature(payload), signature):
+            raise invalid
+        try:
+            admin_id_text, expires_text, fingerprint = _unb64(payload).decode("ascii").split(".")
+            admin_id, expires = int(admin_id_text), int(expires_text)
+        except ValueError:  # signed by us, so only a change of format could get here
+            raise invalid from None
+        if expires <= self.clock():
+            raise invalid
+        found = await self.store.get_admin(admin_id)
+        if found is None:
+            raise invalid
+        admin, password_hash = found
+        if admin.disabled or not hmac.compare_digest(self._fingerprint(password_hash), fingerprint):
+            raise invalid
+        return Principal("admin", admin.id, admin.username, ADMIN_SCOPES)
+
+    # --- API keys -------------------------------------------------------------------------------------------
+
+    async def create_api_key(self, name: str, scopes: Iterable[str]) -> tuple[str, ApiKeyRecord]:
+        """A new key: the raw key (show it once, it is not stored) and its record."""
+        name = name.strip()
+        if not name:
+            raise ValueError("the key's name is empty")
+        if len(name) > MAX_NAME_LENGTH:
+            raise ValueError(f"the key's name is longer than {MAX_NAME_LENGTH} characters")
+        granted = check_scopes(scopes)
+        for _ in range(5):  # a prefix collision (32 random bits) is rare; try a fresh one
+            prefix = secrets.token_hex(4)
+            key = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+            try:
+                record = await self.store.create_api_key(name, prefix, hash_api_key(key), granted)
+            except ValueError:
+                continue
+            log.info("API key %r created (id %d, prefix %s, scopes %s)", name, record.id, prefix, granted)
+            return key, record
+        raise RuntimeError("could not find a free API key prefix")
+
+    async def list_api_keys(self) -> list[ApiKeyRecord]:
+        return await self.store.list_api_keys()
+
+    async def revoke_api_key(self, key_id: int) -> ApiKeyRecord:
+        """Revoke a key for good (NotFound if unknown); revoking it again changes nothing."""
+        record = await self.store.revoke_api_key(key_id, datetime.fromtimestamp(self.clock(), UTC))
+        log.info("API key %r (id %d, prefix %s) revoked", record.name, record.id, record.prefix)
+        return record
+
+    async def _api_key(self, key: str) -> Principal:
+        invalid = AuthError("unauthenticated", "the API key is invalid or has been revoked")
+        prefix, _, secret = key.removeprefix(KEY_PREFIX).partition("_")
+        if not prefix or not secret or len(prefix) > 32:
+            raise invalid
+        found = await self.store.find_api_key(prefix)
+        if found is None:
+            raise invalid
+        record, key_hash = found
+        if not hmac.compare_digest(hash_api_key(key), key_hash) or record.revoked_at is not None:
+            raise invalid
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        if record.last_used_at is None or now - record.last_used_at >= LAST_USED_RESOLUTION:
+            await self.store.touch_api_key(record.id, now)
+        return Principal("api_key", record.id, record.name, frozenset(record.scopes))
+
+    # --- every request --------------------------------------------------------------------------------------
+
+    async def authenticate(self, credential: str | None) -> Principal | None:
+        """Who ``credential`` is: an ``Authorization`` value (``Bearer <token or key>``) or the bare value.
+
+        None or empty: None (anonymous). Anything else that is not a valid, unexpired, unrevoked credential
+        of an enabled account: ``AuthError("unauthenticated")``. Over the rate limit:
+        ``AuthError("rate_limited")`` with ``retry_after``.
+        """
+        if credential is None or not credential.strip():
+            return None
+        scheme, _, rest = credential.strip().partition(" ")
+        if rest:
+            if scheme.lower() != "bearer":
+                raise AuthError("unauthenticated", "use 'Authorization: Bearer <token or API key>'")
+            value = rest.strip()
+        else:
+            value = scheme
+        if value.startswith(KEY_PREFIX):
+            principal = await self._api_key(value)
+        else:
+            principal = await self._admin_from_token(value)
+        retry_after = self.limiter.hit(principal.rate_key)
+        if retry_after is not None:
+            raise AuthError(
+                "rate_limited",
+                f"more than {self.limiter.limit} requests a minute: try again in {math.ceil(retry_after)} s",
+                retry_after=retry_after,
+            )
+        return principal

@@ -1,0 +1,223 @@
+"""The ASGI app at ``/graphql``: strawberry's Starlette integration, made to follow GraphQL-over-HTTP.
+
+On top of strawberry it adds:
+
+* ``application/graphql-response+json`` when ``Accept`` asks for it, with the spec's status codes: a
+  request error (parse, validation, variable coercion, a limit) is 400 and has no ``data`` entry. With
+  ``application/json`` such errors keep status 200, as the spec wants for that older type.
+* Authentication (``Authorization: Bearer``) before anything runs: a bad credential is 401, over the rate
+  limit 429 with ``Retry-After``; no credential is anonymous, and every field needing a scope says so.
+* A body size limit: 413 as soon as ``Content-Length`` (or the bytes received) exceed it, before parsing.
+* Errors of the transport itself (bad JSON, a mutation over GET: 405) in the ``{"errors": [...]}`` shape
+  with a stable ``extensions.code``, instead of plain text.
+* Multipart uploads, which need a preflight header (``Apollo-Require-Preflight``) so that a plain HTML
+  form on another site cannot post one (the CSRF protection strawberry's docs ask for).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from cross_web import HTTPException
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET
+
+from otvet.core.accounts import AuthError, RateLimiter
+from otvet.core.app import Otvet
+from otvet.frontends.graphql import errors, media
+from otvet.frontends.graphql.context import GraphQLContext
+from otvet.frontends.http_auth import auth_headers, auth_status, request_principal
+
+log = logging.getLogger("otvet.frontends.graphql")
+
+#: Any of these headers on a multipart request proves it did not come from a plain cross-site HTML form.
+PREFLIGHT_HEADERS = ("apollo-require-preflight", "graphql-require-preflight", "x-apollo-operation-name")
+_REQUEST_ERROR = "otvet_graphql_request_error"
+#: Login attempts a minute from one client address: each costs an Argon2 hash (CPU), and a password must not
+#: be guessable by trying. Anonymous requests are not otherwise rate limited.
+LOGIN_ATTEMPTS_PER_MINUTE = 10
+
+_HTTP_CODES = {
+    404: errors.NOT_FOUND,
+    405: "METHOD_NOT_ALLOWED",
+    413: errors.PAYLOAD_TOO_LARGE,
+    414: errors.PAYLOAD_TOO_LARGE,
+}
+
+
+class BodyTooLarge(Exception):
+    """The body grew past the limit while being read (not a ValueError, which the parsers would catch)."""
+
+
+def _limited(receive: Receive, limit: int) -> Receive:
+    received = 0
+
+    async def wrapped() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise BodyTooLarge
+        return message
+
+    return wrapped
+
+
+def _is_multipart(headers: Mapping[str, str]) -> bool:
+    return headers.get("content-type", "").lower().startswith("multipart/")
+
+
+class GraphQLApp(GraphQL[GraphQLContext, None]):
+    """``/graphql`` for one Otvet: GET and POST, and WebSocket subscriptions (``graphql-transport-ws``)."""
+
+    def __init__(self, otvet: Otvet, schema: Any) -> None:
+        self.otvet = otvet
+        self.limits = otvet.settings.graphql
+        self.login_limiter = RateLimiter(LOGIN_ATTEMPTS_PER_MINUTE)
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if self.limits.graphiql else None,
+            multipart_uploads_enabled=True,
+            # The current protocol only: the legacy subscriptions-transport-ws one is unmaintained.
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=timedelta(seconds=10),
+            max_subscriptions_per_connection=20,
+        )
+
+    # --- HTTP -------------------------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        headers = Request(scope).headers
+        chosen = media.negotiate(headers.get("accept"))
+        limit = self.limits.max_upload_bytes if _is_multipart(headers) else self.limits.max_body_bytes
+        request = Request(scope, receive=_limited(receive, limit))
+        declared = headers.get("content-length") or "0"
+        longest = self.limits.max_body_bytes
+        try:
+            if not declared.isdigit():
+                response = self._refusal(chosen, 400, "the Content-Length header is not a number")
+            elif len(scope.get("query_string", b"")) > longest:
+                response = self._refusal(chosen, 414, f"the query string is longer than {longest} bytes")
+            elif int(declared) > limit:
+                response = self._too_large(chosen, limit)
+            else:
+                response = await self.run(request)
+        except BodyTooLarge:
+            response = self._too_large(chosen, limit)
+        except HTTPException as exc:
+            response = self._http_error(chosen, exc.status_code, exc.reason)
+        except StarletteHTTPException as exc:  # the multipart parser's limits (too many parts...)
+            response = self._http_error(chosen, exc.status_code, str(exc.detail))
+        try:
+            await response(scope, receive, send)
+        finally:
+            await request.close()  # uploaded files spooled to disk go now
+
+    def _refusal(self, chosen: str, status: int, message: str, code: str | None = None) -> Response:
+        code = code or _HTTP_CODES.get(status, errors.BAD_REQUEST)
+        headers = {"Allow": "GET, POST"} if status == 405 else {}
+        return media.error_response(chosen, status, [media.error(message, code)], headers)
+
+    def _too_large(self, chosen: str, limit: int) -> Response:
+        return self._refusal(chosen, 413, f"the request body is larger than {limit} bytes")
+
+    def _http_error(self, chosen: str, status: int, reason: str) -> Response:
+        if status == 404 and not self.limits.graphiql:
+            reason = "GraphiQL is turned off on this server (graphql.graphiql): send a query instead"
+        return self._refusal(chosen, status, reason)
+
+    async def run(
+        self, request: Request | WebSocket, context: Any = UNSET, root_value: Any = UNSET
+    ) -> Response | WebSocket:
+        if isinstance(request, WebSocket):
+            return await super().run(request, context, root_value)
+        chosen = media.negotiate(request.headers.get("accept"))
+        preflighted = any(request.headers.get(name) for name in PREFLIGHT_HEADERS)
+        if request.method == "POST" and _is_multipart(request.headers) and not preflighted:
+            return self._refusal(
+                chosen,
+                400,
+                "multipart requests need a non-empty 'Apollo-Require-Preflight' header (CSRF protection)",
+                errors.PREFLIGHT_REQUIRED,
+            )
+        try:
+            principal = await request_principal(request)
+        except AuthError as exc:
+            refused = errors.from_auth_error(exc)
+            body = media.error(refused.message, refused.code, **refused.extensions)
+            return media.error_response(chosen, auth_status(exc), [body], auth_headers(exc))
+        context = GraphQLContext(
+            otvet=self.otvet, request=request, principal=principal, login_limiter=self.login_limiter
+        )
+        response = await super().run(request, context, root_value)
+        return self._finish(request, response, chosen)
+
+    def _finish(self, request: Request, response: Response, chosen: str) -> Response:
+        """The negotiated media type on a GraphQL response; 400 for a request error under the new type."""
+        if not response.headers.get("content-type", "").startswith(media.JSON):
+            return response  # GraphiQL's page
+        response.headers["content-type"] = media.content_type(chosen)
+        if chosen == media.GRAPHQL_RESPONSE_JSON and getattr(request.state, _REQUEST_ERROR, False):
+            response.status_code = 400
+        return response
+
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
+        data = await super().parse_http_body(request)
+        if isinstance(data, GraphQLRequestData) and not isinstance(data.operation_name, str | None):
+            raise HTTPException(400, "The GraphQL operation's `operationName` must be a string or null.")
+        return data
+
+    async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        try:
+            return await super().execute_single(*args, **kwargs)
+        except HTTPException as exc:
+            # GraphQL-over-HTTP: a mutation sent with GET is 405 Method Not Allowed, not 400.
+            wrong_type = isinstance(exc.__cause__, InvalidOperationTypeError)
+            if wrong_type and kwargs["request_adapter"].method == "GET":
+                raise HTTPException(405, "mutations need POST; GET runs queries only") from exc
+            raise
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        # Errors normally have their codes already (StableErrorCodes); not when an extension itself failed.
+        found = errors.with_codes(result.errors) if result.errors else []
+        response: GraphQLHTTPResponse = {"data": result.data}
+        if errors.is_request_error(result.data, found):
+            # Nothing ran: the spec's request error has no ``data`` entry at all.
+            del response["data"]
+            setattr(request.state, _REQUEST_ERROR, True)
+        if found:
+            response["errors"] = [error.formatted for error in found]
+        if result.extensions:
+            response["extensions"] = result.extensions
+        return response
+
+    # --- WebSocket --------------------------------------------------------------------------------------
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> GraphQLContext:
+        return GraphQLContext(otvet=self.otvet, request=request, login_limiter=self.login_limiter)
+
+    async def on_ws_connect(self, context: GraphQLContext) -> Any:
+        """Authenticate ``connection_init``'s ``authorization``: a bad credential closes with 4403."""
+        try:
+            context.principal = await self.otvet.accounts.authenticate(context.credential())
+        except AuthError as exc:
+            log.info("WebSocket connection refused: %s", exc.message)
+            raise ConnectionRejectionError({"code": errors.from_auth_error(exc).code}) from None
+        return UNSET

@@ -1,0 +1,101 @@
+"""Mutations of integrators (scope ``ask``): ask, rate an answer, reset a conversation; and ``login``."""
+
+from __future__ import annotations
+
+import math
+
+import strawberry
+from strawberry.types import Info
+
+from otvet.core.store import NotFound
+from otvet.frontends.graphql.context import CHANNEL, context_of
+from otvet.frontends.graphql.errors import NOT_FOUND, RATE_LIMITED, ApiError, bad_input
+from otvet.frontends.graphql.inputs import AskInput
+from otvet.frontends.graphql.pagination import parse_id
+from otvet.frontends.graphql.permissions import scoped_mutation
+from otvet.frontends.graphql.turns import checked_chat_id, end_user_id, owns, turn_for
+from otvet.frontends.graphql.types import AskResult, LoginResult, ask_result
+
+MAX_COMMENT_CHARS = 2000
+
+
+@strawberry.type
+class ConversingMutations:
+    @scoped_mutation(
+        "ask",
+        "Ask a question and get the whole answer (use the `askStream` subscription to see it being "
+        "written). A question that cannot be answered gives an `AnswerFailure`, not an error.",
+    )
+    async def ask(self, info: Info, input: AskInput) -> AskResult:
+        context = context_of(info)
+        return ask_result(await context.otvet.engine.ask(turn_for(context, input)))
+
+    @scoped_mutation(
+        "ask",
+        "Rate an answer 1 (👍) or -1 (👎) on behalf of `userId` (as in `ask`); rating again replaces the "
+        "rating. Only answers of the caller's own conversations can be rated (an admin may rate any).",
+    )
+    async def send_feedback(
+        self,
+        info: Info,
+        message_id: strawberry.ID,
+        value: int,
+        user_id: str | None = None,
+        comment: str = "",
+    ) -> bool:
+        context = context_of(info)
+        principal = context.principal
+        assert principal is not None
+        if value not in (-1, 1):
+            raise bad_input("value is 1 (👍) or -1 (👎)")
+        if len(comment) > MAX_COMMENT_CHARS:
+            raise bad_input(f"comment is longer than {MAX_COMMENT_CHARS} characters")
+        store = context.otvet.store
+        message = await store.get_message(parse_id(message_id, "messageId"))
+        conversation = None if message is None else await store.get_conversation(message.conversation_id)
+        # Someone else's message is reported exactly like a missing one: ids must not be probeable.
+        mine = conversation is not None and (
+            principal.allows("admin") or owns(principal, conversation.channel, conversation.external_id)
+        )
+        if message is None or not mine:
+            raise ApiError(NOT_FOUND, f"there is no answer {message_id} in your conversations")
+        if message.role != "assistant":
+            raise bad_input("only answers can be rated, not questions")
+        user = await store.get_or_create_user(CHANNEL, end_user_id(principal, user_id))
+        try:
+            await store.add_feedback(message.id, user.id, value, comment.strip())
+        except NotFound:  # deleted meanwhile
+            raise ApiError(NOT_FOUND, f"there is no answer {message_id}") from None
+        return True
+
+    @scoped_mutation(
+        "ask",
+        "Start a fresh conversation for `userId` in `chatId` (as in `ask`): the next question has no "
+        "history. False when there was no open conversation.",
+    )
+    async def reset_conversation(
+        self, info: Info, user_id: str | None = None, chat_id: str | None = None
+    ) -> bool:
+        context = context_of(info)
+        assert context.principal is not None
+        return await context.otvet.engine.reset(
+            CHANNEL, end_user_id(context.principal, user_id), checked_chat_id(chat_id)
+        )
+
+    @strawberry.mutation(
+        description="Log in as an admin: a short-lived token for `Authorization: Bearer <token>`. Needs no "
+        "scope; a wrong username or password is `UNAUTHENTICATED`; more than 10 attempts a minute from one "
+        "address, `RATE_LIMITED`."
+    )
+    async def login(self, info: Info, username: str, password: str) -> LoginResult:
+        context = context_of(info)
+        if context.login_limiter is not None:
+            retry_after = context.login_limiter.hit(context.client_address)
+            if retry_after is not None:
+                raise ApiError(
+                    RATE_LIMITED,
+                    f"too many login attempts from this address: try again in {math.ceil(retry_after)} s",
+                    retryAfter=round(retry_after, 3),
+                )
+        token, expires_at = await context.otvet.accounts.login(username, password)
+        return LoginResult(token=token, expires_at=expires_at)

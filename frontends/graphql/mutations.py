@@ -1,0 +1,11 @@
+"""The ``Mutation`` type: integrators' mutations (conversing.py) and admins' (training.py, access.py)."""
+
+from __future__ import annotations
+
+from strawberry.tools import merge_types
+
+from otvet.frontends.graphql.access import AccessMutations
+from otvet.frontends.graphql.conversing import ConversingMutations
+from otvet.frontends.graphql.training import TrainingMutations
+
+Mutation = merge_types("Mutation", (ConversingMutations, TrainingMutations, AccessMutations))

@@ -1,0 +1,23 @@
+"""The ``graphql`` built-in plugin: the GraphQL API at ``/graphql`` (docs/graphql.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+
+from otvet import hookimpl
+from otvet.core.app import Otvet
+
+PATH = "/graphql"
+
+
+@hookimpl
+def register_routes(register: Callable[[BaseRoute], None], otvet: Otvet) -> None:
+    # Imported here: building the plugin manager (every CLI command does) should not load strawberry.
+    from otvet.frontends.graphql.app import GraphQLApp
+    from otvet.frontends.graphql.schema import build_schema
+
+    app = GraphQLApp(otvet, build_schema(otvet.settings.graphql))
+    register(Route(PATH, app, methods=["GET", "POST"]))
+    register(WebSocketRoute(PATH, app))

@@ -1,0 +1,206 @@
+"""Admin mutations on the knowledge base: sources in (text, Q&A pairs, files, URLs) and out, retraining,
+and promoting or rolling back a knowledge version.
+
+Sources go through the same parsers as ``otvet ingest`` (``otvet.source_types``): text is read as
+Markdown, Q&A pairs as the ``qa_json`` format, files by their extension. Each change builds and activates a
+new version unless ``rebuild: false`` (to batch several changes, then ``retrain`` once). Training runs in
+this process for now; once the training worker exists, ``retrain`` returns its ``job`` instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import urlsplit
+
+import strawberry
+from strawberry.file_uploads import Upload
+from strawberry.types import Info
+
+from otvet.core.app import Otvet
+from otvet.core.embeddings import EmbeddingError
+from otvet.core.ingest import parse_data
+from otvet.core.knowledge import NewSource
+from otvet.core.sources import SourceError
+from otvet.core.store import NotFound
+from otvet.frontends.graphql.context import context_of
+from otvet.frontends.graphql.errors import (
+    NOT_FOUND,
+    NOT_IMPLEMENTED,
+    SERVICE_UNAVAILABLE,
+    ApiError,
+    bad_input,
+)
+from otvet.frontends.graphql.inputs import QaPairInput
+from otvet.frontends.graphql.pagination import parse_id
+from otvet.frontends.graphql.permissions import scoped_mutation
+from otvet.frontends.graphql.types import IngestResult, KnowledgeVersion, RemoveSourcesResult, RetrainResult
+from otvet.frontends.graphql.uploads import parse_uploads
+
+#: The sources table's limit on names.
+MAX_NAME_CHARS = 500
+
+
+@contextmanager
+def _training() -> Iterator[None]:
+    """The knowledge base's expected failures, as API errors."""
+    try:
+        yield
+    except EmbeddingError as exc:
+        raise ApiError(
+            SERVICE_UNAVAILABLE,
+            f"the embeddings service failed, so nothing was changed; try again later ({exc})",
+        ) from None
+
+
+def _name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise bad_input("name is empty")
+    if len(name) > MAX_NAME_CHARS:
+        raise bad_input(f"name is longer than {MAX_NAME_CHARS} characters")
+    return name
+
+
+def _language(otvet: Otvet, language: str | None) -> str | None:
+    if language is not None and language not in otvet.i18n.languages:
+        raise bad_input(f"unknown language {language!r}: choose from {', '.join(otvet.i18n.languages)}")
+    return language
+
+
+async def _parse(otvet: Otvet, type_name: str, data: bytes, name: str) -> NewSource:
+    if type_name not in otvet.source_types:
+        raise ApiError(NOT_IMPLEMENTED, f"the {type_name!r} source type is not loaded (see `otvet plugins`)")
+    try:
+        return await asyncio.to_thread(parse_data, data, otvet.source_types.get(type_name), name)
+    except SourceError as exc:
+        raise bad_input(str(exc), problems=[str(exc)]) from None
+
+
+async def _add(otvet: Otvet, sources: list[NewSource], rebuild: bool, note: str) -> IngestResult:
+    with _training():
+        report = await otvet.knowledge.add_sources(sources, rebuild=rebuild, note=note)
+    return IngestResult.from_report(report)
+
+
+@strawberry.type
+class TrainingMutations:
+    @scoped_mutation(
+        "admin",
+        "Add (or replace, by `name`) a text source. The text is read as Markdown: each heading starts a "
+        "section.",
+    )
+    async def add_text_source(
+        self,
+        info: Info,
+        name: str,
+        text: str,
+        title: str | None = None,
+        language: str | None = None,
+        rebuild: bool = True,
+    ) -> IngestResult:
+        otvet = context_of(info).otvet
+        name, language = _name(name), _language(otvet, language)
+        source = await _parse(otvet, "markdown", text.encode("utf-8"), name)
+        if title and title.strip():
+            source.parsed.title = title.strip()
+        if language:
+            source.parsed.language = language
+        # The title and language are part of what is stored: changing them alone is a change.
+        source = NewSource.from_bytes(
+            name, source.type, source.parsed, f"{title}\0{language}\0{text}".encode()
+        )
+        return await _add(otvet, [source], rebuild, f"addTextSource {name}")
+
+    @scoped_mutation("admin", "Add (or replace, by `name`) a set of question/answer pairs.")
+    async def add_qa_pairs(
+        self,
+        info: Info,
+        name: str,
+        pairs: list[QaPairInput],
+        title: str | None = None,
+        language: str | None = None,
+        rebuild: bool = True,
+    ) -> IngestResult:
+        otvet = context_of(info).otvet
+        name, language = _name(name), _language(otvet, language)
+        document: dict[str, object] = {"pairs": [{"question": p.question, "answer": p.answer} for p in pairs]}
+        if title and title.strip():
+            document["title"] = title.strip()
+        if language:
+            document["language"] = language
+        data = json.dumps(document, ensure_ascii=False).encode("utf-8")
+        source = await _parse(otvet, "qa_json", data, name)
+        return await _add(otvet, [source], rebuild, f"addQaPairs {name}")
+
+    @scoped_mutation(
+        "admin",
+        "Add a web page as a source. Fetching pages is the training worker's job, which does not exist "
+        "yet: until then this answers `NOT_IMPLEMENTED` (save the page and use `uploadSources`).",
+    )
+    async def add_url_source(self, info: Info, url: str, rebuild: bool = True) -> IngestResult:
+        parts = urlsplit(url.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise bad_input(f"{url!r} is not an http(s) URL")
+        raise ApiError(
+            NOT_IMPLEMENTED,
+            "URL sources need the training worker to fetch them, and this Otvet has none yet: save the page "
+            "as Markdown or text and add it with uploadSources or addTextSource",
+        )
+
+    @scoped_mutation(
+        "admin",
+        "Upload files (the GraphQL multipart request spec; send an `Apollo-Require-Preflight: true` "
+        "header). Each file's extension picks its parser, as for `otvet ingest`; its name names the "
+        "source. If any file is bad, nothing is stored and the error lists every problem.",
+    )
+    async def upload_sources(
+        self, info: Info, files: list[Upload], note: str = "", rebuild: bool = True
+    ) -> IngestResult:
+        otvet = context_of(info).otvet
+        sources = await parse_uploads(otvet, files)
+        return await _add(otvet, sources, rebuild, note or "uploadSources")
+
+    @scoped_mutation(
+        "admin",
+        "Remove sources by name; unknown names are ignored. Older versions keep their copy (rollback).",
+    )
+    async def remove_sources(self, info: Info, names: list[str], rebuild: bool = True) -> RemoveSourcesResult:
+        otvet = context_of(info).otvet
+        if not names:
+            raise bad_input("name at least one source")
+        removed = await otvet.store.delete_sources([name.strip() for name in names])
+        version = None
+        if removed and rebuild:
+            with _training():
+                version = await otvet.knowledge.rebuild(note=f"removeSources ({removed})")
+        return RemoveSourcesResult(removed=removed, version=KnowledgeVersion.maybe(version))
+
+    @scoped_mutation(
+        "admin",
+        "Build a new knowledge version from every source and activate it. Runs now, in this request "
+        "(`version`); once the training worker exists it is queued instead (`job`).",
+    )
+    async def retrain(self, info: Info, note: str = "") -> RetrainResult:
+        otvet = context_of(info).otvet
+        with _training():
+            version = await otvet.knowledge.rebuild(note=note or "retrain")
+        return RetrainResult(version=KnowledgeVersion.from_record(version), job=None)
+
+    @scoped_mutation(
+        "admin",
+        "Make a version the active one: promote a new version or roll back to an older one. Every process "
+        "switches within `retrieval.refresh_seconds`.",
+    )
+    async def activate_version(self, info: Info, id: strawberry.ID) -> KnowledgeVersion:
+        otvet = context_of(info).otvet
+        try:
+            version = await otvet.store.activate_version(parse_id(id))
+        except NotFound:
+            raise ApiError(NOT_FOUND, f"there is no knowledge version {id}") from None
+        except ValueError as exc:  # building or failed
+            raise bad_input(str(exc)) from None
+        await otvet.knowledge.refresh()
+        return KnowledgeVersion.from_record(version)

@@ -1,0 +1,68 @@
+"""Uploaded files (the GraphQL multipart request spec) → parsed sources, with the CLI's parsers and rules.
+
+As with ``otvet ingest``: the file's extension picks the source type, every file is parsed before anything is
+stored, and a batch with one bad file is refused whole with every problem listed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Sequence
+from pathlib import Path, PurePath
+from typing import Any
+
+from otvet.core.app import Otvet
+from otvet.core.ingest import MAX_FILE_BYTES, parse_data, source_type_for
+from otvet.core.knowledge import NewSource
+from otvet.core.sources import SourceError
+from otvet.frontends.graphql.errors import bad_input
+
+MAX_FILES = 50
+
+
+def source_name(filename: str | None, index: int) -> str:
+    """The source's name: the file's own name (uploading it again updates the source), no folders."""
+    name = PurePath((filename or "").replace("\\", "/")).name.strip()
+    return name or f"upload-{index}"
+
+
+async def _read(upload: Any) -> bytes:
+    # Starlette's UploadFile reads asynchronously; a plain file object (another server) does not.
+    data = upload.read(MAX_FILE_BYTES + 1)
+    return await data if inspect.isawaitable(data) else data
+
+
+async def parse_uploads(otvet: Otvet, uploads: Sequence[Any]) -> list[NewSource]:
+    """Parse every upload, or raise ``BAD_USER_INPUT`` listing each file's problem (nothing is stored)."""
+    if not uploads:
+        raise bad_input("send at least one file")
+    if len(uploads) > MAX_FILES:
+        raise bad_input(f"send at most {MAX_FILES} files at once")
+    source_types = [otvet.source_types.get(name) for name in otvet.source_types]
+    known = ", ".join(sorted({e for t in source_types for e in t.extensions}))
+    problems: list[str] = []
+    parsed: list[NewSource] = []
+    seen: set[str] = set()
+    for index, upload in enumerate(uploads, 1):
+        name = source_name(getattr(upload, "filename", None), index)
+        if name in seen:
+            problems.append(f"{name}: sent twice")
+            continue
+        seen.add(name)
+        source_type = source_type_for(Path(name), source_types)
+        if source_type is None:
+            problems.append(f"{name}: unknown kind of file (known: {known})")
+            continue
+        data = await _read(upload)
+        try:
+            parsed.append(await asyncio.to_thread(parse_data, data, source_type, name))
+        except SourceError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise bad_input(
+            f"{len(problems)} of {len(uploads)} file(s) cannot be used, so nothing was stored: "
+            + "; ".join(problems),
+            problems=problems,
+        )
+    return parsed

@@ -1,0 +1,168 @@
+"""Read-only listings for the API: conversations, messages, feedback and jobs, a page at a time.
+
+Filtering, ordering and the page limit run in the database (one query per page, keyset pagination by id),
+so listing stays as fast on page 1,000 as on page 1 and never loads a table into the process.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from tortoise.queryset import QuerySet
+
+from otvet.core.store import ConversationSummary, FeedbackRecord, JobRecord, StoredMessage
+from otvet.plugins.storage.models import Conversation, Feedback, Job, Message
+from otvet.plugins.storage.records import stored_message
+from otvet.plugins.storage.usage import utc
+
+_CONVERSATION_FIELDS = (
+    "id",
+    "chat_id",
+    "started_at",
+    "closed_at",
+    "user_id",
+    "user__channel",
+    "user__external_id",
+    "user__display_name",
+)
+_FEEDBACK_FIELDS = (
+    "id",
+    "message_id",
+    "message__conversation_id",
+    "user_id",
+    "user__channel",
+    "user__external_id",
+    "value",
+    "comment",
+    "created_at",
+)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return None if moment is None else utc(moment)
+
+
+def _conversation(row: dict[str, Any]) -> ConversationSummary:
+    return ConversationSummary(
+        id=row["id"],
+        chat_id=row["chat_id"],
+        started_at=utc(row["started_at"]),
+        closed_at=_aware(row["closed_at"]),
+        user_id=row["user_id"],
+        channel=row["user__channel"],
+        external_id=row["user__external_id"],
+        display_name=row["user__display_name"],
+    )
+
+
+def _period(
+    query: QuerySet[Any], field: str, since: datetime | None, until: datetime | None
+) -> QuerySet[Any]:
+    if since is not None:
+        query = query.filter(**{f"{field}__gte": utc(since)})
+    if until is not None:
+        query = query.filter(**{f"{field}__lt": utc(until)})
+    return query
+
+
+async def list_conversations(
+    *,
+    channel: str | None,
+    user_id: int | None,
+    external_id: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    before_id: int | None,
+    limit: int,
+) -> list[ConversationSummary]:
+    query = _period(Conversation.all(), "started_at", since, until)
+    if channel is not None:
+        query = query.filter(user__channel=channel)
+    if user_id is not None:
+        query = query.filter(user_id=user_id)
+    if external_id is not None:
+        query = query.filter(user__external_id=external_id)
+    if before_id is not None:
+        query = query.filter(id__lt=before_id)
+    rows = await query.order_by("-id").limit(limit).values(*_CONVERSATION_FIELDS)
+    return [_conversation(row) for row in rows]
+
+
+async def get_conversation(conversation_id: int) -> ConversationSummary | None:
+    rows = await Conversation.filter(id=conversation_id).values(*_CONVERSATION_FIELDS)
+    return _conversation(rows[0]) if rows else None
+
+
+async def message_page(conversation_id: int, after_id: int | None, limit: int) -> list[StoredMessage]:
+    query = Message.filter(conversation_id=conversation_id)
+    if after_id is not None:
+        query = query.filter(id__gt=after_id)
+    return [stored_message(row) for row in await query.order_by("id").limit(limit)]
+
+
+async def get_message(message_id: int) -> StoredMessage | None:
+    row = await Message.get_or_none(id=message_id)
+    return None if row is None else stored_message(row)
+
+
+async def list_feedback(
+    *,
+    value: int | None,
+    conversation_id: int | None,
+    since: datetime | None,
+    until: datetime | None,
+    before_id: int | None,
+    limit: int,
+) -> list[FeedbackRecord]:
+    query = _period(Feedback.all(), "created_at", since, until)
+    if value is not None:
+        query = query.filter(value=value)
+    if conversation_id is not None:
+        query = query.filter(message__conversation_id=conversation_id)
+    if before_id is not None:
+        query = query.filter(id__lt=before_id)
+    rows = await query.order_by("-id").limit(limit).values(*_FEEDBACK_FIELDS)
+    return [
+        FeedbackRecord(
+            id=row["id"],
+            message_id=row["message_id"],
+            conversation_id=row["message__conversation_id"],
+            user_id=row["user_id"],
+            channel=row["user__channel"],
+            external_id=row["user__external_id"],
+            value=row["value"],
+            comment=row["comment"],
+            created_at=utc(row["created_at"]),
+        )
+        for row in rows
+    ]
+
+
+def _job(job: Job) -> JobRecord:
+    return JobRecord(
+        id=job.id,
+        type=job.type,
+        status=job.status,
+        payload=dict(job.payload or {}),
+        progress=float(job.progress),
+        error=job.error,
+        attempts=job.attempts,
+        created_at=utc(job.created_at),
+        started_at=_aware(job.started_at),
+        finished_at=_aware(job.finished_at),
+    )
+
+
+async def list_jobs(status: str | None, before_id: int | None, limit: int) -> list[JobRecord]:
+    query = Job.all()
+    if status is not None:
+        query = query.filter(status=status)
+    if before_id is not None:
+        query = query.filter(id__lt=before_id)
+    return [_job(job) for job in await query.order_by("-id").limit(limit)]
+
+
+async def get_job(job_id: int) -> JobRecord | None:
+    job = await Job.get_or_none(id=job_id)
+    return None if job is None else _job(job)

@@ -1,0 +1,280 @@
+"""Mutations: asking, rating and resetting; logging in; the knowledge base; API keys and admins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.frontends.graphql.client import Api, codes
+from tests.frontends.graphql.conftest import ApiFactory
+from tests.support.providers import MockProvider
+
+ASK = """mutation($input: AskInput!) { ask(input: $input) {
+  __typename
+  ... on Answer { text language provider grounded fallback conversationId messageId latencyMs
+                  usage { promptTokens completionTokens totalTokens } sources { title } }
+  ... on AnswerFailure { code message language retryAfter conversationId }
+} }"""
+INGEST = "added updated unchanged removed version { id status sourceCount chunkCount }"
+
+
+async def ask(api: Api, question: str, key: str = "ask", **fields: Any) -> dict[str, Any]:
+    return (await api.data(ASK, {"input": {"question": question, **fields}}, key=key))["ask"]
+
+
+async def test_ask_answers_with_language_usage_and_ids(sqlite_api: Api, mock_provider: MockProvider) -> None:
+    mock_provider.then("Bonjour", " tout le monde")
+    answer = await ask(sqlite_api, "How are you today?")
+    assert answer["__typename"] == "Answer"
+    assert answer["text"] == "Bonjour tout le monde" and answer["language"] == "en"
+    assert answer["provider"] == "mock" and answer["fallback"] is False
+    usage = answer["usage"]
+    assert usage["totalTokens"] == usage["promptTokens"] + usage["completionTokens"] > 0
+    assert answer["conversationId"] and answer["messageId"]
+    assert mock_provider.requests[-1].question == "How are you today?"
+
+
+async def test_ask_in_a_chosen_language_and_a_refused_unknown_one(sqlite_api: Api) -> None:
+    assert (await ask(sqlite_api, "Hello there", language="ru"))["language"] == "ru"
+    body = await sqlite_api.body(ASK, {"input": {"question": "Hi", "language": "xx"}}, key="ask")
+    assert codes(body) == ["BAD_USER_INPUT"] and "xx" in body["errors"][0]["message"]
+
+
+async def test_a_failed_turn_is_an_answer_failure_with_its_stable_code(sqlite_api: Api) -> None:
+    failure = await ask(sqlite_api, "   ")
+    assert failure["__typename"] == "AnswerFailure" and failure["code"] == "empty_question"
+    assert failure["message"] and failure["retryAfter"] is None
+
+
+async def test_a_quota_refusal_carries_retry_after(api_with: ApiFactory) -> None:
+    async with api_with(quotas={"user_requests_per_minute": 1}) as api:
+        assert (await ask(api, "first"))["__typename"] == "Answer"
+        refused = await ask(api, "second")
+        assert refused["__typename"] == "AnswerFailure" and refused["code"] == "user_rate_limited"
+        assert refused["retryAfter"] > 0
+        # The quota is per end user: another user of the same key may still ask.
+        assert (await ask(api, "third", userId="someone-else"))["__typename"] == "Answer"
+
+
+async def test_end_users_of_two_keys_never_share_a_conversation(sqlite_api: Api) -> None:
+    mine = await ask(sqlite_api, "one", userId="42")
+    again = await ask(sqlite_api, "two", userId="42")
+    theirs = await ask(sqlite_api, "three", key="admin", userId="42")
+    assert mine["conversationId"] == again["conversationId"] != theirs["conversationId"]
+    body = await sqlite_api.body(ASK, {"input": {"question": "q", "userId": " "}}, key="ask")
+    assert codes(body) == ["BAD_USER_INPUT"]
+
+
+async def test_feedback_only_on_answers_of_ones_own_conversations(sqlite_api: Api) -> None:
+    answer = await ask(sqlite_api, "question", userId="u1")
+    rate = 'mutation($m: ID!, $v: Int!) { sendFeedback(messageId: $m, value: $v, comment: "thanks") }'
+    done = {"sendFeedback": True}
+    assert await sqlite_api.data(rate, {"m": answer["messageId"], "v": 1}, key="ask") == done
+    assert await sqlite_api.data(rate, {"m": answer["messageId"], "v": -1}, key="ask") == done
+    (stored,) = await sqlite_api.otvet.store.list_feedback()
+    assert (stored.value, stored.comment) == (-1, "thanks")  # the second rating replaced the first
+
+    other_key, _ = await sqlite_api.otvet.accounts.create_api_key("other", ["ask"])
+    sqlite_api.keys["other"] = other_key
+    for message, value, code in [
+        (answer["messageId"], 1, "NOT_FOUND"),  # someone else's answer looks like no answer
+        ("999999", 1, "NOT_FOUND"),
+    ]:
+        body = await sqlite_api.body(rate, {"m": message, "v": value}, key="other")
+        assert codes(body) == [code]
+    two = await sqlite_api.body(rate, {"m": answer["messageId"], "v": 2}, key="ask")
+    assert codes(two) == ["BAD_USER_INPUT"]
+    question_id = str(int(answer["messageId"]) - 1)
+    assert codes(await sqlite_api.body(rate, {"m": question_id, "v": 1}, key="ask")) == ["BAD_USER_INPUT"]
+    # An admin may rate any answer.
+    assert await sqlite_api.data(rate, {"m": answer["messageId"], "v": 1}, key="admin") == done
+
+
+async def test_reset_starts_a_new_conversation(sqlite_api: Api) -> None:
+    reset = "mutation($u: String) { resetConversation(userId: $u) }"
+    first = await ask(sqlite_api, "one", userId="u")
+    assert await sqlite_api.data(reset, {"u": "u"}, key="ask") == {"resetConversation": True}
+    assert await sqlite_api.data(reset, {"u": "u"}, key="ask") == {"resetConversation": False}
+    assert (await ask(sqlite_api, "two", userId="u"))["conversationId"] != first["conversationId"]
+
+
+async def test_login_gives_a_token_that_acts_as_the_admin(sqlite_api: Api) -> None:
+    await sqlite_api.otvet.accounts.create_admin("root", "correct horse battery")
+    login = 'mutation($p: String!) { login(username: "root", password: $p) { token expiresAt } }'
+    token = (await sqlite_api.data(login, {"p": "correct horse battery"}, key=None))["login"]["token"]
+    me = await sqlite_api.data("{ me { kind name scopes } }", key=token)
+    assert me == {"me": {"kind": "ADMIN", "name": "root", "scopes": ["ASK", "READ", "ADMIN"]}}
+    wrong = await sqlite_api.body(login, {"p": "wrong password!!"}, key=None)
+    assert wrong["data"] is None and codes(wrong) == ["UNAUTHENTICATED"]
+    assert "wrong username or password" in wrong["errors"][0]["message"]
+
+
+async def test_login_attempts_from_one_address_are_rate_limited(sqlite_api: Api) -> None:
+    login = 'mutation { login(username: "nobody", password: "guess guess guess") { token } }'
+    for _ in range(10):
+        assert codes(await sqlite_api.body(login, key=None)) == ["UNAUTHENTICATED"]
+    refused = await sqlite_api.body(login, key=None)
+    assert codes(refused) == ["RATE_LIMITED"] and refused["errors"][0]["extensions"]["retryAfter"] > 0
+
+
+async def test_text_and_qa_sources_build_a_version(sqlite_api: Api) -> None:
+    add_text = f"""mutation {{ addTextSource(name: "guide.md", title: "Guide",
+        text: "# Setup\\n\\nInstall it with pip.\\n\\n## Run\\n\\nRun otvet serve.") {{ {INGEST} }} }}"""
+    added = (await sqlite_api.data(add_text))["addTextSource"]
+    assert added["added"] == ["guide.md"] and added["version"]["status"] == "ACTIVE"
+    again = (await sqlite_api.data(add_text))["addTextSource"]
+    assert again["unchanged"] == ["guide.md"] and again["version"] is None
+
+    add_pairs = f"""mutation($pairs: [QaPairInput!]!) {{
+        addQaPairs(name: "faq", pairs: $pairs, language: "en") {{ {INGEST} }} }}"""
+    pairs = [{"question": "What is Otvet?", "answer": "A question answering bot."}]
+    qa = (await sqlite_api.data(add_pairs, {"pairs": pairs}))["addQaPairs"]
+    assert qa["added"] == ["faq"] and qa["version"]["sourceCount"] == 2
+    sources = (await sqlite_api.data("{ sources { name type title language sections qaPairs } }"))["sources"]
+    assert sources == [
+        {
+            "name": "guide.md",
+            "type": "markdown",
+            "title": "Guide",
+            "language": None,
+            "sections": 2,
+            "qaPairs": 0,
+        },
+        {"name": "faq", "type": "qa_json", "title": "Faq", "language": "en", "sections": 0, "qaPairs": 1},
+    ]
+    bad = await sqlite_api.body(add_pairs, {"pairs": [{"question": "Q?", "answer": " "}]})
+    assert codes(bad) == ["BAD_USER_INPUT"]
+    assert "the answer is empty" in bad["errors"][0]["extensions"]["problems"][0]
+    assert len(await sqlite_api.otvet.store.list_sources()) == 2  # nothing stored
+
+
+async def test_url_sources_say_they_are_not_implemented(sqlite_api: Api) -> None:
+    body = await sqlite_api.body('mutation { addUrlSource(url: "https://example.com/faq") { added } }')
+    assert codes(body) == ["NOT_IMPLEMENTED"] and "uploadSources" in body["errors"][0]["message"]
+    body = await sqlite_api.body('mutation { addUrlSource(url: "ftp://example.com") { added } }')
+    assert codes(body) == ["BAD_USER_INPUT"]
+    assert await sqlite_api.otvet.store.list_sources() == []
+
+
+UPLOAD = f'mutation($files: [Upload!]!) {{ uploadSources(files: $files, note: "upload") {{ {INGEST} }} }}'
+
+
+async def _upload(api: Api, files: list[tuple[str, bytes]], **kwargs: Any) -> Any:
+    return await api.upload(
+        UPLOAD,
+        {str(i): file for i, file in enumerate(files)},
+        {"files": [None] * len(files)},
+        {str(i): [f"variables.files.{i}"] for i in range(len(files))},
+        **kwargs,
+    )
+
+
+async def test_upload_files_with_the_multipart_request_spec(sqlite_api: Api) -> None:
+    response = await _upload(
+        sqlite_api,
+        [
+            ("guide.md", b"# Guide\n\nHow to install Otvet.\n"),
+            ("faq.csv", b"question,answer\nWhat is it?,A bot.\n"),
+        ],
+    )
+    assert response.status_code == 200, response.text
+    result = response.json()["data"]["uploadSources"]
+    assert sorted(result["added"]) == ["faq.csv", "guide.md"] and result["version"]["sourceCount"] == 2
+    assert {s.name: s.type for s in await sqlite_api.otvet.store.list_sources()} == {
+        "guide.md": "markdown",
+        "faq.csv": "qa_csv",
+    }
+
+
+async def test_a_bad_upload_stores_nothing_and_lists_every_problem(sqlite_api: Api) -> None:
+    response = await _upload(
+        sqlite_api,
+        [
+            ("good.md", b"# Good\n\nFine text.\n"),
+            ("bad.csv", b"question,answer\nWhat?,\n"),
+            ("image.png", b"\x89PNG"),
+        ],
+    )
+    body = response.json()
+    assert codes(body) == ["BAD_USER_INPUT"]
+    problems = body["errors"][0]["extensions"]["problems"]
+    assert any(p.startswith("bad.csv:2: the answer is empty") for p in problems)
+    assert any(p.startswith("image.png: unknown kind of file") for p in problems)
+    assert len(problems) == 2
+    assert await sqlite_api.otvet.store.list_sources() == []
+
+
+async def test_uploads_need_a_preflight_header_and_respect_the_size_limit(api_with: ApiFactory) -> None:
+    async with api_with(graphql={"max_upload_bytes": 4096}) as api:
+        no_preflight = await _upload(api, [("a.md", b"# A\n\ntext\n")], preflight=False)
+        assert no_preflight.status_code == 400 and codes(no_preflight.json()) == ["PREFLIGHT_REQUIRED"]
+        too_big = await _upload(api, [("big.md", b"# Big\n\n" + b"word " * 2000)])
+        assert too_big.status_code == 413 and codes(too_big.json()) == ["PAYLOAD_TOO_LARGE"]
+        assert await api.otvet.store.list_sources() == []
+
+
+async def test_remove_retrain_and_roll_back(sqlite_api: Api) -> None:
+    for name in ("a", "b"):
+        add = f'mutation {{ addTextSource(name: "{name}", text: "Text {name}.") {{ added }} }}'
+        await sqlite_api.data(add)
+    versions = (await sqlite_api.data("{ knowledgeVersions { id status } }"))["knowledgeVersions"]
+    assert [v["status"] for v in versions] == ["ACTIVE", "RETIRED"]
+    remove = 'mutation { removeSources(names: ["a", "nope"]) { removed version { id } } }'
+    removed = await sqlite_api.data(remove)
+    assert removed["removeSources"]["removed"] == 1
+    retrain = 'mutation { retrain(note: "nightly") { version { id note status } job { id } } }'
+    retrained = await sqlite_api.data(retrain)
+    assert retrained["retrain"]["version"]["note"] == "nightly" and retrained["retrain"]["job"] is None
+
+    oldest = versions[-1]["id"]
+    activate = "mutation($id: ID!) { activateVersion(id: $id) { id status } }"
+    back = await sqlite_api.data(activate, {"id": oldest})
+    assert back == {"activateVersion": {"id": oldest, "status": "ACTIVE"}}
+    assert (await sqlite_api.data("{ activeVersion { id } }"))["activeVersion"]["id"] == oldest
+    assert sqlite_api.otvet.knowledge.version_id == int(oldest)
+    missing = await sqlite_api.body('mutation { activateVersion(id: "999") { id } }')
+    assert codes(missing) == ["NOT_FOUND"]
+
+
+async def test_api_keys_are_shown_once_work_for_their_scope_and_can_be_revoked(sqlite_api: Api) -> None:
+    created = await sqlite_api.data(
+        'mutation { createApiKey(name: "crm", scopes: [READ, ASK]) { key apiKey { id name prefix scopes } } }'
+    )
+    key, record = created["createApiKey"]["key"], created["createApiKey"]["apiKey"]
+    assert key.startswith(f"otv_{record['prefix']}_") and record["scopes"] == ["ASK", "READ"]
+    assert (await sqlite_api.data("{ me { name } }", key=key)) == {"me": {"name": "crm"}}
+    listed = (await sqlite_api.data("{ apiKeys { name } }"))["apiKeys"]
+    assert key not in str(listed)
+    revoke = "mutation($id: ID!) { revokeApiKey(id: $id) { revokedAt } }"
+    assert (await sqlite_api.data(revoke, {"id": record["id"]}))["revokeApiKey"]["revokedAt"]
+    assert (await sqlite_api.post("{ me { name } }", key=key)).status_code == 401
+    assert codes(await sqlite_api.body('mutation { createApiKey(name: " ", scopes: [ASK]) { key } }')) == [
+        "BAD_USER_INPUT"
+    ]
+    assert codes(await sqlite_api.body(revoke, {"id": "999"})) == ["NOT_FOUND"]
+
+
+async def test_admin_accounts_are_managed(sqlite_api: Api) -> None:
+    create = """mutation($u: String!, $p: String!) {
+        createAdmin(username: $u, password: $p) { username disabled } }"""
+    assert (await sqlite_api.data(create, {"u": "anna", "p": "a long enough password"}))["createAdmin"] == {
+        "username": "anna",
+        "disabled": False,
+    }
+    weak = await sqlite_api.body(create, {"u": "boris", "p": "short"})
+    assert codes(weak) == ["BAD_USER_INPUT"] and "12 characters" in weak["errors"][0]["message"]
+    taken = await sqlite_api.body(create, {"u": "anna", "p": "another long password"})
+    assert codes(taken) == ["BAD_USER_INPUT"]
+
+    disable = """mutation($u: String!, $d: Boolean!) {
+        setAdminDisabled(username: $u, disabled: $d) { disabled } }"""
+    last = await sqlite_api.body(disable, {"u": "anna", "d": True})
+    assert codes(last) == ["BAD_USER_INPUT"] and "last enabled admin" in last["errors"][0]["message"]
+    await sqlite_api.data(create, {"u": "boris", "p": "yet another password"})
+    disabled = await sqlite_api.data(disable, {"u": "anna", "d": True})
+    assert disabled["setAdminDisabled"] == {"disabled": True}
+    assert codes(await sqlite_api.body(disable, {"u": "nobody", "d": True})) == ["NOT_FOUND"]
+
+    token, _ = await sqlite_api.otvet.accounts.login("boris", "yet another password")
+    passwd = 'mutation { setAdminPassword(username: "boris", password: "a brand new password") }'
+    assert await sqlite_api.data(passwd) == {"setAdminPassword": True}
+    assert (await sqlite_api.post("{ me { name } }", key=token)).status_code == 401  # old tokens stop working
