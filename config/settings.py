@@ -186,6 +186,8 @@ class ApiSettings(BaseModel):
     token_ttl_seconds: int = Field(3600, ge=1, le=30 * 24 * 3600)
     #: Requests a minute per admin or API key, counted in each process (0: no limit).
     requests_per_minute: int = Field(120, ge=0)
+    #: Login attempts a minute from one client address, counted in each process (0: no limit).
+    login_attempts_per_minute: int = Field(10, ge=0)
 
 
 class OpenAIApiSettings(BaseModel):

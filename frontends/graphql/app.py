@@ -46,10 +46,6 @@ log = logging.getLogger("otvet.frontends.graphql")
 #: Any of these headers on a multipart request proves it did not come from a plain cross-site HTML form.
 PREFLIGHT_HEADERS = ("apollo-require-preflight", "graphql-require-preflight", "x-apollo-operation-name")
 _REQUEST_ERROR = "otvet_graphql_request_error"
-#: Login attempts a minute from one client address: each costs an Argon2 hash (CPU), and a password must not
-#: be guessable by trying. Anonymous requests are not otherwise rate limited.
-LOGIN_ATTEMPTS_PER_MINUTE = 10
-
 _HTTP_CODES = {
     404: errors.NOT_FOUND,
     405: "METHOD_NOT_ALLOWED",
@@ -87,7 +83,9 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
     def __init__(self, otvet: Otvet, schema: Any) -> None:
         self.otvet = otvet
         self.limits = otvet.settings.graphql
-        self.login_limiter = RateLimiter(LOGIN_ATTEMPTS_PER_MINUTE)
+        # Per client address: each attempt costs an Argon2 hash (CPU), and a password must not be guessable by
+        # trying. Anonymous requests are not otherwise rate limited.
+        self.login_limiter = RateLimiter(otvet.settings.api.login_attempts_per_minute)
         super().__init__(
             schema,
             graphql_ide="graphiql" if self.limits.graphiql else None,
