@@ -7,6 +7,7 @@ their own section from ``plugin_settings`` (``OTVET_PLUGIN_SETTINGS__MYPLUGIN__K
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from pathlib import Path
@@ -220,6 +221,55 @@ class GraphQLSettings(BaseModel):
     max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1024)
 
 
+class WorkerSettings(BaseModel):
+    """Background jobs and ``otvet worker`` (docs/operations.md#workers)."""
+
+    #: Seconds an idle worker waits before looking for a job again.
+    poll_seconds: float = Field(2.0, gt=0)
+    #: Seconds a claimed job stays a worker's without a heartbeat (sent every third of it); a job whose
+    #: worker died is claimed again once its lease has run out.
+    lease_seconds: float = Field(60.0, ge=1.0)
+    #: Runs a job gets, the first included, before it is marked ``failed``.
+    max_attempts: int = Field(3, ge=1, le=100)
+    #: Backoff before a failed job runs again: doubling from the base, capped, with jitter.
+    retry_base_delay: float = Field(10.0, ge=0.0)
+    retry_max_delay: float = Field(600.0, ge=0.0)
+
+
+class FetchSettings(BaseModel):
+    """Fetching web pages for ``otvet ingest URL`` (docs/knowledge.md#urls): limits, and the private
+    addresses an operator lets it reach. Everything else must resolve to public addresses only."""
+
+    #: Hosts that may resolve to loopback, private or link-local addresses, as written in the URL:
+    #: ``wiki.intranet`` (any port) or ``127.0.0.1:8080`` (that port only).
+    allow_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: Networks that may be reached whatever the host's name, e.g. ``10.20.0.0/16``.
+    allow_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: A page larger than this (in bytes, after decompression) is refused.
+    max_bytes: int = Field(20 * 1024 * 1024, ge=1)
+    #: Seconds a whole fetch (every redirect included) may take.
+    timeout_seconds: float = Field(30.0, gt=0)
+    user_agent: str = "Otvet/0.1 (knowledge-base ingestion)"
+
+    @field_validator("allow_hosts", "allow_networks", mode="before")
+    @classmethod
+    def _split_list(cls, value: Any) -> Any:
+        # The environment gives strings: accept "a,b" as well as a JSON list.
+        if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                return json.loads(value)
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("allow_networks")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            # A typo here would silently allow nothing; refuse it at start instead, naming the entry.
+            ipaddress.ip_network(network, strict=False)
+        return value
+
+
 class Settings(BaseSettings):
     """All of Otvet's configuration. Every field can be set as ``OTVET_<NAME>``."""
 
@@ -273,6 +323,8 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     openai_api: OpenAIApiSettings = Field(default_factory=OpenAIApiSettings)
     graphql: GraphQLSettings = Field(default_factory=GraphQLSettings)
+    fetch: FetchSettings = Field(default_factory=FetchSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
     #: Free-form sections for third-party plugins, validated by :meth:`for_plugin`.
     plugin_settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
 

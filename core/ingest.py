@@ -1,4 +1,4 @@
-"""Turn files on disk into parsed sources: pick a source type by extension, parse, checksum.
+"""Turn files on disk and web pages into parsed sources: pick a source type, parse, checksum.
 
 Parsing is CPU work and runs in a thread. Every file is parsed before anything is stored, so a batch with
 one bad file is refused whole with every problem listed, and the knowledge base never holds half a batch.
@@ -7,16 +7,21 @@ one bad file is refused whole with every problem listed, and the knowledge base 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from otvet.core.knowledge import IngestReport, NewSource
 from otvet.core.sources import SourceError, SourceType
 
 if TYPE_CHECKING:
     from otvet.core.app import Otvet
+    from otvet.core.fetch import Fetched
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 #: Files larger than this are refused: a knowledge source, not a data dump.
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -78,19 +83,61 @@ def parse_data(data: bytes, source_type: SourceType, name: str) -> NewSource:
     return NewSource.from_bytes(name, source_type.name, parsed, data)
 
 
+def is_url(text: str) -> bool:
+    """True when a command-line argument is meant as a web address rather than a file path.
+
+    Any ``scheme://`` counts, so that ``ftp://...`` is refused as a URL instead of sought as a file.
+    """
+    return _URL.match(text.strip()) is not None
+
+
+def source_type_for_page(page: Fetched, source_types: Sequence[SourceType]) -> SourceType | None:
+    """The source type for a fetched page: by its content type, or by the URL's extension when the type
+    says nothing specific (raw Markdown and CSV files are often served as ``text/plain``)."""
+    from otvet.core.fetch import CONTENT_TYPES, GENERIC_TYPES
+
+    by_name = {source_type.name: source_type for source_type in source_types}
+    if page.content_type in GENERIC_TYPES:
+        by_extension = source_type_for(Path(PurePosixPath(urlsplit(page.final_url).path).name), source_types)
+        if by_extension is not None:
+            return by_extension
+    return by_name.get(CONTENT_TYPES.get(page.content_type, ""))
+
+
+async def fetch_source(otvet: Otvet, url: str, source_types: Sequence[SourceType]) -> NewSource:
+    """Fetch a web page (core/fetch.py says what is refused) and parse it into a source named by its URL."""
+    # Imported here: httpx is not worth loading for every ``otvet`` command.
+    from otvet.core.fetch import FetchError, fetch
+
+    try:
+        page = await fetch(url, otvet.settings.fetch)
+    except FetchError as exc:
+        raise SourceError(exc.reason, origin=url) from None
+    source_type = source_type_for_page(page, source_types)
+    if source_type is None:
+        raise SourceError(
+            f"is {page.content_type or 'of no stated type'}, not a kind of page Otvet can learn from",
+            origin=url,
+        )
+    return await asyncio.to_thread(parse_data, page.data, source_type, url)
+
+
 async def ingest_paths(
     otvet: Otvet,
     paths: Sequence[Path],
     *,
+    urls: Sequence[str] = (),
     progress: Callable[[int, int], None] | None = None,
     note: str = "",
     base: Path | None = None,
     prefix: str = "",
 ) -> IngestReport:
-    """Parse every file under ``paths`` and add them to the knowledge base as one batch.
+    """Parse every file under ``paths`` and every web page in ``urls``; add them to the knowledge base as one
+    batch.
 
-    Sources are named ``prefix`` + their path relative to ``base`` (default: the current directory), so
-    ingesting the same file again updates it instead of adding a copy. Raises :class:`IngestProblems`.
+    Web pages are named by their URL as given. Files are named ``prefix`` + their path relative to ``base``
+    (default: the current directory), so ingesting the same file or URL again updates it instead of adding a
+    copy. Raises :class:`IngestProblems`.
     """
     source_types = [otvet.source_types.get(name) for name in otvet.source_types]
     files, problems = expand(paths, source_types)
@@ -108,7 +155,14 @@ async def ingest_paths(
         except OSError as exc:
             problems.append(f"{name}: cannot be read ({exc.strerror or exc})")
         if progress:
-            progress(done, len(files))
+            progress(done, len(files) + len(urls))
+    for done, url in enumerate(urls, len(files) + 1):
+        try:
+            parsed.append(await fetch_source(otvet, url, source_types))
+        except SourceError as exc:
+            problems.append(str(exc))
+        if progress:
+            progress(done, len(files) + len(urls))
     if problems:
         raise IngestProblems(problems)
     if not parsed:

@@ -30,6 +30,8 @@ DEFAULT_PLUGINS: dict[str, str] = {
     "retrieval_bm25": "otvet.plugins.retrieval_bm25.plugin",
     "sources_text": "otvet.plugins.sources_text",
     "sources_qa": "otvet.plugins.sources_qa",
+    "sources_html": "otvet.plugins.sources_html",
+    "sources_pdf": "otvet.plugins.sources_pdf",
     "demo": "otvet.plugins.demo.plugin",
     "http_health": "otvet.frontends.health",
     "telegram": "otvet.frontends.telegram.plugin",

@@ -185,6 +185,21 @@ class JobRecord:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    #: What the handler returned (``{"version_id": 7, ...}`` for a retrain), once it succeeded.
+    result: dict[str, Any] | None = None
+    #: The handler's last progress message.
+    message: str | None = None
+    #: The worker that claimed it last, and until when it owns the job (heartbeats extend the lease).
+    locked_by: str | None = None
+    lease_until: datetime | None = None
+    #: A queued job waits until then (retry backoff).
+    run_after: datetime | None = None
+    #: Cancellation was asked for while it ran: its worker stops at the next heartbeat.
+    cancel_requested: bool = False
+
+
+#: Job states that change no more.
+FINISHED_JOB_STATES = frozenset({"succeeded", "failed", "cancelled"})
 
 
 class Store(Protocol):
@@ -304,6 +319,40 @@ class Store(Protocol):
         ...
 
     async def get_job(self, job_id: int) -> JobRecord | None: ...
+
+    # the job queue (core/jobs.py): every change a worker makes is conditional on it still owning the job,
+    # so a worker that lost its lease (it stalled, another took over) cannot overwrite the new owner's work
+    async def enqueue_job(self, type: str, payload: dict[str, Any] | None = None) -> JobRecord: ...
+    async def claim_job(
+        self, worker_id: str, lease_seconds: float, types: Sequence[str] | None = None
+    ) -> JobRecord | None:
+        """Take the oldest job that is queued and due, or running with an expired lease (its worker died).
+
+        At most one claimer gets a job: claiming counts an attempt and leases it to ``worker_id``.
+        """
+        ...
+
+    async def heartbeat_job(
+        self, job_id: int, worker_id: str, lease_seconds: float, progress: float, message: str | None = None
+    ) -> bool:
+        """Extend the lease and record progress; False when the job was cancelled or taken over."""
+        ...
+
+    async def finish_job(self, job_id: int, worker_id: str, result: dict[str, Any] | None = None) -> bool:
+        """Mark the job ``succeeded``; False (and nothing changed) when ``worker_id`` no longer owns it."""
+        ...
+
+    async def fail_job(self, job_id: int, worker_id: str, error: str, retry_at: datetime | None) -> bool:
+        """Queue the job again for ``retry_at``, or mark it ``failed`` when that is None; keeps ``error``."""
+        ...
+
+    async def release_job(self, job_id: int, worker_id: str, *, cancelled: bool = False) -> bool:
+        """Give the job up: ``cancelled`` ends it, else it is queued again without counting the attempt."""
+        ...
+
+    async def cancel_job(self, job_id: int) -> JobRecord:
+        """Cancel a queued job now, ask a running one's worker to stop; :class:`NotFound` if unknown."""
+        ...
 
     # knowledge
     async def upsert_source(

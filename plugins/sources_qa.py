@@ -1,4 +1,4 @@
-"""Source types for question/answer pairs: CSV (``question,answer[,language]``) and JSON.
+"""Source types for question/answer pairs: CSV (``question,answer[,language]``), JSON and YAML.
 
 Every row is checked before anything is stored: a file with one bad row is refused whole, with the row's
 line number, so an admin never ends up with half a file learnt.
@@ -12,6 +12,8 @@ import json
 from collections.abc import Callable
 from pathlib import PurePath
 from typing import Any
+
+import yaml
 
 from otvet import hookimpl
 from otvet.core.sources import ParsedSource, QAPair, SourceError, SourceType, decode_text
@@ -121,33 +123,72 @@ class JsonQASource(SourceType):
             raise SourceError(
                 f"is not valid JSON: {exc.msg} (column {exc.colno})", origin=origin, line=exc.lineno
             ) from None
-        title, language = _title(origin), None
-        items: Any = document
-        if isinstance(document, dict):
-            title = str(document.get("title") or title)
-            language = document.get("language")
-            items = document.get("pairs", document.get("qa"))
-        if not isinstance(items, list):
-            raise SourceError(
-                'must be a list of {"question": ..., "answer": ...} objects or an object with "pairs"',
-                origin=origin,
-            )
-        pairs = []
-        for number, item in enumerate(items, 1):
-            if not isinstance(item, dict):
-                raise SourceError(f"item {number} is not an object", origin=origin)
-            try:
-                pairs.append(_pair(item.get("question"), item.get("answer"), origin=origin, line=None))
-            except SourceError as exc:
-                raise SourceError(f"item {number}: {str(exc).split(': ', 1)[-1]}", origin=origin) from None
-        if not pairs:
-            raise SourceError("has no question/answer pairs", origin=origin)
-        if language is not None and not isinstance(language, str):
-            raise SourceError('"language" must be a string such as "en" or "ru"', origin=origin)
-        return ParsedSource(title, qa_pairs=pairs, language=language)
+        return _from_document(document, origin)
+
+
+def _from_document(document: Any, origin: str) -> ParsedSource:
+    """Pairs from a parsed JSON or YAML document: a list of pairs, or an object with ``pairs``."""
+    title, language = _title(origin), None
+    items: Any = document
+    if isinstance(document, dict):
+        title = str(document.get("title") or title)
+        language = document.get("language")
+        items = document.get("pairs", document.get("qa"))
+    if not isinstance(items, list):
+        raise SourceError(
+            'must be a list of {"question": ..., "answer": ...} objects or an object with "pairs"',
+            origin=origin,
+        )
+    pairs = []
+    for number, item in enumerate(items, 1):
+        if not isinstance(item, dict):
+            raise SourceError(f"item {number} is not an object", origin=origin)
+        try:
+            pairs.append(_pair(item.get("question"), item.get("answer"), origin=origin, line=None))
+        except SourceError as exc:
+            raise SourceError(f"item {number}: {str(exc).split(': ', 1)[-1]}", origin=origin) from None
+    if not pairs:
+        raise SourceError("has no question/answer pairs", origin=origin)
+    if language is not None and not isinstance(language, str):
+        raise SourceError('"language" must be a string such as "en" or "ru"', origin=origin)
+    return ParsedSource(title, qa_pairs=pairs, language=language)
+
+
+class _TextLoader(yaml.SafeLoader):
+    """PyYAML's safe loader (what ``yaml.safe_load`` uses) with every plain scalar left as text.
+
+    Implicit typing would turn the answer ``yes`` into True, ``1.10`` into 1.1 and ``no`` (Norway's code)
+    into False: an answer must stay exactly as written.
+    """
+
+
+_TextLoader.yaml_implicit_resolvers = {}
+
+
+class YamlQASource(SourceType):
+    """YAML in the JSON format's shapes: a list of ``question``/``answer`` maps, or ``title``/``pairs``."""
+
+    name = "qa_yaml"
+    extensions = (".yaml", ".yml")
+    description = "YAML: a list of question/answer maps, or title, language and pairs"
+
+    def parse(self, data: bytes, *, origin: str) -> ParsedSource:
+        text = decode_text(data, origin=origin)
+        try:
+            document = yaml.load(text, Loader=_TextLoader)  # a SafeLoader: it builds no objects
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            problem = exc.problem or exc.context or "syntax error"
+            line = mark.line + 1 if mark else None
+            column = f" (column {mark.column + 1})" if mark else ""
+            raise SourceError(f"is not valid YAML: {problem}{column}", origin=origin, line=line) from None
+        except yaml.YAMLError as exc:
+            raise SourceError(f"is not valid YAML: {exc}", origin=origin) from None
+        return _from_document(document, origin)
 
 
 @hookimpl
 def register_source_types(register: Callable[[SourceType], None]) -> None:
     register(CsvQASource())
     register(JsonQASource())
+    register(YamlQASource())

@@ -14,7 +14,7 @@ import click
 
 from otvet.core.app import Otvet
 from otvet.core.embeddings import EmbeddingError
-from otvet.core.ingest import IngestProblems, ingest_paths
+from otvet.core.ingest import IngestProblems, ingest_paths, is_url
 from otvet.core.plugins import plugin_infos
 from otvet.core.store import UsageRow
 from otvet.core.types import Delta, Failure, Final, Turn
@@ -108,22 +108,25 @@ def ask(
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("sources", nargs=-1, required=True)
 @click.option("--note", default="", help="A note stored with the new knowledge version.")
 @pass_context
-def ingest(context: Context, paths: tuple[Path, ...], note: str) -> None:
-    """Add training data: Markdown, text, CSV or JSON Q&A files, or folders of them.
+def ingest(context: Context, sources: tuple[str, ...], note: str) -> None:
+    """Add training data: Markdown, text, HTML, PDF, CSV/JSON/YAML Q&A files, folders of them, or web pages
+    (http:// or https:// URLs).
 
-    Every file is checked first; if any has a problem, nothing is added and each problem is listed.
+    Every file and page is checked first; if any has a problem, nothing is added and each problem is listed.
     Ingesting an unchanged file again does nothing. Your first sources replace the demo knowledge base.
     """
     # The admin is bringing their own knowledge: loading the demo first would only mix it in.
     context.settings.load_demo = False
+    urls = [source.strip() for source in sources if is_url(source)]
+    paths = [Path(source) for source in sources if not is_url(source)]
 
     async def work(otvet: Otvet) -> None:
         bar = _Progress("Parsing")
         try:
-            report = await ingest_paths(otvet, list(paths), note=note, progress=bar.update)
+            report = await ingest_paths(otvet, paths, urls=urls, note=note, progress=bar.update)
         finally:
             bar.close()
         for label, names in (

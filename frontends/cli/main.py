@@ -22,7 +22,7 @@ from otvet.core.registry import RegistryError
 
 T = TypeVar("T")
 #: Commands that run until stopped log at OTVET_LOG_LEVEL; the others only warn unless --log-level says so.
-LONG_RUNNING = {"serve"}
+LONG_RUNNING = {"serve", "worker"}
 
 
 class Context:
@@ -147,6 +147,7 @@ def main(argv: list[str] | None = None) -> Any:
     from otvet.frontends.cli import (
         admin,  # noqa: F401  (otvet admin ..., otvet key ...)
         commands,  # noqa: F401  (registers the built-in commands)
+        jobs,  # noqa: F401  (otvet worker, otvet retrain, otvet jobs ...)
     )
 
     try:

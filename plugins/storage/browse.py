@@ -139,7 +139,7 @@ async def list_feedback(
     ]
 
 
-def _job(job: Job) -> JobRecord:
+def job_record(job: Job) -> JobRecord:
     return JobRecord(
         id=job.id,
         type=job.type,
@@ -151,6 +151,12 @@ def _job(job: Job) -> JobRecord:
         created_at=utc(job.created_at),
         started_at=_aware(job.started_at),
         finished_at=_aware(job.finished_at),
+        result=None if job.result is None else dict(job.result),
+        message=job.message,
+        locked_by=job.locked_by,
+        lease_until=_aware(job.lease_until),
+        run_after=_aware(job.run_after),
+        cancel_requested=bool(job.cancel_requested),
     )
 
 
@@ -160,9 +166,9 @@ async def list_jobs(status: str | None, before_id: int | None, limit: int) -> li
         query = query.filter(status=status)
     if before_id is not None:
         query = query.filter(id__lt=before_id)
-    return [_job(job) for job in await query.order_by("-id").limit(limit)]
+    return [job_record(job) for job in await query.order_by("-id").limit(limit)]
 
 
 async def get_job(job_id: int) -> JobRecord | None:
     job = await Job.get_or_none(id=job_id)
-    return None if job is None else _job(job)
+    return None if job is None else job_record(job)

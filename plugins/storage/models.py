@@ -177,7 +177,7 @@ class Chunk(Model):
 
 
 class Job(Model):
-    """A background task (training, rebuilding) claimed by a worker; used by the worker issue."""
+    """A background task (training, rebuilding) claimed by a worker (core/jobs.py, docs/operations.md)."""
 
     id = fields.IntField(primary_key=True)
     type = fields.CharField(max_length=64)
@@ -190,6 +190,16 @@ class Job(Model):
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
     locked_by = fields.CharField(max_length=255, null=True)
+    # Until when the worker in ``locked_by`` owns the running job; a job past it is claimed again (its
+    # worker died). Heartbeats push it forward.
+    lease_until = fields.DatetimeField(null=True)
+    # A queued job is not claimed before this (retry backoff); null means at once.
+    run_after = fields.DatetimeField(null=True)
+    # Set by ``otvet jobs cancel`` on a running job: the worker's next heartbeat sees it and stops.
+    cancel_requested = fields.BooleanField(default=False, db_default=False)
+    # What the handler returned (a version id, counts), and its last progress message.
+    result = fields.JSONField(null=True)
+    message = fields.TextField(null=True)
 
     class Meta:
         table = "otvet_job"

@@ -43,7 +43,7 @@ from otvet.core.store import (
     VersionRecord,
 )
 from otvet.core.types import HistoryMessage, SourceRef, Usage
-from otvet.plugins.storage import browse, schema, usage
+from otvet.plugins.storage import browse, jobs, schema, usage
 from otvet.plugins.storage.chunks import fetch_chunks, insert_chunks
 from otvet.plugins.storage.config import (
     APP_LABEL,
@@ -373,6 +373,41 @@ class TortoiseStore:
     @_in_context
     async def get_job(self, job_id: int) -> JobRecord | None:
         return await browse.get_job(job_id)
+
+    # --- the job queue (plugins/storage/jobs.py explains why claiming is safe) ------------------------------
+
+    @_in_context
+    async def enqueue_job(self, type: str, payload: dict[str, Any] | None = None) -> JobRecord:
+        return await jobs.enqueue(type, payload)
+
+    @_in_context
+    async def claim_job(
+        self, worker_id: str, lease_seconds: float, types: Sequence[str] | None = None
+    ) -> JobRecord | None:
+        async with in_transaction(self.connection_name) as connection:
+            return await jobs.claim(connection, worker_id, lease_seconds, types)
+
+    @_in_context
+    async def heartbeat_job(
+        self, job_id: int, worker_id: str, lease_seconds: float, progress: float, message: str | None = None
+    ) -> bool:
+        return await jobs.heartbeat(job_id, worker_id, lease_seconds, progress, message)
+
+    @_in_context
+    async def finish_job(self, job_id: int, worker_id: str, result: dict[str, Any] | None = None) -> bool:
+        return await jobs.finish(job_id, worker_id, result)
+
+    @_in_context
+    async def fail_job(self, job_id: int, worker_id: str, error: str, retry_at: datetime | None) -> bool:
+        return await jobs.fail(job_id, worker_id, error, retry_at)
+
+    @_in_context
+    async def release_job(self, job_id: int, worker_id: str, *, cancelled: bool = False) -> bool:
+        return await jobs.release(job_id, worker_id, cancelled)
+
+    @_in_context
+    async def cancel_job(self, job_id: int) -> JobRecord:
+        return await jobs.cancel(job_id)
 
     # --- knowledge ------------------------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from otvet.core.sources import SourceError
-from otvet.plugins.sources_qa import CsvQASource, JsonQASource
+from otvet.plugins.sources_qa import CsvQASource, JsonQASource, YamlQASource
 from otvet.plugins.sources_text import MarkdownSource, TextSource
 
 
@@ -102,3 +102,33 @@ def test_json_accepts_a_list_or_an_object_with_pairs() -> None:
 def test_json_refuses_bad_documents_clearly(data: bytes, message: str) -> None:
     with pytest.raises(SourceError, match=message):
         JsonQASource().parse(data, origin="faq.json")
+
+
+def test_yaml_takes_the_json_shapes_and_keeps_answers_as_written() -> None:
+    plain = YamlQASource().parse(b"- question: Open on Sunday?\n  answer: no\n", origin="faq.yml")
+    assert plain.title == "Faq"
+    assert [(p.question, p.answer) for p in plain.qa_pairs] == [("Open on Sunday?", "no")]
+    titled = YamlQASource().parse(
+        "title: ЧаВо\nlanguage: ru\npairs:\n  - question: Версия?\n    answer: 1.10\n"
+        "  - question: Много строк?\n    answer: |\n      Первая.\n      Вторая.\n".encode(),
+        origin="faq.yaml",
+    )
+    assert (titled.title, titled.language) == ("ЧаВо", "ru")
+    assert [p.answer for p in titled.qa_pairs] == ["1.10", "Первая.\nВторая."]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"- question: A?\n  answer: [unclosed\n", r"faq.yaml:3: is not valid YAML"),
+        (b"pairs:\n  - question: A?\n   answer: B\n", r"faq.yaml:3: is not valid YAML"),
+        (b"pairs:\n  - question: A?\n    answer:\n", "item 1: the answer is empty"),
+        (b"just text", "must be a list"),
+        (b"- a\n", "item 1 is not an object"),
+        (b"- question: A\n  answer: B\n---\n- question: C\n  answer: D\n", r"faq.yaml:3: is not valid YAML"),
+        (b"!!python/object:os.system {}\n", "is not valid YAML"),
+    ],
+)
+def test_yaml_refuses_bad_documents_with_their_line(data: bytes, message: str) -> None:
+    with pytest.raises(SourceError, match=message):
+        YamlQASource().parse(data, origin="faq.yaml")

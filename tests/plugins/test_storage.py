@@ -476,6 +476,7 @@ async def test_upgrading_keeps_the_newest_of_duplicate_ratings(empty_db_url: str
         assert await store.migrate() == [
             f"{APP_LABEL}.0002_feedback_once_per_user",
             f"{APP_LABEL}.0003_llm_usage_and_embeddings",
+            f"{APP_LABEL}.0004_job_leases",
         ]
         rows = await Feedback.filter(message_id=message).values_list("value", flat=True)
         assert list(rows) == [-1]

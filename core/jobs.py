@@ -1,0 +1,234 @@
+"""Background jobs: the handler registry and the :class:`Worker` that runs ``otvet worker``.
+
+A worker claims a job (the store leases it for ``worker.lease_seconds``), runs its handler while a timer task
+sends heartbeats that extend the lease and record progress, then finishes it, retries it later with backoff,
+or fails it for good after ``worker.max_attempts`` runs. A worker that dies stops heartbeating; once its lease
+has run out another worker claims the job and runs it again, so handlers must be safe to re-run (the
+built-in ``retrain`` is: see :func:`retrain`). A heartbeat the store refuses (the job was cancelled, or taken
+over after this worker stalled) cancels the handler; the stale worker then changes nothing.
+
+Handlers run in the worker process, never in an API process: CPU-heavy parsing and indexing there cannot
+block a request's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from otvet.core.resilience import RetryPolicy
+from otvet.core.store import JobRecord
+
+if TYPE_CHECKING:
+    from otvet.core.app import Otvet
+
+log = logging.getLogger(__name__)
+
+
+class JobContext:
+    """What a handler gets besides ``otvet``: the job, and a way to report progress."""
+
+    def __init__(self, record: JobRecord) -> None:
+        self.record = record
+        self.fraction = 0.0
+        self.message: str | None = None
+        self._changed = asyncio.Event()
+
+    @property
+    def id(self) -> int:
+        return self.record.id
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return self.record.payload
+
+    def progress(self, fraction: float, message: str | None = None) -> None:
+        """Record progress (0..1) and an optional message; the next heartbeat stores them."""
+        self.fraction = min(1.0, max(0.0, fraction))
+        if message is not None:
+            self.message = message
+        self._changed.set()
+
+
+JobHandler = Callable[["Otvet", JobContext], Awaitable["dict[str, Any] | None"]]
+"""``async def handler(otvet, job) -> result``: the result (JSON-able) is stored on the job."""
+
+
+async def retrain(otvet: Otvet, job: JobContext) -> dict[str, Any]:
+    """Build a knowledge version from every source and activate it.
+
+    Safe to re-run: building writes a new version in one transaction and activation is another, so a crash
+    leaves either nothing or a whole active version. A run that finds the version its own earlier attempt
+    activated (the note names the job) reports it instead of building another one.
+    """
+    note = f"{job.payload.get('note') or 'retrain'} (job {job.id})"
+    active = await otvet.store.active_version()
+    if job.record.attempts > 1 and active is not None and active.note == note:
+        log.info("job %s: version %s was already built by an earlier attempt", job.id, active.id)
+        return {"version_id": active.id, "chunk_count": active.chunk_count, "reused": True}
+
+    def progress(done: int, total: int) -> None:
+        # Chunking is most of the work we can count; embedding and storing follow in the last tenth.
+        job.progress(0.9 * done / max(total, 1), f"chunked {done} of {total} sources")
+
+    version = await otvet.knowledge.rebuild(note=note, progress=progress)
+    return {"version_id": version.id, "chunk_count": version.chunk_count}
+
+
+#: The built-in job types. Plugins add theirs with :func:`register_job_type` (from a hook, at import time).
+HANDLERS: dict[str, JobHandler] = {"retrain": retrain}
+
+
+def register_job_type(name: str, handler: JobHandler) -> None:
+    if name in HANDLERS and HANDLERS[name] is not handler:
+        raise ValueError(f"job type {name!r} is already registered")
+    HANDLERS[name] = handler
+
+
+def default_worker_id() -> str:
+    """``host:pid:random``: unique per process, readable in ``otvet jobs``."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Worker:
+    """Claims and runs jobs until :meth:`stop` (``otvet worker``)."""
+
+    def __init__(
+        self,
+        otvet: Otvet,
+        worker_id: str | None = None,
+        handlers: Mapping[str, JobHandler] | None = None,
+    ) -> None:
+        self.otvet = otvet
+        self.id = worker_id or default_worker_id()
+        self.handlers = dict(HANDLERS if handlers is None else handlers)
+        settings = otvet.settings.worker
+        self.lease_seconds = settings.lease_seconds
+        self.poll_seconds = settings.poll_seconds
+        self.max_attempts = settings.max_attempts
+        self.retry = RetryPolicy(
+            attempts=settings.max_attempts,
+            base_delay=settings.retry_base_delay,
+            max_delay=settings.retry_max_delay,
+        )
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        """Stop after the current job: it is released (queued again) if still running."""
+        self._stopping.set()
+
+    async def run(self, *, once: bool = False) -> int:
+        """Run jobs until stopped (``once``: until no job is due); return how many were run."""
+        ran = 0
+        while not self._stopping.is_set():
+            try:
+                job = await self.run_one()
+            except Exception:
+                # The database went away for a moment: keep polling rather than dying.
+                log.exception("worker %s: claiming a job failed", self.id)
+                job = None
+            if job is not None:
+                ran += 1
+                continue
+            if once:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.poll_seconds)
+        return ran
+
+    async def run_one(self) -> JobRecord | None:
+        """Claim one due job and run it to its end; None when no job was due."""
+        record = await self.otvet.store.claim_job(self.id, self.lease_seconds, list(self.handlers))
+        if record is None:
+            return None
+        log.info(
+            "worker %s: claimed job %s (%s), attempt %s", self.id, record.id, record.type, record.attempts
+        )
+        await self._execute(record)
+        return await self.otvet.store.get_job(record.id)
+
+    async def _execute(self, record: JobRecord) -> None:
+        store = self.otvet.store
+        job = JobContext(record)
+        handler = asyncio.create_task(self.handlers[record.type](self.otvet, job))
+        beats = asyncio.create_task(self._heartbeats(job, handler))
+        stopping = asyncio.create_task(self._stopping.wait())
+        try:
+            await asyncio.wait({handler, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            beats.cancel()
+            await asyncio.gather(beats, stopping, return_exceptions=True)
+        if not handler.done():  # stopping (SIGTERM): give the job back for another worker
+            handler.cancel()
+            await asyncio.gather(handler, return_exceptions=True)
+            if await store.release_job(record.id, self.id):
+                log.warning("worker %s: stopped; job %s is queued again", self.id, record.id)
+            return
+        if handler.cancelled():
+            await self._lost(record)
+            return
+        error = handler.exception()
+        if error is None:
+            if await store.finish_job(record.id, self.id, handler.result()):
+                log.info("worker %s: job %s succeeded: %s", self.id, record.id, handler.result())
+            else:
+                log.warning("worker %s: job %s finished, but it was no longer ours", self.id, record.id)
+            return
+        message = f"{type(error).__name__}: {error}"
+        if record.attempts < self.max_attempts:
+            delay = self.retry.delay(record.attempts)
+            retry_at = _utcnow() + timedelta(seconds=delay)
+            log.warning(
+                "worker %s: job %s failed (%s); retrying in %.0f s", self.id, record.id, message, delay
+            )
+        else:
+            retry_at = None
+            log.error(
+                "worker %s: job %s failed for good after %s attempts: %s",
+                *(self.id, record.id, record.attempts, message),
+                exc_info=error,
+            )
+        await store.fail_job(record.id, self.id, message, retry_at)
+
+    async def _lost(self, record: JobRecord) -> None:
+        """The handler was stopped because a heartbeat was refused: cancelled, or taken over."""
+        current = await self.otvet.store.get_job(record.id)
+        if current is not None and current.cancel_requested and current.locked_by == self.id:
+            await self.otvet.store.release_job(record.id, self.id, cancelled=True)
+            log.info("worker %s: job %s cancelled", self.id, record.id)
+        else:
+            log.warning("worker %s: job %s was taken over by another worker; stopped", self.id, record.id)
+
+    async def _heartbeats(self, job: JobContext, handler: asyncio.Task[Any]) -> None:
+        """Extend the lease every third of it, sooner on progress; stop the handler when refused."""
+        interval = self.lease_seconds / 3
+        while not handler.done():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(job._changed.wait(), interval)
+            job._changed.clear()
+            try:
+                kept = await self.otvet.store.heartbeat_job(
+                    job.id, self.id, self.lease_seconds, job.fraction, job.message
+                )
+            except Exception:
+                log.warning("worker %s: heartbeat of job %s failed", self.id, job.id, exc_info=True)
+                continue
+            if not kept:
+                handler.cancel()
+                return
+            if job.message:
+                log.info("worker %s: job %s at %.0f%%: %s", self.id, job.id, job.fraction * 100, job.message)
+            # Progress may change often: at most a few writes a second.
+            await asyncio.sleep(min(0.5, interval))
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)

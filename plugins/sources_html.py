@@ -1,0 +1,265 @@
+"""Source type for web pages (``.html``, ``.htm``): the page's main text, in sections by heading.
+
+Menus, headers, footers, forms, scripts and hidden elements are dropped, and when the page marks its main
+content (``<main>``, else ``<article>``) only that is kept: a knowledge base learns the page, not the site's
+navigation repeated on every page. Built on the standard library's tolerant ``html.parser``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import PurePath
+from typing import TYPE_CHECKING
+
+from otvet import hookimpl
+from otvet.core.sources import ParsedSource, Section, SourceError, SourceType
+
+if TYPE_CHECKING:
+    from otvet.core.app import Otvet
+
+#: Elements whose content is never the page's text.
+SKIPPED = frozenset(
+    {"head", "script", "style", "noscript", "template", "nav", "aside", "form", "svg", "iframe", "object"}
+)
+#: Page chrome, unless inside the main content (an article's own header holds its title).
+CHROME = frozenset({"header", "footer"})
+VOID = frozenset(
+    {
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+        "track", "wbr",
+    }
+)  # fmt: skip
+#: What may stand in <head>; anything else there means the head ended without saying so.
+HEAD_CONTENT = frozenset({"base", "link", "meta", "noscript", "script", "style", "template", "title"})
+HEADINGS = {f"h{n}": n for n in range(1, 7)}
+#: Elements that end a paragraph.
+BLOCKS = frozenset(
+    {
+        "address", "article", "blockquote", "body", "caption", "dd", "details", "dialog", "div", "dl", "dt",
+        "fieldset", "figcaption", "figure", "hr", "html", "li", "main", "ol", "p", "pre", "section",
+        "summary", "table", "tbody", "tfoot", "thead", "tr", "ul",
+    }
+)  # fmt: skip
+#: Elements that end a line but not the paragraph (list items and table rows stay together).
+LINES = frozenset({"br", "li", "dt", "dd", "tr"})
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_:.+-]+)""", re.IGNORECASE)
+_DISPLAY_NONE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+_LANG = re.compile(r"^([A-Za-z]{2,3})(?:[-_].*)?$")
+_SPACE = re.compile(r"\s+")
+
+
+def decode_html(data: bytes, *, origin: str) -> str:
+    """Decode by byte-order mark, else ``<meta charset>`` in the first 4 KB, else UTF-8."""
+    for bom, codec in (
+        (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+    ):
+        if data.startswith(bom):
+            return _decode(data[len(bom) :], codec, origin)
+    if b"\x00" in data[:4096]:
+        raise SourceError("looks like a binary file, not HTML", origin=origin)
+    codec = "utf-8"
+    match = _META_CHARSET.search(data[:4096])
+    if match:
+        try:
+            codec = codecs.lookup(match.group(1).decode("ascii")).name
+        except LookupError:
+            codec = "utf-8"
+        # As browsers do: a page cannot really be UTF-16 without a BOM, and "latin-1" means windows-1252.
+        codec = {"utf-16-le": "utf-8", "utf-16-be": "utf-8", "utf-16": "utf-8", "ascii": "cp1252"}.get(
+            codec, codec
+        )
+        codec = "cp1252" if codec == "iso8859-1" else codec
+    return _decode(data, codec, origin)
+
+
+def _decode(data: bytes, codec: str, origin: str) -> str:
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise SourceError(f"is not valid {codec} (byte {exc.start})", origin=origin, line=line) from None
+
+
+@dataclass(slots=True)
+class _Block:
+    """A heading or a paragraph, with where it sits: inside ``<main>``, inside an ``<article>``."""
+
+    text: str
+    level: int  # 1-6 for headings, 0 for a paragraph
+    in_main: bool
+    in_article: bool
+
+
+class _Extractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.blocks: list[_Block] = []
+        self.title = ""
+        self.language = ""
+        self._stack: list[tuple[str, bool]] = []  # (tag, whether it hides its content)
+        self._hidden = 0
+        self._main = 0
+        self._article = 0
+        self._in_title = False
+        self._heading: int = 0
+        self._line: list[str] = []
+        self._lines: list[str] = []
+
+    # --- structure --------------------------------------------------------------------------------------
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {name: value or "" for name, value in attrs}
+        if tag not in HEAD_CONTENT and any(open_tag == "head" for open_tag, _ in self._stack):
+            self.handle_endtag("head")  # <body> or page content after an unclosed <head>, as browsers read it
+        if tag == "html" and not self.language:
+            self.language = values.get("lang") or values.get("xml:lang") or ""
+        if tag == "title" and not self.title and all(open_tag != "svg" for open_tag, _ in self._stack):
+            self._in_title = True  # the page's title, in <head> (which is otherwise skipped); not an SVG's
+        if tag in ("td", "th") and "".join(self._line).strip():
+            self._line.append(" | ")  # cells of a row stay apart
+        if tag in VOID:
+            if tag in ("br", "hr"):
+                self._break(paragraph=tag == "hr")
+            return
+        hides = (
+            tag in SKIPPED
+            or (tag in CHROME and not (self._main or self._article))
+            or "hidden" in values
+            or values.get("aria-hidden", "").lower() == "true"
+            or bool(_DISPLAY_NONE.search(values.get("style", "")))
+        )
+        if tag in HEADINGS or tag in BLOCKS:
+            self._break(paragraph=tag not in LINES)
+        self._stack.append((tag, hides))
+        self._hidden += hides
+        self._main += tag == "main"
+        self._article += tag == "article"
+        if tag in HEADINGS and not self._hidden:
+            self._heading = HEADINGS[tag]
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        # <div/> opens nothing; <br/> still breaks the line.
+        if tag in VOID:
+            self.handle_starttag(tag, attrs)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self._in_title = False
+        if not any(open_tag == tag for open_tag, _ in self._stack):
+            return  # a stray end tag: ignore it, as browsers do
+        # Close everything opened inside it that was never closed (<p> and <li> often are not).
+        while self._stack:
+            open_tag, hides = self._stack.pop()
+            if open_tag in HEADINGS and self._heading:
+                self._end_heading()
+            elif open_tag in BLOCKS:
+                self._break(paragraph=open_tag not in LINES)
+            self._hidden -= hides
+            self._main -= open_tag == "main"
+            self._article -= open_tag == "article"
+            if open_tag == tag:
+                break
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+            return
+        if not self._hidden_now():
+            self._line.append(data)
+
+    def close(self) -> None:
+        super().close()
+        if self._heading:
+            self._end_heading()
+        self._break(paragraph=True)
+
+    # --- text ---------------------------------------------------------------------------------------------
+
+    def _hidden_now(self) -> bool:
+        return self._hidden > 0
+
+    def _break(self, *, paragraph: bool) -> None:
+        if self._heading:
+            return  # a heading's inline markup (<br>, <span>) stays in the heading
+        line = _SPACE.sub(" ", "".join(self._line)).strip()
+        self._line.clear()
+        if line:
+            self._lines.append(line)
+        if paragraph and self._lines:
+            self.blocks.append(_Block("\n".join(self._lines), 0, self._main > 0, self._article > 0))
+            self._lines.clear()
+
+    def _end_heading(self) -> None:
+        level, self._heading = self._heading, 0
+        text = _SPACE.sub(" ", "".join(self._line)).strip()
+        self._line.clear()
+        if text:
+            self.blocks.append(_Block(text, level, self._main > 0, self._article > 0))
+
+
+class HtmlSource(SourceType):
+    """A web page: the main text, one section per heading; ``<title>`` (or the first h1) is its title."""
+
+    name = "html"
+    extensions = (".html", ".htm")
+    description = "HTML page: main text only (no menus or scripts), sections by heading"
+
+    def __init__(self, languages: Iterable[str] | None = None) -> None:
+        #: The languages a declared ``lang`` may be (Otvet's own); None accepts any language code.
+        self.languages = None if languages is None else {lang.lower() for lang in languages}
+
+    def parse(self, data: bytes, *, origin: str) -> ParsedSource:
+        extractor = _Extractor()
+        extractor.feed(decode_html(data, origin=origin))
+        extractor.close()
+        blocks = extractor.blocks
+        # Prefer the page's own statement of its main content: <main>, else its <article>s.
+        for marked in (lambda b: b.in_main, lambda b: b.in_article):
+            if any(marked(b) for b in blocks):
+                blocks = [b for b in blocks if marked(b)]
+                break
+        first_h1 = next((b.text for b in extractor.blocks if b.level == 1), "")
+        title = _SPACE.sub(" ", extractor.title).strip() or first_h1 or _title_from(origin)
+        sections: list[Section] = []
+        heading, paragraphs = "", []
+
+        def flush() -> None:
+            body = "\n\n".join(paragraphs)
+            if body:
+                sections.append(Section(body, heading or title))
+            paragraphs.clear()
+
+        for block in blocks:
+            if block.level:
+                flush()
+                heading = block.text
+            else:
+                paragraphs.append(block.text)
+        flush()
+        if not sections:
+            raise SourceError("has no main text: there is nothing to learn from", origin=origin)
+        return ParsedSource(title=title, sections=sections, language=self._language(extractor.language))
+
+    def _language(self, declared: str) -> str | None:
+        match = _LANG.match(declared.strip())
+        if not match:
+            return None
+        language = match.group(1).lower()
+        return language if self.languages is None or language in self.languages else None
+
+
+def _title_from(origin: str) -> str:
+    path = PurePath(origin.split("?", 1)[0].rstrip("/"))
+    stem = path.stem or path.name or origin
+    return stem.replace("_", " ").replace("-", " ").strip().capitalize() or origin
+
+
+@hookimpl
+def register_source_types(register: Callable[[SourceType], None], otvet: Otvet) -> None:
+    register(HtmlSource(otvet.settings.languages))
