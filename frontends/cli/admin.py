@@ -19,36 +19,25 @@ import click
 from otvet.core.accounts import SCOPES, Accounts, AdminRecord, ApiKeyRecord
 from otvet.core.app import Otvet
 from otvet.core.store import NotFound
-from otvet.frontends.cli.main import Context, cli, echo_json, pass_context, run
+from otvet.frontends.cli.main import Context, cli, echo_json, pass_context, run_on_store
 
 T = TypeVar("T")
 
 
 def _run(context: Context, work: Callable[[Accounts], Awaitable[T]]) -> T:
-    """Run ``work`` on the database only: no knowledge loading, no plugins' startup.
+    """Run ``work`` with the accounts on the database only (migrated first, see ``run_on_store``)."""
 
-    The schema is migrated first when ``auto_migrate`` is on, so ``otvet admin create`` can bootstrap a
-    fresh database.
-    """
-
-    async def main(otvet: Otvet) -> T:
-        if otvet.settings.auto_migrate:
-            try:
-                await otvet.store.migrate()
-            except Exception as exc:
-                raise click.ClickException(f"a migration failed: {exc}") from None
+    async def on_accounts(otvet: Otvet) -> T:
         try:
             return await work(otvet.accounts)
-        except (ValueError, NotFound) as exc:
-            raise click.ClickException(str(exc)) from None
-        except click.ClickException:
+        except (ValueError, NotFound, click.ClickException):
             raise
         except Exception as exc:
             raise click.ClickException(
                 f"could not read or write accounts (has `otvet migrate` run?): {exc or type(exc).__name__}"
             ) from None
 
-    return run(context.otvet, main, storage_only=True)
+    return run_on_store(context.otvet, on_accounts, user_errors=(ValueError, NotFound))
 
 
 def _read_password(password_stdin: bool) -> str:

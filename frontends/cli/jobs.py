@@ -20,7 +20,7 @@ import click
 from otvet.core.app import Otvet
 from otvet.core.jobs import Worker
 from otvet.core.store import FINISHED_JOB_STATES, JobRecord, NotFound
-from otvet.frontends.cli.main import Context, cli, echo_json, pass_context, run
+from otvet.frontends.cli.main import Context, cli, echo_json, pass_context, run, run_on_store
 
 T = TypeVar("T")
 #: Seconds between two reads of a job ``otvet retrain --wait`` follows.
@@ -29,19 +29,7 @@ WAIT_POLL_SECONDS = 0.5
 
 def _run_on_store(context: Context, work: Callable[[Otvet], Awaitable[T]]) -> T:
     """Run ``work`` on the database only (no knowledge loading), migrating first when ``auto_migrate``."""
-
-    async def main(otvet: Otvet) -> T:
-        if otvet.settings.auto_migrate:
-            try:
-                await otvet.store.migrate()
-            except Exception as exc:
-                raise click.ClickException(f"a migration failed: {exc}") from None
-        try:
-            return await work(otvet)
-        except NotFound as exc:
-            raise click.ClickException(str(exc)) from None
-
-    return run(context.otvet, main, storage_only=True)
+    return run_on_store(context.otvet, work, user_errors=(NotFound,))
 
 
 @cli.command()

@@ -89,6 +89,32 @@ def run(otvet: Otvet, work: Callable[[Otvet], Awaitable[T]], *, storage_only: bo
         raise click.ClickException(str(exc)) from None
 
 
+def run_on_store(
+    otvet: Otvet,
+    work: Callable[[Otvet], Awaitable[T]],
+    *,
+    user_errors: tuple[type[Exception], ...] = (),
+) -> T:
+    """Run ``work`` on the database only (no knowledge loading, no plugin startup), migrating it first when
+    ``auto_migrate`` is on, so that commands such as ``otvet admin create`` bootstrap a fresh database.
+
+    ``user_errors`` (a wrong name, an unknown id) become clear CLI errors without a traceback.
+    """
+
+    async def main(otvet: Otvet) -> T:
+        if otvet.settings.auto_migrate:
+            try:
+                await otvet.store.migrate()
+            except Exception as exc:
+                raise click.ClickException(f"a migration failed: {exc}") from None
+        try:
+            return await work(otvet)
+        except user_errors as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return run(otvet, main, storage_only=True)
+
+
 def redact(url: str) -> str:
     """A database URL without its password, fit for messages and logs."""
     return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
-from tests.support.cli import clean_env, otvet_command
+from tests.support.cli import clean_env, run_otvet_async
 from tests.support.web import Page, WebServer
 
 PAGE = (
@@ -18,16 +17,7 @@ PAGE = (
 
 async def otvet(tmp_path: Path, env: dict[str, str], *args: str) -> tuple[int, str, str]:
     """Run ``otvet`` without blocking the loop the test web server answers in."""
-    process = await asyncio.create_subprocess_exec(
-        *otvet_command(),
-        *args,
-        env=env,
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 120)
-    return process.returncode or 0, out.decode(), err.decode()
+    return await run_otvet_async(*args, env=env, cwd=tmp_path)
 
 
 async def test_ingest_a_web_page_and_a_file_together_then_cite_the_page_by_its_url(tmp_path: Path) -> None:

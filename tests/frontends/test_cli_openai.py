@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
-from tests.support.cli import clean_env, otvet_command
+from tests.support.cli import clean_env, run_otvet_async
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.server import free_port
 
@@ -16,18 +15,7 @@ QUESTION = "How do I connect Telegram?"
 async def ask(tmp_path: Path, base_url: str, *args: str) -> tuple[int, str, str]:
     """Run ``otvet ask`` without blocking the loop the fake server runs in."""
     env = clean_env(tmp_path / "data", OTVET_OPENAI__BASE_URL=base_url, OTVET_OPENAI__API_KEY="sk-test")
-    process = await asyncio.create_subprocess_exec(
-        *otvet_command(),
-        "ask",
-        *args,
-        env=env,
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 120)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+    return await run_otvet_async("ask", *args, env=env, cwd=tmp_path)
 
 
 async def test_otvet_ask_prints_the_streamed_answer_with_numbered_sources(tmp_path: Path) -> None:
@@ -77,16 +65,7 @@ async def test_ingest_with_the_embeddings_service_down_adds_nothing_and_says_why
     )
 
     async def otvet(*args: str) -> tuple[int, str, str]:
-        process = await asyncio.create_subprocess_exec(
-            *otvet_command(),
-            *args,
-            env=env,
-            cwd=tmp_path,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await asyncio.wait_for(process.communicate(), 120)
-        return process.returncode or 0, out.decode(), err.decode()
+        return await run_otvet_async(*args, env=env, cwd=tmp_path)
 
     code, _, err = await otvet("ingest", "kb")
     assert code == 1

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+
+#: How long a command run by a test may take before the test fails.
+PROCESS_SECONDS = 120
 
 
 def otvet_command() -> list[str]:
@@ -35,3 +39,21 @@ def run_otvet(
         timeout=timeout,
         input=input,
     )
+
+
+async def run_otvet_async(*args: str, env: Mapping[str, str], cwd: Path) -> tuple[int, str, str]:
+    """``otvet ARGS`` as a process without blocking the event loop (where a fake server may be answering).
+
+    Returns (exit status, stdout, stderr); a command still running after two minutes fails the test.
+    """
+    process = await asyncio.create_subprocess_exec(
+        *otvet_command(),
+        *args,
+        env=dict(env),
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), PROCESS_SECONDS)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
