@@ -3,8 +3,9 @@ and promoting or rolling back a knowledge version.
 
 Sources go through the same parsers as ``otvet ingest`` (``otvet.source_types``): text is read as
 Markdown, Q&A pairs as the ``qa_json`` format, files by their extension. Each change builds and activates a
-new version unless ``rebuild: false`` (to batch several changes, then ``retrain`` once). Training runs in
-this process for now; once the training worker exists, ``retrain`` returns its ``job`` instead.
+new version unless ``rebuild: false`` (to batch several changes, then ``retrain`` once). Web pages are fetched
+by core/fetch.py (SSRF protection) inside the request. Training runs in this process for now; ``retrain``
+returning a worker's ``job`` is the next step (``otvet retrain`` already queues one).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from strawberry.types import Info
 
 from otvet.core.app import Otvet
 from otvet.core.embeddings import EmbeddingError
-from otvet.core.ingest import parse_data
+from otvet.core.ingest import fetch_source, parse_data
 from otvet.core.knowledge import NewSource
 from otvet.core.sources import SourceError
 from otvet.core.store import NotFound
@@ -137,18 +138,23 @@ class TrainingMutations:
 
     @scoped_mutation(
         "admin",
-        "Add a web page as a source. Fetching pages is the training worker's job, which does not exist "
-        "yet: until then this answers `NOT_IMPLEMENTED` (save the page and use `uploadSources`).",
+        "Add (or refresh) a web page as a source: HTML, PDF, Markdown, text or Q&A files, fetched now with "
+        "the protection `otvet ingest URL` has (no loopback, private, link-local or metadata addresses "
+        "unless `OTVET_FETCH__ALLOW_HOSTS` allows them; size and time limits). The URL names the source, "
+        "so answers link to it.",
     )
     async def add_url_source(self, info: Info, url: str, rebuild: bool = True) -> IngestResult:
-        parts = urlsplit(url.strip())
+        otvet = context_of(info).otvet
+        url = url.strip()
+        parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise bad_input(f"{url!r} is not an http(s) URL")
-        raise ApiError(
-            NOT_IMPLEMENTED,
-            "URL sources need the training worker to fetch them, and this Otvet has none yet: save the page "
-            "as Markdown or text and add it with uploadSources or addTextSource",
-        )
+        source_types = [otvet.source_types.get(name) for name in otvet.source_types]
+        try:
+            source = await fetch_source(otvet, url, source_types)
+        except SourceError as exc:
+            raise bad_input(str(exc), problems=[str(exc)]) from None
+        return await _add(otvet, [source], rebuild, f"addUrlSource {url}")
 
     @scoped_mutation(
         "admin",

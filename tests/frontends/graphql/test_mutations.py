@@ -7,6 +7,7 @@ from typing import Any
 from tests.frontends.graphql.client import Api, codes
 from tests.frontends.graphql.conftest import ApiFactory
 from tests.support.providers import MockProvider
+from tests.support.web import Page, WebServer
 
 ASK = """mutation($input: AskInput!) { ask(input: $input) {
   __typename
@@ -147,9 +148,27 @@ async def test_text_and_qa_sources_build_a_version(sqlite_api: Api) -> None:
     assert len(await sqlite_api.otvet.store.list_sources()) == 2  # nothing stored
 
 
-async def test_url_sources_say_they_are_not_implemented(sqlite_api: Api) -> None:
-    body = await sqlite_api.body('mutation { addUrlSource(url: "https://example.com/faq") { added } }')
-    assert codes(body) == ["NOT_IMPLEMENTED"] and "uploadSources" in body["errors"][0]["message"]
+async def test_a_url_source_is_fetched_parsed_and_cited_with_its_link(api_with: ApiFactory) -> None:
+    async with WebServer() as web:
+        web.pages["/returns.html"] = Page(
+            b"<html><head><title>Returns</title></head><body><nav>Menu</nav><main><h1>Returns</h1>"
+            b"<p>Parcels can be returned within 30 days of delivery.</p></main></body></html>",
+            headers={"Content-Type": "text/html; charset=utf-8"},
+        )
+        url = web.url("/returns.html")
+        async with api_with(fetch={"allow_hosts": [f"127.0.0.1:{web.port}"]}) as api:
+            body = await api.body(f'mutation {{ addUrlSource(url: "{url}") {{ added version {{ id }} }} }}')
+            assert body["data"]["addUrlSource"]["added"] == [url], body
+            passages = await api.otvet.knowledge.search("How many days do I have to return a parcel?", 3)
+    assert passages and passages[0].source.url == url and "30 days" in passages[0].text
+    assert "Menu" not in passages[0].text  # the page's main text only
+
+
+async def test_url_sources_refuse_private_addresses_and_other_schemes(sqlite_api: Api) -> None:
+    for url in ("http://127.0.0.1:9/admin", "http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/"):
+        body = await sqlite_api.body(f'mutation {{ addUrlSource(url: "{url}") {{ added }} }}')
+        assert codes(body) == ["BAD_USER_INPUT"], body
+        assert "refused" in body["errors"][0]["message"]
     body = await sqlite_api.body('mutation { addUrlSource(url: "ftp://example.com") { added } }')
     assert codes(body) == ["BAD_USER_INPUT"]
     assert await sqlite_api.otvet.store.list_sources() == []
