@@ -125,6 +125,18 @@ class Principal:
         """The engine's user id for this caller (its conversations, quotas and usage)."""
         return f"{'key' if self.kind == 'api_key' else 'admin'}:{self.id}"
 
+    def end_user_id(self, user: str | None) -> str:
+        """The engine's user id for ``user``, an end user of this caller (the caller itself when None).
+
+        Namespaced by the caller (``key:3/u42``), so two integrators sending the same user id never share
+        a conversation, and per-user quotas and usage reports see each end user, whichever API asked.
+        """
+        return self.user_id if user is None else f"{self.user_id}/{user}"
+
+    def owns(self, external_id: str) -> bool:
+        """Whether the engine user ``external_id`` is this caller or one of its end users."""
+        return external_id == self.user_id or external_id.startswith(f"{self.user_id}/")
+
     @property
     def rate_key(self) -> str:
         return self.user_id

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, get_args
 
 if TYPE_CHECKING:
     from otvet.core.app import Otvet
@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 WINDOW = timedelta(seconds=60)
 
 QuotaCode = Literal["user_rate_limited", "user_tokens_exhausted", "busy", "tokens_exhausted"]
+#: The engine's failure codes that mean "a quota refused this turn" (frontends map them to HTTP 429).
+QUOTA_CODES: frozenset[str] = frozenset(get_args(QuotaCode))
 
 
 @dataclass(frozen=True, slots=True)

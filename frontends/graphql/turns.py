@@ -30,15 +30,12 @@ def _checked(value: str | None, what: str) -> str | None:
 
 def end_user_id(principal: Principal, user_id: str | None) -> str:
     """The engine's user id for ``user_id`` of this caller (the caller itself when None)."""
-    checked = _checked(user_id, "userId")
-    return principal.user_id if checked is None else f"{principal.user_id}/{checked}"
+    return principal.end_user_id(_checked(user_id, "userId"))
 
 
 def owns(principal: Principal, channel: str, external_id: str) -> bool:
     """Whether the conversation of ``channel``/``external_id`` was started by this caller."""
-    return channel == CHANNEL and (
-        external_id == principal.user_id or external_id.startswith(f"{principal.user_id}/")
-    )
+    return channel == CHANNEL and principal.owns(external_id)
 
 
 def checked_chat_id(value: str | None) -> str | None:

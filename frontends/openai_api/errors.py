@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from starlette.responses import JSONResponse
 
 from otvet.core.accounts import AuthError
+from otvet.core.quotas import QUOTA_CODES
 from otvet.core.types import Failure
 from otvet.frontends.http_auth import auth_error_response
 
 #: Engine failure codes that are quotas (core/quotas.py): waiting ``Retry-After`` seconds is enough.
-QUOTA_CODES = frozenset({"user_rate_limited", "user_tokens_exhausted", "busy", "tokens_exhausted"})
 #: Engine failure codes caused by the question itself: asking the same again fails the same way.
 REQUEST_CODES = {
     "empty_question": "empty_question",

@@ -72,10 +72,12 @@ async def chat_completions(request: Request) -> Response:
     check_model(otvet, body.model)
     dialogue = read_dialogue(body)
     chat = conversation.chat_id(body, dialogue)
-    await conversation.prepare(otvet, principal.user_id, chat, dialogue, principal.name)
+    # The request's ``user`` is the integrator's end user: quotas and usage count them, as in GraphQL.
+    user_id = principal.end_user_id(body.user.strip() if body.user and body.user.strip() else None)
+    await conversation.prepare(otvet, user_id, chat, dialogue, principal.name)
     turn = Turn(
         channel=conversation.CHANNEL,
-        user_id=principal.user_id,
+        user_id=user_id,
         text=dialogue.question,
         chat_id=chat,
         locale_hint=request.headers.get("accept-language"),

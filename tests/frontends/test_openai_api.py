@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -249,6 +250,28 @@ async def test_quota_refusals_are_429_with_retry_after(tmp_path: Path, db_url: s
                 assert "minute" in refused.value.message
     finally:
         await otvet.stop()
+
+
+async def test_the_user_field_names_the_end_user_for_quotas_and_usage(tmp_path: Path, db_url: str) -> None:
+    """One integrator, two of its users: a per-user limit holds each of them, not the whole key."""
+    otvet = await started(tmp_path, db_url, MockProvider(), quotas={"user_requests_per_minute": 1})
+    try:
+        key = await key_for(otvet)
+        async with asgi_client(otvet, key) as sdk:
+            question = [{"role": "user", "content": "One?"}]
+            for user in ("alice", "bob"):
+                await sdk.chat.completions.create(model="otvet", messages=question, user=user)  # type: ignore[arg-type]
+            with pytest.raises(openai.RateLimitError):
+                await sdk.chat.completions.create(model="otvet", messages=question, user="alice")  # type: ignore[arg-type]
+        (record,) = await otvet.accounts.list_api_keys()
+        rows = await otvet.store.usage_report(
+            datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC), "user"
+        )
+    finally:
+        await otvet.stop()
+    users = sorted(row.label for row in rows if row.questions)
+    assert any(f"key:{record.id}/alice" in label for label in users), users
+    assert any(f"key:{record.id}/bob" in label for label in users), users
 
 
 async def test_a_daily_token_quota_tells_the_sdk_not_to_retry(tmp_path: Path, db_url: str) -> None:
