@@ -65,6 +65,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/bench_telegram.py --chats 50 --updates 500
 	$(BIN)/python bench/bench_stream.py --rounds 100 --deltas 200
 	$(BIN)/python bench/bench_hybrid.py --chunks 100000 --dims 1536 --queries 300
+	$(BIN)/python bench/bench_training.py --chunks 100000
 
 locales: $(VENV)/.installed-test
 	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --project Otvet \

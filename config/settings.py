@@ -44,7 +44,8 @@ class RetrievalSettings(BaseModel):
 
     retriever: str = "bm25"
     top_k: int = Field(5, ge=1, le=100)
-    #: How often (seconds) a process checks the database for a newly activated knowledge version.
+    #: How often (seconds) a process that answers questions checks the database for a newly promoted
+    #: knowledge version (in the background; at least every 0.1 s).
     refresh_seconds: float = Field(5.0, ge=0.0)
     #: The embedder (a name registered through ``register_embedders``, e.g. ``openai``) that gives chunks
     #: vectors for hybrid retrieval; empty: BM25 alone. See docs/knowledge.md.
@@ -94,6 +95,10 @@ class OpenAISettings(BaseModel):
     embedding_dimensions: int = Field(0, ge=0)
     #: Texts per embeddings request when building a knowledge version.
     embedding_batch_size: int = Field(128, ge=1, le=2048)
+    #: The base model ``otvet finetune start`` fine-tunes on the approved Q&A pairs (docs/llm.md#fine-tuning).
+    fine_tune_model: str = "gpt-4o-mini-2024-07-18"
+    #: Seconds between two looks at a running fine-tuning job: it takes minutes to hours.
+    fine_tune_poll_seconds: float = Field(30.0, gt=0)
 
     @property
     def configured(self) -> bool:
@@ -234,6 +239,28 @@ class WorkerSettings(BaseModel):
     #: Backoff before a failed job runs again: doubling from the base, capped, with jitter.
     retry_base_delay: float = Field(10.0, ge=0.0)
     retry_max_delay: float = Field(600.0, ge=0.0)
+    #: ``otvet serve`` also runs a worker in its own process, so a single machine needs nothing else; turn
+    #: it off when ``otvet worker`` processes run the jobs (several API replicas).
+    in_process: bool = True
+
+
+class TrainingSettings(BaseModel):
+    """Chunking, the evaluation gate and the versions kept (docs/knowledge.md#versions-and-the-check-set)."""
+
+    #: Longest chunk in characters (a single longer sentence stays whole).
+    chunk_chars: int = Field(900, ge=100, le=20000)
+    #: When a paragraph is cut between sentences, the next chunk repeats up to this many characters of the
+    #: previous one's last sentences, so a fact split across the cut is still found whole.
+    chunk_overlap: int = Field(150, ge=0, le=5000)
+    #: Passages searched per check question: hit@1 and hit@k count the expected source among them.
+    eval_k: int = Field(3, ge=1, le=20)
+    #: A candidate version is promoted when no score (hit@1, hit@k, answers) is lower than the active
+    #: version's by more than this (0: not worse at all).
+    tolerance: float = Field(0.0, ge=0.0, le=1.0)
+    #: Share of an expected answer's words a check's passages must contain for the answer check to pass.
+    answer_recall: float = Field(0.6, gt=0.0, le=1.0)
+    #: Versions kept for rollback besides the active one; older ones (and their chunks) are deleted.
+    keep_versions: int = Field(10, ge=1)
 
 
 class FetchSettings(BaseModel):
@@ -325,6 +352,7 @@ class Settings(BaseSettings):
     graphql: GraphQLSettings = Field(default_factory=GraphQLSettings)
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    training: TrainingSettings = Field(default_factory=TrainingSettings)
     #: Free-form sections for third-party plugins, validated by :meth:`for_plugin`.
     plugin_settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
 

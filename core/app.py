@@ -16,7 +16,7 @@ import pluggy
 from otvet.config.settings import Settings
 from otvet.core.i18n import I18n
 from otvet.core.plugins import make_plugin_manager
-from otvet.core.registry import Registry
+from otvet.core.registry import Registry, RegistryError
 
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from otvet.core.accounts import Accounts
     from otvet.core.embeddings import Embedder, EmbedderFactory
     from otvet.core.engine import Engine
+    from otvet.core.jobs import JobHandler
     from otvet.core.knowledge import KnowledgeBase
     from otvet.core.llm import Provider, ProviderFactory
     from otvet.core.quotas import Quotas
@@ -47,6 +48,8 @@ class Otvet:
         self.embedders: Registry[EmbedderFactory] = Registry("embedder")
         self.source_types: Registry[SourceType] = Registry("source type")
         self.storages: Registry[StoreFactory] = Registry("storage backend")
+        #: Job types plugins add; :attr:`job_handlers` merges them with the built-in ones.
+        self.job_types: Registry[JobHandler] = Registry("job type")
         self.model_apps: dict[str, tuple[str, str | None]] = {}
         self.locale_dirs: list[Path] = []
         #: Per-plugin runtime state (a running bot, a client), keyed by the plugin's name.
@@ -73,6 +76,7 @@ class Otvet:
         self._collect("register_retrievers", self.retrievers.register)
         self._collect("register_embedders", self.embedders.register)
         self._collect("register_storage", self.storages.register)
+        self._collect("register_job_types", self.job_types.register)
         self._collect(
             "register_source_types",
             lambda source_type, *, owner: self.source_types.register(
@@ -98,6 +102,26 @@ class Otvet:
 
             available = {"register": bound, "otvet": self}
             impl.function(**{name: available[name] for name in impl.argnames})
+
+    @property
+    def job_handlers(self) -> dict[str, JobHandler]:
+        """Every job type a worker runs: the built-in ones (:data:`otvet.core.jobs.HANDLERS`) and plugins'.
+
+        Read when asked, not at start: :func:`otvet.core.jobs.register_job_type` may add to the built-in ones
+        later. A plugin's name that is already built in is refused, naming both, like any other collision.
+        """
+        from otvet.core.jobs import HANDLERS
+
+        handlers = dict(HANDLERS)
+        for name in self.job_types:
+            handler = self.job_types.get(name)
+            if name in handlers and handlers[name] is not handler:
+                raise RegistryError(
+                    f"job type {name!r} is registered twice: by otvet.core.jobs and by "
+                    f"{self.job_types.owner(name)}"
+                )
+            handlers[name] = handler
+        return handlers
 
     # --- the parts, created on first use so that light commands (``otvet plugins``) stay light -----------
 
@@ -226,6 +250,8 @@ class Otvet:
                 if inspect.isawaitable(result):
                     await result
         finally:
+            if self._knowledge is not None:
+                await self._knowledge.close()
             for provider in (self._provider, self._fallback):
                 if provider is not None:
                     await provider.aclose()

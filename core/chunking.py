@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,24 +27,83 @@ def split_sentences(text: str) -> list[str]:
     return out
 
 
-def chunk_text(text: str, max_chars: int = 900) -> Iterator[str]:
-    """Yield chunks of at most ``max_chars`` (unless one sentence is longer), never cutting a sentence."""
-    buffer: list[str] = []
-    size = 0
-    for raw in _PARAGRAPH.split(text):
-        paragraph = "\n".join(" ".join(line.split()) for line in raw.splitlines() if line.strip())
+@dataclass(frozen=True, slots=True)
+class _Unit:
+    """What chunks are built from: a whole paragraph, or one sentence of a paragraph too long to keep."""
+
+    text: str
+    paragraph: int  # which paragraph of the text it comes from
+    cut: bool  # a sentence of a cut paragraph (only these are ever repeated as overlap)
+    joiner: str  # what goes before it after the previous sentence of its paragraph: " " or a line break
+
+
+def _units(text: str, max_chars: int) -> Iterator[_Unit]:
+    for number, raw in enumerate(_PARAGRAPH.split(text)):
+        lines = [" ".join(line.split()) for line in raw.splitlines() if line.strip()]
+        paragraph = "\n".join(lines)
         if not paragraph:
             continue
         # A paragraph that fits stays whole; a longer one is cut between sentences.
-        units = [paragraph] if len(paragraph) <= max_chars else split_sentences(paragraph)
-        for unit in units:
-            if buffer and size + len(unit) + 2 > max_chars:
-                yield "\n\n".join(buffer)
-                buffer, size = [], 0
-            buffer.append(unit)
-            size += len(unit) + 2
-    if buffer:
-        yield "\n\n".join(buffer)
+        if len(paragraph) <= max_chars:
+            yield _Unit(paragraph, number, cut=False, joiner="")
+            continue
+        for line in lines:
+            for index, sentence in enumerate(s for s in _SENTENCE_END.split(line) if s):
+                yield _Unit(sentence, number, cut=True, joiner=" " if index else "\n")
+
+
+def _joiner(before: _Unit, unit: _Unit) -> str:
+    # Sentences of one paragraph join as they stood in it; paragraphs stay apart by a blank line.
+    return unit.joiner if unit.paragraph == before.paragraph else "\n\n"
+
+
+def _render(units: list[_Unit]) -> str:
+    parts = [units[0].text]
+    for before, unit in itertools.pairwise(units):
+        parts += [_joiner(before, unit), unit.text]
+    return "".join(parts)
+
+
+def _overlap(previous: list[_Unit], unit: _Unit, overlap: int, max_chars: int) -> list[_Unit]:
+    """The trailing sentences of ``previous`` that ``unit``'s chunk repeats, so a thought cut in two keeps
+    its context: only when the cut fell inside a paragraph, at most ``overlap`` characters, never the whole
+    previous chunk, and only as much as still fits in ``max_chars`` with ``unit``.
+    """
+    last = previous[-1]
+    if overlap <= 0 or not (last.cut and unit.cut and last.paragraph == unit.paragraph):
+        return []  # a paragraph break is a natural break: the next chunk starts clean
+    carried: list[_Unit] = []
+    for candidate in reversed(previous[1:]):  # previous[0] stays out: never repeat the whole chunk
+        if candidate.paragraph != unit.paragraph or len(_render([candidate, *carried])) > overlap:
+            break
+        carried.insert(0, candidate)
+    # Overlap counts toward the bound: give up its oldest sentences until the new one fits.
+    while carried and len(_render([*carried, unit])) > max_chars:
+        carried.pop(0)
+    return carried
+
+
+def chunk_text(text: str, max_chars: int = 900, overlap: int = 0) -> Iterator[str]:
+    """Yield chunks of at most ``max_chars`` (unless one sentence is longer), never cutting a sentence.
+
+    Where a paragraph had to be cut between sentences, the next chunk first repeats the previous chunk's
+    last whole sentences, up to ``overlap`` characters, so neither half loses its context.
+    """
+    chunk: list[_Unit] = []
+    length = 0
+    for unit in _units(text, max_chars):
+        if chunk:
+            grown = length + len(_joiner(chunk[-1], unit)) + len(unit.text)
+            if grown <= max_chars:
+                chunk.append(unit)
+                length = grown
+                continue
+            yield _render(chunk)
+            chunk = _overlap(chunk, unit, overlap, max_chars)
+        chunk.append(unit)
+        length = len(_render(chunk))
+    if chunk:
+        yield _render(chunk)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,10 +116,12 @@ class Piece:
     question: str | None = None
 
 
-def chunk_source(parsed: ParsedSource, max_chars: int = 900) -> Iterator[Piece]:
-    """Yield every chunk of a parsed source: Q&A pairs whole, prose split under its section title."""
+def chunk_source(parsed: ParsedSource, max_chars: int = 900, overlap: int = 0) -> Iterator[Piece]:
+    """Yield every chunk of a parsed source: Q&A pairs whole, prose split under its section title (with
+    ``overlap`` characters repeated where a paragraph is cut, see :func:`chunk_text`).
+    """
     for pair in parsed.qa_pairs:
         yield Piece("qa", pair.answer.strip(), question=pair.question.strip())
     for section in parsed.sections:
-        for text in chunk_text(section.text, max_chars):
+        for text in chunk_text(section.text, max_chars, overlap):
             yield Piece("text", text, title=section.title)

@@ -66,3 +66,12 @@ def renumber(text: str, shown: tuple[int, ...]) -> tuple[str, tuple[int, ...]]:
     renumberer = CitationRenumberer(shown)
     out = renumberer.feed(text) + renumberer.flush()
     return out, renumberer.cited
+
+
+# A marker group with the spaces before it: "noon [1]." reads "noon." without it.
+_SPACED_MARKERS = re.compile(r"[ \t]*" + _MARKER.pattern)
+
+
+def strip_markers(text: str) -> str:
+    """``text`` without its citation markers, for reuse where the passages they point at are not shown."""
+    return _SPACED_MARKERS.sub("", text).strip()

@@ -16,6 +16,7 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from otvet.core.feedback import record_rating
 from otvet.core.llm import AnswerRequest, Provider, ProviderDone, ProviderError
 from otvet.core.quotas import quota_message
 from otvet.core.tokens import estimate_tokens
@@ -347,7 +348,7 @@ class Engine:
     async def rate(self, channel: str, user_id: str, message_id: int, value: int) -> None:
         """Store the user's 👍 (+1) or 👎 (-1) on an answer; a second rating replaces the first."""
         user = await self.otvet.store.get_or_create_user(channel, user_id)
-        await self.otvet.store.add_feedback(message_id, user.id, value)
+        await record_rating(self.otvet, message_id, user.id, value, rated_by=f"{channel}:{user_id}")
 
     async def set_language(self, channel: str, user_id: str, language: str | None) -> str | None:
         """Store the user's language choice (None: follow what they write); returns the stored value."""

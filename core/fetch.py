@@ -54,6 +54,7 @@ CONTENT_TYPES: dict[str, str] = {
     "text/html": "html",
     "application/xhtml+xml": "html",
     "application/pdf": "pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
     "text/plain": "text",
     "text/markdown": "markdown",
     "text/x-markdown": "markdown",

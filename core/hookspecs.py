@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from otvet.core.app import Otvet
     from otvet.core.embeddings import EmbedderFactory
+    from otvet.core.jobs import JobHandler
     from otvet.core.llm import ProviderFactory
     from otvet.core.retrieval import RetrieverFactory
     from otvet.core.sources import SourceType
@@ -59,6 +60,11 @@ def register_storage(register: Callable[[str, StoreFactory], None], otvet: Otvet
 @hookspec
 def register_models(register: Callable[[str, str, str | None], None], otvet: Otvet) -> None:
     """Register database models: ``register(app_label, models_module, migrations_module)``."""
+
+
+@hookspec
+def register_job_types(register: Callable[[str, JobHandler], None], otvet: Otvet) -> None:
+    """Register background job types: ``register(name, handler)``, ``async def handler(otvet, job)``."""
 
 
 @hookspec

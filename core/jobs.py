@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from otvet.core.resilience import RetryPolicy
-from otvet.core.store import JobRecord
+from otvet.core.store import JobRecord, VersionRecord
 
 if TYPE_CHECKING:
     from otvet.core.app import Otvet
@@ -62,24 +62,54 @@ JobHandler = Callable[["Otvet", JobContext], Awaitable["dict[str, Any] | None"]]
 
 
 async def retrain(otvet: Otvet, job: JobContext) -> dict[str, Any]:
-    """Build a knowledge version from every source and activate it.
+    """Build a knowledge version from every source, evaluate it, and promote it if it is not worse.
 
-    Safe to re-run: building writes a new version in one transaction and activation is another, so a crash
-    leaves either nothing or a whole active version. A run that finds the version its own earlier attempt
-    activated (the note names the job) reports it instead of building another one.
+    Payload: ``note`` (optional), ``force`` (promote even if it scored worse). The result says whether the
+    version was promoted and why (``promoted``, ``reason``, ``scores``).
+
+    Safe to re-run: building writes a new version in one transaction and promotion is another, so a crash
+    leaves nothing, a whole ``ready`` version, or a whole promoted one. A run finds what an earlier attempt
+    of the same job (named in the version's note) left, and finishes it instead of building another.
     """
     note = f"{job.payload.get('note') or 'retrain'} (job {job.id})"
-    active = await otvet.store.active_version()
-    if job.record.attempts > 1 and active is not None and active.note == note:
-        log.info("job %s: version %s was already built by an earlier attempt", job.id, active.id)
-        return {"version_id": active.id, "chunk_count": active.chunk_count, "reused": True}
+    force = bool(job.payload.get("force"))
+    knowledge = otvet.knowledge
+    earlier = [v for v in await otvet.store.list_versions() if v.note == note]
+    if earlier:
+        version = earlier[0]  # newest first
+        log.info(
+            "job %s: version %s was built by an earlier attempt (%s)", job.id, version.id, version.status
+        )
+        if version.status == "ready":
+            job.progress(0.9, f"evaluating version {version.id}")
+            version = await knowledge.publish(version, force=force)
+    else:
 
-    def progress(done: int, total: int) -> None:
-        # Chunking is most of the work we can count; embedding and storing follow in the last tenth.
-        job.progress(0.9 * done / max(total, 1), f"chunked {done} of {total} sources")
+        def progress(done: int, total: int) -> None:
+            # Chunking is most of the work we can count; embedding and storing follow, then the evaluation.
+            job.progress(0.8 * done / max(total, 1), f"chunked {done} of {total} sources")
 
-    version = await otvet.knowledge.rebuild(note=note, progress=progress)
-    return {"version_id": version.id, "chunk_count": version.chunk_count}
+        version = await knowledge.build(note=note, progress=progress)
+        job.progress(0.9, f"evaluating version {version.id}")
+        version = await knowledge.publish(version, force=force)
+    return retrain_result(version)
+
+
+def retrain_result(version: VersionRecord) -> dict[str, Any]:
+    """What a retrain reports: the version, whether it now answers, and why (for CLI, API and logs)."""
+    metrics = version.metrics or {}
+    promoted = version.status == "active"
+    reason = metrics.get("decision") or ("promoted" if promoted else f"the version is {version.status}")
+    scores = {name: metrics[name] for name in ("checks", "hit1", "hitk", "answers", "k") if name in metrics}
+    verb = "promoted" if promoted else "not promoted"
+    return {
+        "version_id": version.id,
+        "chunk_count": version.chunk_count,
+        "promoted": promoted,
+        "reason": reason,
+        "scores": scores,
+        "message": f"version {version.id} {verb}: {reason}",
+    }
 
 
 #: The built-in job types. Plugins add theirs with :func:`register_job_type` (from a hook, at import time).
@@ -108,7 +138,7 @@ class Worker:
     ) -> None:
         self.otvet = otvet
         self.id = worker_id or default_worker_id()
-        self.handlers = dict(HANDLERS if handlers is None else handlers)
+        self.handlers = dict(otvet.job_handlers if handlers is None else handlers)
         settings = otvet.settings.worker
         self.lease_seconds = settings.lease_seconds
         self.poll_seconds = settings.poll_seconds

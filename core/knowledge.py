@@ -11,15 +11,17 @@ import functools
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from otvet.core.chunking import chunk_source
+from otvet.core.chunking import Piece, chunk_source
+from otvet.core.evaluation import Decision, Evaluation, decide, evaluate
 from otvet.core.hybrid import HybridIndex
 from otvet.core.retrieval import IndexedChunk, RetrieverIndex
 from otvet.core.sources import ParsedSource, QAPair, Section
-from otvet.core.store import NewChunk, SourceRecord, VersionRecord
+from otvet.core.store import CheckRecord, NewChunk, NotFound, SourceRecord, VersionRecord
+from otvet.core.text import words
 from otvet.core.types import Passage
 from otvet.core.vectors import ChunkVectors, chunk_input
 
@@ -42,6 +44,9 @@ class NewSource:
     def from_bytes(cls, name: str, type: str, parsed: ParsedSource, data: bytes) -> NewSource:
         return cls(name, type, parsed, hashlib.sha256(data).hexdigest())
 
+
+#: The shortest pause between two checks for a newer version, whatever ``refresh_seconds`` says.
+MIN_REFRESH_SECONDS = 0.1
 
 #: Sources named with this prefix (the demo knowledge base) are placeholders: the first real source added
 #: replaces them, so a new deployment's own knowledge never mixes with the demo.
@@ -81,8 +86,17 @@ class _EmptyIndex(RetrieverIndex):
         return []
 
 
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    """A version's index, ready to answer from."""
+
+    version_id: int
+    index: RetrieverIndex
+    titles: dict[str | None, list[str]]
+
+
 class KnowledgeBase:
-    """Adds sources, builds and activates versions, and keeps the active version's index loaded."""
+    """Adds sources, builds, evaluates and promotes versions, and keeps the active version's index loaded."""
 
     def __init__(self, otvet: Otvet) -> None:
         self.otvet = otvet
@@ -91,6 +105,7 @@ class KnowledgeBase:
         self._titles: dict[str | None, list[str]] = {}
         self._checked_at = float("-inf")
         self._lock = asyncio.Lock()
+        self._watcher: asyncio.Task[None] | None = None
         self.vectors = ChunkVectors(otvet)
 
     @property
@@ -99,7 +114,9 @@ class KnowledgeBase:
         return self._version_id
 
     async def search(self, query: str, k: int) -> list[Passage]:
-        index = await self.index()
+        return await self._search_in(await self.index(), query, k)
+
+    async def _search_in(self, index: RetrieverIndex, query: str, k: int) -> list[Passage]:
         if isinstance(index, HybridIndex):
             vector = await self.vectors.question(query)
             return await asyncio.to_thread(functools.partial(index.search, query, k, query_vector=vector))
@@ -107,19 +124,39 @@ class KnowledgeBase:
         return await asyncio.to_thread(index.search, query, k)
 
     async def index(self) -> RetrieverIndex:
-        """The active version's index, rebuilt when another process activated a newer version.
+        """The active version's index. The first call loads it; from then on a background task checks every
+        ``refresh_seconds`` for a newer version (another process promoted it) and swaps it in once loaded.
 
-        While a new version's index is being built (seconds, for a large knowledge base), searches keep using
-        the previous one instead of queueing behind the build; only the very first load is waited for.
+        Loading a large version takes seconds, and no question waits for it: searches meanwhile use the
+        current index. Checking on a timer rather than on the next question means an idle process (a
+        Telegram bot at night) answers its first question after a promotion from the new version already.
         """
-        if self._lock.locked():
-            if self._checked_at == float("-inf"):
-                async with self._lock:
-                    pass
-            return self._index
-        if time.monotonic() - self._checked_at >= self.otvet.settings.retrieval.refresh_seconds:
-            await self.refresh()
+        if self._checked_at == float("-inf"):
+            async with self._lock:
+                loaded = self._checked_at != float("-inf")  # another task finished the first load meanwhile
+            if not loaded:
+                await self.refresh()
+            if self._watcher is None:
+                self._watcher = asyncio.create_task(self._watch())
         return self._index
+
+    async def _watch(self) -> None:
+        while True:
+            interval = max(self.otvet.settings.retrieval.refresh_seconds, MIN_REFRESH_SECONDS)
+            await asyncio.sleep(max(interval - (time.monotonic() - self._checked_at), MIN_REFRESH_SECONDS))
+            try:
+                await self.refresh()
+            except Exception:
+                # The database went away for a moment: keep answering from the index we have, try again later.
+                log.warning("checking for a newer knowledge version failed", exc_info=True)
+                self._checked_at = time.monotonic()
+
+    async def close(self) -> None:
+        """Stop watching for new versions (on shutdown)."""
+        task, self._watcher = self._watcher, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
     async def refresh(self, *, force: bool = False) -> int | None:
         """Load the active version's index if it changed (or ``force``); return the version id."""
@@ -130,28 +167,35 @@ class KnowledgeBase:
                 self._checked_at = time.monotonic()
                 return None
             if active.id != self._version_id or force:
-                started = time.monotonic()
-                vectors = self.vectors.loader(active)
-                chunks: list[IndexedChunk] = []
-                async for batch in self.otvet.store.iter_chunks(active.id):
-                    chunks.extend(vectors.take(batch))
-                index = await asyncio.to_thread(self.otvet.retriever.build, chunks)
-                index = await asyncio.to_thread(vectors.index, index, chunks)
-                titles: dict[str | None, dict[str, None]] = {}
-                for chunk in chunks:
-                    titles.setdefault(chunk.language, {}).setdefault(chunk.source.title, None)
-                # Swap only once the new index is complete: searches meanwhile use the previous one.
-                self._index, self._version_id = index, active.id
-                self._titles = {lang: list(names) for lang, names in titles.items()}
-                log.info(
-                    "knowledge version %d loaded: %d chunks%s in %.2fs",
-                    active.id,
-                    len(chunks),
-                    f" with {active.embedder} vectors" if isinstance(index, HybridIndex) else "",
-                    time.monotonic() - started,
-                )
+                self._install(await self._load(active))
             self._checked_at = time.monotonic()
             return self._version_id
+
+    async def _load(self, version: VersionRecord) -> _Loaded:
+        """Build ``version``'s index from its stored chunks (it need not be the active one)."""
+        started = time.monotonic()
+        vectors = self.vectors.loader(version)
+        chunks: list[IndexedChunk] = []
+        async for batch in self.otvet.store.iter_chunks(version.id):
+            chunks.extend(vectors.take(batch))
+        index = await asyncio.to_thread(self.otvet.retriever.build, chunks)
+        index = await asyncio.to_thread(vectors.index, index, chunks)
+        titles: dict[str | None, dict[str, None]] = {}
+        for chunk in chunks:
+            titles.setdefault(chunk.language, {}).setdefault(chunk.source.title, None)
+        log.info(
+            "knowledge version %d loaded: %d chunks%s in %.2fs",
+            version.id,
+            len(chunks),
+            f" with {version.embedder} vectors" if isinstance(index, HybridIndex) else "",
+            time.monotonic() - started,
+        )
+        return _Loaded(version.id, index, {lang: list(names) for lang, names in titles.items()})
+
+    def _install(self, loaded: _Loaded) -> None:
+        # Swap only once the new index is complete: searches meanwhile use the previous one, and a turn that
+        # already searched the previous one answers from its passages.
+        self._index, self._version_id, self._titles = loaded.index, loaded.version_id, loaded.titles
 
     async def add_sources(
         self, sources: Sequence[NewSource], *, rebuild: bool = True, note: str = ""
@@ -220,7 +264,7 @@ class KnowledgeBase:
             for record in records
             if record.name not in incoming and not record.name.startswith(PLACEHOLDER_PREFIX)
         ]
-        inputs = [chunk_input(piece) for parsed in contents for piece in chunk_source(parsed)]
+        inputs = [chunk_input(piece) for parsed in contents for piece in self.chunks_of(parsed)]
         known = await self.vectors.known(embedder)
         await self.vectors.embed_missing(embedder, inputs, known)
         return known
@@ -254,20 +298,57 @@ class KnowledgeBase:
         progress: Callable[[int, int], None] | None = None,
         vectors: dict[str, bytes] | None = None,
         fallback: bool = False,
+        force: bool = False,
     ) -> VersionRecord:
-        """Chunk every source into a new version, activate it and load its index.
+        """Chunk every source into a new version and :meth:`publish` it (evaluate, then promote or reject).
 
         With an embedder every chunk gets a vector (:meth:`ChunkVectors.attach`): from ``vectors`` (embedded
         ahead), else from the active version when its chunk text is unchanged, else from the embedder. If
         the embedder fails, :class:`EmbeddingError` is raised and the active version stays; with
         ``fallback`` the version is built without vectors instead (searched by BM25 alone).
         """
+        version = await self.build(note=note, progress=progress, vectors=vectors, fallback=fallback)
+        return await self.publish(version, force=force)
+
+    async def build(
+        self,
+        *,
+        note: str = "",
+        progress: Callable[[int, int], None] | None = None,
+        vectors: dict[str, bytes] | None = None,
+        fallback: bool = False,
+    ) -> VersionRecord:
+        """Chunk every source into a new ``ready`` version (not answering yet) and return it.
+
+        Chunking (and detecting each chunk's language) is CPU work, seconds for a large knowledge base: it
+        runs in a thread, so a process that also answers questions (``otvet serve`` with its worker) keeps
+        answering meanwhile.
+        """
         store = self.otvet.store
         records = await store.list_sources()
+        loop = asyncio.get_running_loop()
+
+        def report(done: int, total: int) -> None:
+            if progress:  # the callback belongs to the event loop's thread (it may set asyncio events)
+                loop.call_soon_threadsafe(progress, done, total)
+
+        chunks = await asyncio.to_thread(self._chunk_all, records, report)
+        chunks, embedder_key = await self.vectors.attach(chunks, vectors, fallback=fallback)
+        return await store.create_version(chunks, source_count=len(records), note=note, embedder=embedder_key)
+
+    def _chunk_all(
+        self, records: Sequence[SourceRecord], progress: Callable[[int, int], None]
+    ) -> list[NewChunk]:
         chunks: list[NewChunk] = []
+        seen: set[tuple[str, ...]] = set()
         for done, record in enumerate(records, 1):
-            parsed = parsed_of(record)
-            for position, piece in enumerate(chunk_source(parsed)):
+            for position, piece in enumerate(self.chunks_of(parsed_of(record))):
+                # The same passage twice (a disclaimer on every page, a pair in two FAQ files) would fill
+                # the few passages an answer gets with copies: keep the first.
+                key = (piece.kind, " ".join(words(piece.question or "")), " ".join(words(piece.text)))
+                if key in seen:
+                    continue
+                seen.add(key)
                 language = record.language or self.otvet.detect_language(
                     f"{piece.question}\n{piece.text}" if piece.question else piece.text
                 )
@@ -282,12 +363,117 @@ class KnowledgeBase:
                         language=language,
                     )
                 )
-            if progress:
-                progress(done, len(records))
-        chunks, embedder_key = await self.vectors.attach(chunks, vectors, fallback=fallback)
-        version = await store.create_version(
-            chunks, source_count=len(records), note=note, embedder=embedder_key
+            progress(done, len(records))
+        return chunks
+
+    def chunks_of(self, parsed: ParsedSource) -> Iterator[Piece]:
+        """A source's chunks, cut as ``training`` settings say (the same for building and embedding ahead)."""
+        settings = self.otvet.settings.training
+        return chunk_source(parsed, settings.chunk_chars, settings.chunk_overlap)
+
+    async def evaluate(self, version: VersionRecord, checks: Sequence[CheckRecord]) -> Evaluation:
+        """Score ``version`` on ``checks`` (core/evaluation.py); it need not be active."""
+        return await self._evaluate(await self._loaded(version), checks)
+
+    async def _evaluate(self, loaded: _Loaded, checks: Sequence[CheckRecord]) -> Evaluation:
+        settings = self.otvet.settings.training
+
+        async def search(question: str, k: int) -> list[Passage]:
+            return await self._search_in(loaded.index, question, k)
+
+        return await evaluate(
+            loaded.version_id, checks, search, k=settings.eval_k, answer_recall=settings.answer_recall
         )
+
+    async def _loaded(self, version: VersionRecord) -> _Loaded:
+        if version.id == self._version_id:
+            return _Loaded(version.id, self._index, self._titles)
+        return await self._load(version)
+
+    async def publish(self, version: VersionRecord, *, force: bool = False) -> VersionRecord:
+        """Evaluate a built version against the active one; promote it if it is not worse (or ``force``).
+
+        A version that scored worse is marked ``rejected``, its evaluation and the reason stored in its
+        ``metrics`` (``metrics["decision"]``): the active version keeps answering.
+        """
+        store = self.otvet.store
+        checks = await store.list_checks()
+        active = await store.active_version()
+        candidate = await self._loaded(version)
+        metrics: dict[str, Any] = {"checks": 0}
+        decision = Decision(True, "the check set is empty: promoted without evaluation")
+        if checks:
+            mine = await self._evaluate(candidate, checks)
+            theirs = None
+            if active is not None and active.id != version.id:
+                theirs = await self.evaluate(active, checks)
+            decision = decide(mine, theirs, tolerance=self.otvet.settings.training.tolerance)
+            metrics = mine.as_dict()
+            if theirs is not None:
+                metrics["baseline"] = {"version_id": theirs.version_id, **theirs.scores()}
+        promote = decision.promote or force
+        reason = decision.reason if decision.promote or not force else f"forced: {decision.reason}"
+        metrics.update(decision=reason, promoted=promote)
+        version = await store.update_version(version.id, metrics=metrics)
+        if not promote:
+            log.warning("knowledge version %d not promoted: %s", version.id, reason)
+            return await store.update_version(version.id, status="rejected")
+        version = await store.activate_version(version.id)
+        async with self._lock:
+            self._install(candidate)
+            self._checked_at = time.monotonic()
+        log.info("knowledge version %d promoted: %s", version.id, reason)
+        await self.prune()
+        return version
+
+    async def promote(self, version_id: int, *, force: bool = False) -> VersionRecord:
+        """Promote a kept version through the gate (re-evaluated on today's check set), or ``force`` it."""
+        version = await self._version(version_id)
+        if version.status == "active":
+            return version
+        if version.status in ("building", "failed"):
+            raise ValueError(f"knowledge version {version_id} is {version.status}: it cannot be promoted")
+        return await self.publish(version, force=force)
+
+    async def rollback(self, version_id: int | None = None) -> VersionRecord:
+        """Make an earlier version active again: ``version_id``, or the one active before the current one.
+
+        Rolling back is the admin's explicit decision (the version answered before), so it skips the gate.
+        """
+        store = self.otvet.store
+        if version_id is None:
+            active = await store.active_version()
+            earlier = [
+                v
+                for v in await store.list_versions()
+                if v.status == "retired"
+                and v.activated_at is not None
+                and (active is None or v.id != active.id)
+            ]
+            if not earlier:
+                raise NotFound("no earlier version was ever active: there is nothing to roll back to")
+            version_id = max(earlier, key=lambda v: (v.activated_at, v.id)).id
+        version = await self._version(version_id)
+        if version.status in ("building", "failed"):
+            raise ValueError(f"knowledge version {version_id} is {version.status}: it cannot be activated")
         version = await store.activate_version(version.id)
         await self.refresh(force=True)
+        log.info("rolled back to knowledge version %d", version.id)
         return version
+
+    async def _version(self, version_id: int) -> VersionRecord:
+        version = await self.otvet.store.get_version(version_id)
+        if version is None:
+            raise NotFound(f"there is no knowledge version {version_id}")
+        return version
+
+    async def prune(self) -> int:
+        """Delete versions beyond ``training.keep_versions`` (oldest first; never the active one)."""
+        keep = self.otvet.settings.training.keep_versions
+        versions = [v for v in await self.otvet.store.list_versions() if v.status != "active"]
+        old = [v.id for v in sorted(versions, key=lambda v: v.id, reverse=True)[keep:]]
+        if not old:
+            return 0
+        deleted = await self.otvet.store.delete_versions(old)
+        log.info("deleted %d old knowledge versions (keeping %d for rollback)", deleted, keep)
+        return deleted

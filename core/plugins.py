@@ -32,6 +32,7 @@ DEFAULT_PLUGINS: dict[str, str] = {
     "sources_qa": "otvet.plugins.sources_qa",
     "sources_html": "otvet.plugins.sources_html",
     "sources_pdf": "otvet.plugins.sources_pdf",
+    "sources_docx": "otvet.plugins.sources_docx",
     "demo": "otvet.plugins.demo.plugin",
     "http_health": "otvet.frontends.health",
     "telegram": "otvet.frontends.telegram.plugin",

@@ -97,14 +97,16 @@ def build_prompt(
     return Prompt(messages=messages, shown=tuple(shown), history_used=len(history), estimated_tokens=used)
 
 
+def persona(t: Translator, settings: PromptSettings) -> str:
+    """Who the assistant is: the deployment's own system text, or the built-in one."""
+    return settings.system.strip() or t.gettext(
+        "You are a helpful assistant that answers questions using the knowledge base provided to you."
+    )
+
+
 def instructions(t: Translator, settings: PromptSettings, language: str, *, grounded: bool) -> str:
     """The system instructions: the deployment's own or the built-in ones, then the rules for sources."""
-    parts = [
-        settings.system.strip()
-        or t.gettext(
-            "You are a helpful assistant that answers questions using the knowledge base provided to you."
-        )
-    ]
+    parts = [persona(t, settings)]
     if grounded:
         parts.append(
             t.gettext(
@@ -129,8 +131,12 @@ def instructions(t: Translator, settings: PromptSettings, language: str, *, grou
                 "reply briefly to greetings and thanks."
             )
         )
-    parts.append(t.gettext("Always answer in %(language)s.", language=language_name(language)))
+    parts.append(answer_in(t, language))
     return "\n\n".join(parts)
+
+
+def answer_in(t: Translator, language: str) -> str:
+    return t.gettext("Always answer in %(language)s.", language=language_name(language))
 
 
 def language_name(code: str) -> str:

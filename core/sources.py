@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import ClassVar
 
 
@@ -59,6 +62,49 @@ class SourceType(ABC):
     @abstractmethod
     def parse(self, data: bytes, *, origin: str) -> ParsedSource:
         """Parse ``data`` (the file's bytes; ``origin`` names it in errors) or raise :class:`SourceError`."""
+
+
+class DocumentSource(SourceType):
+    """A document format that may declare its own language (HTML ``lang``, a PDF's ``/Lang``, Word's
+    language property): the declaration is kept when it names one of ``languages``."""
+
+    def __init__(self, languages: Iterable[str] | None = None) -> None:
+        #: The languages a declaration may name (Otvet's own); None accepts any language code.
+        self.languages = None if languages is None else {lang.lower() for lang in languages}
+
+    def declared_language(self, declared: object) -> str | None:
+        """``ru-RU`` → ``ru``; None for anything else, or a language not in ``languages``."""
+        match = _LANGUAGE_TAG.match(str(declared or "").strip())
+        if not match:
+            return None
+        language = match.group(1).lower()
+        return language if self.languages is None or language in self.languages else None
+
+
+_LANGUAGE_TAG = re.compile(r"^([A-Za-z]{2,3})(?:[-_].*)?$")
+
+
+def title_from_name(origin: str) -> str:
+    """A title from a file name or URL: ``office-rules.md`` → ``Office rules`` (the query is ignored)."""
+    path = PurePath(origin.split("?", 1)[0].rstrip("/"))
+    stem = path.stem or path.name or origin
+    return stem.replace("_", " ").replace("-", " ").strip().capitalize() or origin
+
+
+def sections_by_heading(blocks: Iterable[tuple[bool, str]], title: str) -> list[Section]:
+    """Sections from ``(is_heading, text)`` blocks: each heading starts one, titled with it; paragraphs
+    before the first heading belong to the document ``title``. Headings with no text under them vanish."""
+    sections: list[Section] = []
+    heading, paragraphs = "", []
+    for is_heading, text in [*blocks, (True, "")]:
+        if is_heading:
+            body = "\n\n".join(paragraphs)
+            if body:
+                sections.append(Section(body, heading or title))
+            heading, paragraphs = text, []
+        else:
+            paragraphs.append(text)
+    return sections
 
 
 def decode_text(data: bytes, *, origin: str) -> str:

@@ -50,7 +50,9 @@ class SourceRecord:
 @dataclass(frozen=True, slots=True)
 class VersionRecord:
     id: int
-    status: Literal["building", "ready", "active", "retired", "failed"]
+    #: ``ready`` (built, not yet promoted), ``active``, ``retired`` (was active), ``rejected`` (scored worse
+    #: than the active version on the check set), ``building`` or ``failed``.
+    status: Literal["building", "ready", "active", "retired", "rejected", "failed"]
     chunk_count: int
     source_count: int
     created_at: datetime
@@ -58,6 +60,47 @@ class VersionRecord:
     note: str
     #: ``name:model`` of the embedder whose vectors the version's chunks carry; None when they have none.
     embedder: str | None = None
+    #: Its evaluation on the check set (core/evaluation.py ``Evaluation.as_dict``), once evaluated.
+    metrics: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewCheck:
+    """A check-set question: the source expected to answer it and/or words the answer should contain."""
+
+    question: str
+    expected_source: str | None = None
+    expected_answer: str | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRecord:
+    id: int
+    question: str
+    expected_source: str | None
+    expected_answer: str | None
+    language: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateRecord:
+    """Proposed training data: a question and answer awaiting (or past) an admin's review."""
+
+    id: int
+    question: str
+    answer: str
+    #: ``rating`` (a user liked the answer) or ``correction`` (an admin wrote a better answer).
+    origin: str
+    message_id: int | None
+    language: str | None
+    #: ``pending``, ``approved`` or ``rejected``.
+    status: str
+    created_by: str | None
+    reviewed_by: str | None
+    reviewed_at: datetime | None
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,6 +421,52 @@ class Store(Protocol):
     async def activate_version(self, version_id: int) -> VersionRecord: ...
     async def active_version(self) -> VersionRecord | None: ...
     async def list_versions(self) -> list[VersionRecord]: ...
+    async def get_version(self, version_id: int) -> VersionRecord | None: ...
+    async def update_version(
+        self, version_id: int, *, status: str | None = None, metrics: dict[str, Any] | None = None
+    ) -> VersionRecord:
+        """Record a version's evaluation and/or mark it ``ready`` or ``rejected`` (never ``active``: that
+        is :meth:`activate_version`); :class:`NotFound` if unknown, ``ValueError`` if it is active."""
+        ...
+
+    async def delete_versions(self, version_ids: Sequence[int]) -> int:
+        """Delete versions (not the active one) and their chunks; return how many were deleted."""
+        ...
+
+    # the check set and candidate training data
+    async def add_checks(self, checks: Sequence[NewCheck]) -> list[CheckRecord]: ...
+    async def list_checks(self) -> list[CheckRecord]: ...
+    async def delete_checks(self, check_ids: Sequence[int]) -> int:
+        """Delete checks by id; unknown ids are ignored. Returns how many were deleted."""
+        ...
+
+    async def propose_candidate(
+        self,
+        question: str,
+        answer: str,
+        origin: str,
+        *,
+        message_id: int | None = None,
+        language: str | None = None,
+        created_by: str | None = None,
+    ) -> CandidateRecord:
+        """Store a pending candidate. One per answer (``message_id``) and origin: proposing it again updates
+        a pending one's text and leaves a reviewed one as it is."""
+        ...
+
+    async def list_candidates(
+        self, status: str | None = None, *, limit: int = 100, offset: int = 0
+    ) -> list[CandidateRecord]:
+        """Candidates, oldest first, optionally only those in ``status``."""
+        ...
+
+    async def get_candidate(self, candidate_id: int) -> CandidateRecord | None: ...
+    async def review_candidates(
+        self, candidate_ids: Sequence[int], status: str, reviewer: str
+    ) -> list[CandidateRecord]:
+        """Mark candidates ``approved``, ``rejected`` or ``pending`` again; returns the changed ones."""
+        ...
+
     def iter_chunks(self, version_id: int, batch_size: int = 5000) -> AsyncIterator[list[IndexedChunk]]:
         """Yield the version's chunks in batches, in id order."""
         ...

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import unicodedata
+from collections import Counter
 from functools import lru_cache
 from typing import Any
 
@@ -43,8 +44,13 @@ MIN_LETTERS = 2
 _lock = threading.Lock()
 
 
+@lru_cache(maxsize=8192)
 def script_of(char: str) -> str | None:
-    """The Unicode script family of a letter (``LATIN``, ``CYRILLIC``...), None for non-letters."""
+    """The Unicode script family of a letter (``LATIN``, ``CYRILLIC``...), None for non-letters.
+
+    Cached: a text uses a few dozen distinct characters, and looking up a character's Unicode name is what
+    made detecting the language of every chunk of a large knowledge base most of a retrain's time.
+    """
     if not char.isalpha():
         return None
     name = unicodedata.name(char, "")
@@ -70,10 +76,11 @@ def script_of(char: str) -> str | None:
 def dominant_script(text: str) -> tuple[str | None, int]:
     """The script most letters of ``text`` are in, and how many letters that is."""
     counts: dict[str, int] = {}
-    for char in text:
+    # Counting characters is done in C; only each distinct character's script is looked up.
+    for char, count in Counter(text).items():
         script = script_of(char)
         if script:
-            counts[script] = counts.get(script, 0) + 1
+            counts[script] = counts.get(script, 0) + count
     if not counts:
         return None, 0
     script = max(counts, key=counts.__getitem__)

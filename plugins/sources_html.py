@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from pathlib import PurePath
 from typing import TYPE_CHECKING
 
 from otvet import hookimpl
-from otvet.core.sources import ParsedSource, Section, SourceError, SourceType
+from otvet.core.sources import (
+    DocumentSource,
+    ParsedSource,
+    SourceError,
+    SourceType,
+    sections_by_heading,
+    title_from_name,
+)
 
 if TYPE_CHECKING:
     from otvet.core.app import Otvet
@@ -48,7 +54,6 @@ BLOCKS = frozenset(
 LINES = frozenset({"br", "li", "dt", "dd", "tr"})
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_:.+-]+)""", re.IGNORECASE)
 _DISPLAY_NONE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
-_LANG = re.compile(r"^([A-Za-z]{2,3})(?:[-_].*)?$")
 _SPACE = re.compile(r"\s+")
 
 
@@ -203,16 +208,12 @@ class _Extractor(HTMLParser):
             self.blocks.append(_Block(text, level, self._main > 0, self._article > 0))
 
 
-class HtmlSource(SourceType):
+class HtmlSource(DocumentSource):
     """A web page: the main text, one section per heading; ``<title>`` (or the first h1) is its title."""
 
     name = "html"
     extensions = (".html", ".htm")
     description = "HTML page: main text only (no menus or scripts), sections by heading"
-
-    def __init__(self, languages: Iterable[str] | None = None) -> None:
-        #: The languages a declared ``lang`` may be (Otvet's own); None accepts any language code.
-        self.languages = None if languages is None else {lang.lower() for lang in languages}
 
     def parse(self, data: bytes, *, origin: str) -> ParsedSource:
         extractor = _Extractor()
@@ -225,39 +226,13 @@ class HtmlSource(SourceType):
                 blocks = [b for b in blocks if marked(b)]
                 break
         first_h1 = next((b.text for b in extractor.blocks if b.level == 1), "")
-        title = _SPACE.sub(" ", extractor.title).strip() or first_h1 or _title_from(origin)
-        sections: list[Section] = []
-        heading, paragraphs = "", []
-
-        def flush() -> None:
-            body = "\n\n".join(paragraphs)
-            if body:
-                sections.append(Section(body, heading or title))
-            paragraphs.clear()
-
-        for block in blocks:
-            if block.level:
-                flush()
-                heading = block.text
-            else:
-                paragraphs.append(block.text)
-        flush()
+        title = _SPACE.sub(" ", extractor.title).strip() or first_h1 or title_from_name(origin)
+        sections = sections_by_heading(((bool(b.level), b.text) for b in blocks), title)
         if not sections:
             raise SourceError("has no main text: there is nothing to learn from", origin=origin)
-        return ParsedSource(title=title, sections=sections, language=self._language(extractor.language))
-
-    def _language(self, declared: str) -> str | None:
-        match = _LANG.match(declared.strip())
-        if not match:
-            return None
-        language = match.group(1).lower()
-        return language if self.languages is None or language in self.languages else None
-
-
-def _title_from(origin: str) -> str:
-    path = PurePath(origin.split("?", 1)[0].rstrip("/"))
-    stem = path.stem or path.name or origin
-    return stem.replace("_", " ").replace("-", " ").strip().capitalize() or origin
+        return ParsedSource(
+            title=title, sections=sections, language=self.declared_language(extractor.language)
+        )
 
 
 @hookimpl

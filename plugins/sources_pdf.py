@@ -8,26 +8,25 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable, Iterable
-from pathlib import PurePath
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pypdf import PdfReader
 from pypdf.errors import DependencyError
 
 from otvet import hookimpl
-from otvet.core.sources import ParsedSource, Section, SourceError, SourceType
+from otvet.core.sources import (
+    DocumentSource,
+    ParsedSource,
+    Section,
+    SourceError,
+    SourceType,
+    title_from_name,
+)
 from otvet.plugins.sources_text import unwrap
 
 if TYPE_CHECKING:
     from otvet.core.app import Otvet
-
-_LANG = re.compile(r"^([A-Za-z]{2,3})(?:[-_].*)?$")
-
-
-def _title_from(origin: str) -> str:
-    stem = PurePath(origin.split("?", 1)[0].rstrip("/")).stem or origin
-    return stem.replace("_", " ").replace("-", " ").strip().capitalize() or origin
 
 
 def _page_text(text: str) -> str:
@@ -36,16 +35,12 @@ def _page_text(text: str) -> str:
     return "\n\n".join(p for p in (unwrap(block) for block in blocks) if p)
 
 
-class PdfSource(SourceType):
+class PdfSource(DocumentSource):
     """A PDF's text, page by page; the document's Title (else the file name) is its title."""
 
     name = "pdf"
     extensions = (".pdf",)
     description = "PDF with a text layer (not scanned images): one section per page"
-
-    def __init__(self, languages: Iterable[str] | None = None) -> None:
-        #: The languages a declared ``/Lang`` may be (Otvet's own); None accepts any language code.
-        self.languages = None if languages is None else {lang.lower() for lang in languages}
 
     def parse(self, data: bytes, *, origin: str) -> ParsedSource:
         if b"%PDF-" not in data[:1024]:
@@ -75,7 +70,9 @@ class PdfSource(SourceType):
                 origin=origin,
             )
         return ParsedSource(
-            title=title or _title_from(origin), sections=sections, language=self._language(declared)
+            title=title or title_from_name(origin),
+            sections=sections,
+            language=self.declared_language(declared),
         )
 
     @staticmethod
@@ -92,13 +89,6 @@ class PdfSource(SourceType):
             raise SourceError(
                 "is protected by a password: save a copy without one and ingest that", origin=origin
             )
-
-    def _language(self, declared: object) -> str | None:
-        match = _LANG.match(str(declared or "").strip())
-        if not match:
-            return None
-        language = match.group(1).lower()
-        return language if self.languages is None or language in self.languages else None
 
 
 @hookimpl

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from pathlib import PurePath
 
 from otvet import hookimpl
-from otvet.core.sources import ParsedSource, Section, SourceError, SourceType, decode_text
+from otvet.core.sources import ParsedSource, Section, SourceError, SourceType, decode_text, title_from_name
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
@@ -36,11 +35,6 @@ def _paragraphs(text: str) -> str:
     return "\n\n".join(p for p in (unwrap(block) for block in re.split(r"\n\s*\n", text)) if p)
 
 
-def _title_from(origin: str) -> str:
-    stem = PurePath(origin).stem or origin
-    return stem.replace("_", " ").replace("-", " ").strip().capitalize() or origin
-
-
 class TextSource(SourceType):
     """A plain-text file: paragraphs separated by blank lines; the file name is its title."""
 
@@ -53,7 +47,7 @@ class TextSource(SourceType):
         body = _paragraphs(text)
         if not body.strip():
             raise SourceError("is empty: there is no text to learn from", origin=origin)
-        title = _title_from(origin)
+        title = title_from_name(origin)
         return ParsedSource(title=title, sections=[Section(body, title)])
 
 
@@ -95,7 +89,7 @@ class MarkdownSource(SourceType):
             raise SourceError("has a code block (```) that is never closed", origin=origin)
         if not sections:
             raise SourceError("has no text under its headings: there is nothing to learn from", origin=origin)
-        title = title or _title_from(origin)
+        title = title or title_from_name(origin)
         sections = [Section(s.text, s.title or title) for s in sections]
         return ParsedSource(title=title, sections=sections, language=meta.get("language") or None)
 

@@ -34,7 +34,8 @@ def serve(context: Context, host: str | None, port: int | None) -> None:
     settings = context.settings
     host = settings.host if host is None else host
     port = settings.port if port is None else port
-    app = create_app(context.otvet)
+    # One machine, one process: it also runs the jobs (retrains) unless `otvet worker` processes do.
+    app = create_app(context.otvet, worker=settings.worker.in_process)
     where = f"http://{host}:{port}" if port else f"{host}, on a free port (uvicorn names it below)"
     click.echo(f"Otvet is serving on {where}", err=True)
     uvicorn.run(
@@ -112,8 +113,8 @@ def ask(
 @click.option("--note", default="", help="A note stored with the new knowledge version.")
 @pass_context
 def ingest(context: Context, sources: tuple[str, ...], note: str) -> None:
-    """Add training data: Markdown, text, HTML, PDF, CSV/JSON/YAML Q&A files, folders of them, or web pages
-    (http:// or https:// URLs).
+    """Add training data: Markdown, text, HTML, PDF, Word, CSV/JSON/YAML Q&A files, folders of them, or web
+    pages (http:// or https:// URLs).
 
     Every file and page is checked first; if any has a problem, nothing is added and each problem is listed.
     Ingesting an unchanged file again does nothing. Your first sources replace the demo knowledge base.
@@ -138,8 +139,13 @@ def ingest(context: Context, sources: tuple[str, ...], note: str) -> None:
                 click.echo(f"  {label:<9} {name}")
         if report.removed:
             click.echo(f"  removed   the demo knowledge base ({len(report.removed)} sources)")
-        if report.version:
-            v = report.version
+        v = report.version
+        if v and v.status != "active":
+            reason = (v.metrics or {}).get("decision", v.status)
+            click.echo(f"Knowledge version {v.id} was built but not promoted: {reason}", err=True)
+            click.echo(f"Promote it anyway with `otvet promote {v.id} --force`.", err=True)
+            sys.exit(1)
+        if v:
             click.echo(
                 f"Knowledge version {v.id} is active: {_count(v.chunk_count, 'chunk')} "
                 f"from {_count(v.source_count, 'source')}."

@@ -20,7 +20,7 @@ import click
 from otvet.core.app import Otvet
 from otvet.core.jobs import Worker
 from otvet.core.store import FINISHED_JOB_STATES, JobRecord, NotFound
-from otvet.frontends.cli.main import Context, cli, echo_json, pass_context, run, run_on_store
+from otvet.frontends.cli.main import Context, cli, echo_json, echo_table, pass_context, run, run_on_store
 
 T = TypeVar("T")
 #: Seconds between two reads of a job ``otvet retrain --wait`` follows.
@@ -59,35 +59,44 @@ def worker(context: Context, once: bool, worker_id: str | None) -> None:
     click.echo(f"Worker stopped after {ran} job(s).", err=True)
 
 
+async def follow_job(otvet: Otvet, job: JobRecord) -> JobRecord:
+    """Print a queued job's progress on stderr until it ends (``--wait``); its final state."""
+    click.echo("Waiting for a worker (`otvet worker`) to run it; Ctrl-C stops waiting.", err=True)
+    shown: tuple[str, float, str | None] | None = None
+    while job.status not in FINISHED_JOB_STATES:
+        await asyncio.sleep(WAIT_POLL_SECONDS)
+        latest = await otvet.store.get_job(job.id)
+        if latest is None:
+            raise click.ClickException(f"job {job.id} disappeared")
+        job = latest
+        state = (job.status, round(job.progress, 2), job.message)
+        if state != shown:
+            shown = state
+            click.echo(f"  {job.status} {job.progress:4.0%} {job.message or ''}".rstrip(), err=True)
+    return job
+
+
 @cli.command()
 @click.option("--note", default="", help="A note kept with the new knowledge version.")
+@click.option("--force", is_flag=True, help="Promote the new version even if it scores worse.")
 @click.option("--wait/--no-wait", default=True, show_default=True, help="Follow the job until it ends.")
 @pass_context
-def retrain(context: Context, note: str, wait: bool) -> None:
-    """Queue a retrain: a worker builds a knowledge version from every source and activates it.
+def retrain(context: Context, note: str, force: bool, wait: bool) -> None:
+    """Queue a retrain: a worker builds a knowledge version from every source, evaluates it on the check
+    set (`otvet checks`) and promotes it unless it scores worse than the active version.
 
     \b
-    Exit status with --wait: 0 when the job succeeded, 1 when it failed or was cancelled.
+    Exit status with --wait: 0 when the new version is active; 1 when it was not promoted (the reason is
+    printed), or the job failed or was cancelled.
     """
+    payload: dict[str, Any] = {"note": note} if note else {}
+    if force:
+        payload["force"] = True
 
     async def work(otvet: Otvet) -> JobRecord:
-        job = await otvet.store.enqueue_job("retrain", {"note": note} if note else {})
+        job = await otvet.store.enqueue_job("retrain", payload)
         click.echo(f"Queued job {job.id} (retrain).", err=True)
-        if not wait:
-            return job
-        click.echo("Waiting for a worker (`otvet worker`) to run it; Ctrl-C stops waiting.", err=True)
-        shown: tuple[str, float, str | None] | None = None
-        while job.status not in FINISHED_JOB_STATES:
-            await asyncio.sleep(WAIT_POLL_SECONDS)
-            latest = await otvet.store.get_job(job.id)
-            if latest is None:
-                raise click.ClickException(f"job {job.id} disappeared")
-            job = latest
-            state = (job.status, round(job.progress, 2), job.message)
-            if state != shown:
-                shown = state
-                click.echo(f"  {job.status} {job.progress:4.0%} {job.message or ''}".rstrip(), err=True)
-        return job
+        return await follow_job(otvet, job) if wait else job
 
     job = _run_on_store(context, work)
     if not wait:
@@ -96,8 +105,15 @@ def retrain(context: Context, note: str, wait: bool) -> None:
     if job.status != "succeeded":
         click.echo(f"Job {job.id} {job.status}: {job.error or 'no error recorded'}", err=True)
         sys.exit(1)
-    version = (job.result or {}).get("version_id")
-    click.echo(f"Job {job.id} succeeded: knowledge version {version} is active.")
+    result = job.result or {}
+    version = result.get("version_id")
+    if result.get("promoted") is False:
+        click.echo(
+            f"Job {job.id}: knowledge version {version} was not promoted: {result.get('reason')}", err=True
+        )
+        click.echo(f"Promote it anyway with `otvet promote {version} --force`.", err=True)
+        sys.exit(1)
+    click.echo(f"Job {job.id} succeeded: knowledge version {version} is active ({result.get('reason', '')}).")
 
 
 @cli.group(invoke_without_command=True)
@@ -132,9 +148,7 @@ def jobs(ctx: click.Context, as_json: bool, status: str | None, limit: int) -> N
         )
         for job in records
     ]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    echo_table(header, rows)
 
 
 @jobs.command("cancel")

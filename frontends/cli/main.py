@@ -172,8 +172,11 @@ def main(argv: list[str] | None = None) -> Any:
     """Entry point of the ``otvet`` script: loads plugins' commands, then runs the CLI."""
     from otvet.frontends.cli import (
         admin,  # noqa: F401  (otvet admin ..., otvet key ...)
+        candidates,  # noqa: F401  (otvet candidates ...)
         commands,  # noqa: F401  (registers the built-in commands)
+        finetune,  # noqa: F401  (otvet finetune export|start)
         jobs,  # noqa: F401  (otvet worker, otvet retrain, otvet jobs ...)
+        versions,  # noqa: F401  (otvet versions, promote, rollback, checks ...)
     )
 
     try:
@@ -186,6 +189,13 @@ def main(argv: list[str] | None = None) -> Any:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)
     return cli.main(args=argv, prog_name="otvet", obj=context)
+
+
+def echo_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """Print rows under a header in columns as wide as their widest cell."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
 def echo_json(data: object) -> None:

@@ -7,6 +7,7 @@ import math
 import strawberry
 from strawberry.types import Info
 
+from otvet.core.feedback import record_rating
 from otvet.core.store import NotFound
 from otvet.frontends.graphql.context import CHANNEL, context_of
 from otvet.frontends.graphql.errors import NOT_FOUND, RATE_LIMITED, ApiError, bad_input
@@ -61,9 +62,12 @@ class ConversingMutations:
             raise ApiError(NOT_FOUND, f"there is no answer {message_id} in your conversations")
         if message.role != "assistant":
             raise bad_input("only answers can be rated, not questions")
-        user = await store.get_or_create_user(CHANNEL, end_user_id(principal, user_id))
+        rater = end_user_id(principal, user_id)
+        user = await store.get_or_create_user(CHANNEL, rater)
         try:
-            await store.add_feedback(message.id, user.id, value, comment.strip())
+            await record_rating(
+                context.otvet, message.id, user.id, value, comment.strip(), rated_by=f"{CHANNEL}:{rater}"
+            )
         except NotFound:  # deleted meanwhile
             raise ApiError(NOT_FOUND, f"there is no answer {message_id}") from None
         return True

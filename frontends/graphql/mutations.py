@@ -1,11 +1,25 @@
-"""The ``Mutation`` type: integrators' mutations (conversing.py) and admins' (training.py, access.py)."""
+"""The ``Mutation`` type: integrators' mutations (conversing.py) and admins' (training.py, checks.py,
+access.py, finetune.py, candidates.py)."""
 
 from __future__ import annotations
 
 from strawberry.tools import merge_types
 
 from otvet.frontends.graphql.access import AccessMutations
+from otvet.frontends.graphql.candidates import CandidateMutations
+from otvet.frontends.graphql.checks import CheckMutations
 from otvet.frontends.graphql.conversing import ConversingMutations
+from otvet.frontends.graphql.finetune import FineTuneMutations
 from otvet.frontends.graphql.training import TrainingMutations
 
-Mutation = merge_types("Mutation", (ConversingMutations, TrainingMutations, AccessMutations))
+Mutation = merge_types(
+    "Mutation",
+    (
+        ConversingMutations,
+        TrainingMutations,
+        CheckMutations,
+        FineTuneMutations,
+        CandidateMutations,
+        AccessMutations,
+    ),
+)

@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 import strawberry
 from strawberry.types import Info
 
+from otvet.frontends.graphql.candidates import CandidateQueries
+from otvet.frontends.graphql.checks import Check
 from otvet.frontends.graphql.context import context_of
 from otvet.frontends.graphql.errors import bad_input
 from otvet.frontends.graphql.inputs import ConversationFilter, FeedbackFilter
@@ -45,7 +47,7 @@ def _period(since: datetime | None, until: datetime | None) -> tuple[datetime, d
 
 
 @strawberry.type(description="Reading: conversations need `read`; the knowledge base and accounts, `admin`.")
-class Query:
+class Query(CandidateQueries):  # candidate training data: candidates.py
     @strawberry.field(description="Who is calling: null without a credential. Needs no scope.")
     def me(self, info: Info) -> Principal | None:
         principal = context_of(info).principal
@@ -125,6 +127,10 @@ class Query:
     async def knowledge_versions(self, info: Info) -> list[KnowledgeVersion]:
         versions = await context_of(info).otvet.store.list_versions()
         return [KnowledgeVersion.from_record(v) for v in versions]
+
+    @scoped_field("admin", "The check set new knowledge versions are evaluated on, oldest first.")
+    async def checks(self, info: Info) -> list[Check]:
+        return [Check.from_record(c) for c in await context_of(info).otvet.store.list_checks()]
 
     @scoped_field("admin", "The version answering questions; null before the first one is built.")
     async def active_version(self, info: Info) -> KnowledgeVersion | None:

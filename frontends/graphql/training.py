@@ -2,10 +2,11 @@
 and promoting or rolling back a knowledge version.
 
 Sources go through the same parsers as ``otvet ingest`` (``otvet.source_types``): text is read as
-Markdown, Q&A pairs as the ``qa_json`` format, files by their extension. Each change builds and activates a
-new version unless ``rebuild: false`` (to batch several changes, then ``retrain`` once). Web pages are fetched
-by core/fetch.py (SSRF protection) inside the request. Training runs in this process for now; ``retrain``
-returning a worker's ``job`` is the next step (``otvet retrain`` already queues one).
+Markdown, Q&A pairs as the ``qa_json`` format, files by their extension. Each change builds a new version
+and promotes it through the evaluation gate unless ``rebuild: false`` (to batch several changes, then
+``retrain`` once). Web pages are fetched by core/fetch.py (SSRF protection) inside the request. ``retrain``
+queues a job for a worker (``otvet worker``, or the one ``otvet serve`` runs), since a large knowledge base
+takes longer to build than a request should.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from otvet.frontends.graphql.errors import (
 from otvet.frontends.graphql.inputs import QaPairInput
 from otvet.frontends.graphql.pagination import parse_id
 from otvet.frontends.graphql.permissions import scoped_mutation
-from otvet.frontends.graphql.types import IngestResult, KnowledgeVersion, RemoveSourcesResult, RetrainResult
+from otvet.frontends.graphql.types import IngestResult, Job, KnowledgeVersion, RemoveSourcesResult
 from otvet.frontends.graphql.uploads import parse_uploads
 
 #: The sources table's limit on names.
@@ -186,27 +187,44 @@ class TrainingMutations:
 
     @scoped_mutation(
         "admin",
-        "Build a new knowledge version from every source and activate it. Runs now, in this request "
-        "(`version`); once the training worker exists it is queued instead (`job`).",
+        "Queue a retrain: a worker builds a knowledge version from every source, evaluates it on the check "
+        "set and promotes it unless it scores worse than the active version (`force` promotes it anyway). "
+        "Follow it with `jobProgress`; its `result` says whether the version was promoted and why.",
     )
-    async def retrain(self, info: Info, note: str = "") -> RetrainResult:
-        otvet = context_of(info).otvet
-        with _training():
-            version = await otvet.knowledge.rebuild(note=note or "retrain")
-        return RetrainResult(version=KnowledgeVersion.from_record(version), job=None)
+    async def retrain(self, info: Info, note: str = "", force: bool = False) -> Job:
+        payload: dict[str, object] = {"note": note.strip()} if note.strip() else {}
+        if force:
+            payload["force"] = True
+        return Job.from_record(await context_of(info).otvet.store.enqueue_job("retrain", payload))
 
     @scoped_mutation(
         "admin",
-        "Make a version the active one: promote a new version or roll back to an older one. Every process "
-        "switches within `retrieval.refresh_seconds`.",
+        "Promote a kept version: it is evaluated on today's check set and becomes active unless it scores "
+        "worse than the active one (then it comes back `REJECTED`, with the reason in `evaluation`); "
+        "`force` promotes it anyway. Every process switches within `retrieval.refresh_seconds`.",
     )
-    async def activate_version(self, info: Info, id: strawberry.ID) -> KnowledgeVersion:
+    async def promote_version(self, info: Info, id: strawberry.ID, force: bool = False) -> KnowledgeVersion:
         otvet = context_of(info).otvet
-        try:
-            version = await otvet.store.activate_version(parse_id(id))
-        except NotFound:
-            raise ApiError(NOT_FOUND, f"there is no knowledge version {id}") from None
-        except ValueError as exc:  # building or failed
-            raise bad_input(str(exc)) from None
-        await otvet.knowledge.refresh()
+        with _versions():
+            return KnowledgeVersion.from_record(await otvet.knowledge.promote(parse_id(id), force=force))
+
+    @scoped_mutation(
+        "admin",
+        "Roll back: make an earlier version active again (`id`, or the one active before the current one). "
+        "A rollback skips the evaluation gate.",
+    )
+    async def rollback_version(self, info: Info, id: strawberry.ID | None = None) -> KnowledgeVersion:
+        otvet = context_of(info).otvet
+        with _versions():
+            version = await otvet.knowledge.rollback(None if id is None else parse_id(id))
         return KnowledgeVersion.from_record(version)
+
+
+@contextmanager
+def _versions() -> Iterator[None]:
+    try:
+        yield
+    except NotFound as exc:
+        raise ApiError(NOT_FOUND, str(exc)) from None
+    except ValueError as exc:  # building or failed
+        raise bad_input(str(exc)) from None

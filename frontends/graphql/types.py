@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -430,7 +430,36 @@ class VersionStatus(Enum):
     READY = "ready"
     ACTIVE = "active"
     RETIRED = "retired"
+    REJECTED = "rejected"
     FAILED = "failed"
+
+
+@strawberry.type(
+    description="A version's scores on the check set and the gate's decision (docs/knowledge.md). Scores are "
+    "null when no check measures them."
+)
+class VersionEvaluation:
+    checks: int = strawberry.field(description="Checks it was evaluated on; 0 when the check set was empty.")
+    k: int | None = strawberry.field(description="Passages searched per check (`hitAtK`).")
+    hit_at_1: float | None = strawberry.field(description="Share of checks whose expected source came first.")
+    hit_at_k: float | None = strawberry.field(description="Share whose expected source was in the first k.")
+    answers: float | None = strawberry.field(description="Share whose passages held the expected answer.")
+    promoted: bool | None = strawberry.field(description="Whether the gate (or a forced promote) let it in.")
+    decision: str | None = strawberry.field(description="Why it was promoted or not, in words.")
+
+    @classmethod
+    def maybe(cls, metrics: dict[str, Any] | None) -> VersionEvaluation | None:
+        if not metrics:
+            return None
+        return cls(
+            checks=metrics.get("checks", 0),
+            k=metrics.get("k"),
+            hit_at_1=metrics.get("hit1"),
+            hit_at_k=metrics.get("hitk"),
+            answers=metrics.get("answers"),
+            promoted=metrics.get("promoted"),
+            decision=metrics.get("decision"),
+        )
 
 
 @strawberry.type(description="A frozen set of chunks built from the sources; older ones stay for rollback.")
@@ -443,6 +472,9 @@ class KnowledgeVersion:
     activated_at: datetime | None
     note: str
     embedder: str | None = strawberry.field(description="`name:model` of its vectors; null for BM25 alone.")
+    evaluation: VersionEvaluation | None = strawberry.field(
+        description="Its scores on the check set when it was built or last promoted; null before that."
+    )
 
     @classmethod
     def from_record(cls, record: records.VersionRecord) -> KnowledgeVersion:
@@ -455,6 +487,7 @@ class KnowledgeVersion:
             activated_at=record.activated_at,
             note=record.note,
             embedder=record.embedder,
+            evaluation=VersionEvaluation.maybe(record.metrics),
         )
 
     @classmethod
@@ -469,7 +502,8 @@ class IngestResult:
     unchanged: list[str]
     removed: list[str] = strawberry.field(description="Demo sources replaced by the first real ones.")
     version: KnowledgeVersion | None = strawberry.field(
-        description="The version built and activated; null when nothing changed or `rebuild` was false."
+        description="The version built: `ACTIVE` when promoted, `REJECTED` when it scored worse than the "
+        "active one on the check set (see `evaluation`); null when nothing changed or `rebuild` was false."
     )
 
     @classmethod
@@ -503,6 +537,11 @@ class Job:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    result: JSON | None = strawberry.field(
+        description="What the job produced once it succeeded (a retrain's `version_id`, a fine-tune's "
+        "`fine_tuned_model`...).",
+    )
+    message: str | None = strawberry.field(description="The job's last progress message.")
 
     @classmethod
     def from_record(cls, record: records.JobRecord) -> Job:
@@ -517,6 +556,8 @@ class Job:
             created_at=record.created_at,
             started_at=record.started_at,
             finished_at=record.finished_at,
+            result=record.result,
+            message=record.message,
         )
 
 
@@ -524,9 +565,3 @@ class Job:
 class JobConnection:
     nodes: list[Job]
     page_info: PageInfo
-
-
-@strawberry.type(description="A retraining: built now (`version`), or queued for a worker (`job`).")
-class RetrainResult:
-    version: KnowledgeVersion | None
-    job: Job | None

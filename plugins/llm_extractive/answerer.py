@@ -90,6 +90,20 @@ def _prefer_language(candidates: list[tuple[int, Passage]], language: str) -> li
     return same or candidates
 
 
+def _distinct(ranked: list[tuple[float, int, int, str]]) -> list[tuple[float, int, int, str]]:
+    """Each sentence once, where it scored best: overlapping chunks repeat the sentences at their seam, and
+    an answer that quotes one twice (with two citations) reads as a stutter.
+    """
+    seen: set[str] = set()
+    out = []
+    for item in ranked:
+        key = " ".join(item[3].casefold().split())
+        if key not in seen:
+            seen.add(key)
+            out.append(item)
+    return out
+
+
 def compose(request: AnswerRequest, settings: ExtractiveSettings) -> Composed:
     """The extractive answer to ``request``."""
     chat = small_talk(request)
@@ -128,7 +142,7 @@ def compose(request: AnswerRequest, settings: ExtractiveSettings) -> Composed:
             scored.append((score, index, position, sentence))
     if not scored:
         return dont_know(request)
-    ranked = sorted(scored, reverse=True)
+    ranked = _distinct(sorted(scored, reverse=True))
     # A sentence far weaker than the best one is padding, not an answer.
     chosen = [item for item in ranked[: settings.max_sentences] if item[0] >= ranked[0][0] * 0.6]
     # The passage holding the best sentence leads; inside a passage, sentences keep their document order.

@@ -1,7 +1,8 @@
-"""Registers the OpenAI chat provider and the OpenAI embedder, both as ``openai``.
+"""Registers the OpenAI chat provider and the OpenAI embedder, both as ``openai``, and the ``fine_tune`` job.
 
 ``OTVET_PROVIDER=openai`` (or ``auto`` with a key or server configured) answers with the chat model;
-``OTVET_RETRIEVAL__EMBEDDER=openai`` gives chunks vectors for hybrid retrieval.
+``OTVET_RETRIEVAL__EMBEDDER=openai`` gives chunks vectors for hybrid retrieval; ``otvet finetune start``
+queues a job that fine-tunes a model on the approved Q&A pairs.
 
 The ``openai`` package takes about a second to import. The factories import it when they are called, so
 commands and deployments that never use OpenAI (``otvet --help``, the extractive default) do not pay for it.
@@ -10,13 +11,14 @@ commands and deployments that never use OpenAI (``otvet --help``, the extractive
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from otvet import hookimpl
 
 if TYPE_CHECKING:
     from otvet.core.app import Otvet
     from otvet.core.embeddings import Embedder, EmbedderFactory
+    from otvet.core.jobs import JobContext, JobHandler
     from otvet.core.llm import Provider, ProviderFactory
 
 
@@ -40,3 +42,15 @@ def register_providers(register: Callable[[str, ProviderFactory], None]) -> None
 @hookimpl
 def register_embedders(register: Callable[[str, EmbedderFactory], None]) -> None:
     register("openai", openai_embedder)
+
+
+async def fine_tune(otvet: Otvet, job: JobContext) -> dict[str, Any]:
+    """The ``fine_tune`` job (finetune.py), imported when a worker runs one."""
+    from otvet.plugins.llm_openai.finetune import fine_tune as run
+
+    return await run(otvet, job)
+
+
+@hookimpl
+def register_job_types(register: Callable[[str, JobHandler], None]) -> None:
+    register("fine_tune", fine_tune)

@@ -96,8 +96,18 @@ async def heartbeat(
 
 
 async def finish(job_id: int, worker_id: str, result: dict[str, Any] | None) -> bool:
+    changes: dict[str, Any] = {}
+    if result and isinstance(result.get("message"), str):
+        # The outcome in words ("version 7 promoted", "not promoted: ...") is the job's last message.
+        changes["message"] = result["message"]
     changed = await _owned(job_id, worker_id).update(
-        status="succeeded", progress=1.0, result=result, finished_at=now(), lease_until=None, error=None
+        status="succeeded",
+        progress=1.0,
+        result=result,
+        finished_at=now(),
+        lease_until=None,
+        error=None,
+        **changes,
     )
     return changed == 1
 

@@ -142,6 +142,54 @@ class KnowledgeVersion(Model):
         indexes = (("status",),)
 
 
+class Check(Model):
+    """A question of the admin's check set, with what a good knowledge version finds for it."""
+
+    id = fields.IntField(primary_key=True)
+    question = fields.TextField()
+    # The source (its name or title) whose passages should come first; null when only the answer is checked.
+    expected_source = fields.CharField(max_length=512, null=True)
+    # Words a good answer contains (its passages must hold most of them); null when only the source counts.
+    expected_answer = fields.TextField(null=True)
+    language = fields.CharField(max_length=16, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "otvet_check"
+        table_description = "The check set that knowledge versions are evaluated on"
+
+
+class Candidate(Model):
+    """A question and answer proposed as training data (a well-rated answer, an admin's correction).
+
+    It becomes training data only once an admin approves it; approved pairs are gathered into one Q&A
+    source (docs/knowledge.md#feedback).
+    """
+
+    id = fields.IntField(primary_key=True)
+    question = fields.TextField()
+    answer = fields.TextField()
+    # ``rating`` (a user liked the answer) or ``correction`` (an admin wrote a better one).
+    origin = fields.CharField(max_length=16)
+    # The answer it comes from; one candidate per answer and origin.
+    message: fields.ForeignKeyNullableRelation[Message] = fields.ForeignKeyField(
+        "otvet.Message", related_name="candidates", on_delete=fields.SET_NULL, null=True, db_index=False
+    )
+    language = fields.CharField(max_length=16, null=True)
+    # ``pending``, ``approved`` or ``rejected``.
+    status = fields.CharField(max_length=16, default="pending")
+    created_by = fields.CharField(max_length=255, null=True)
+    reviewed_by = fields.CharField(max_length=255, null=True)
+    reviewed_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "otvet_candidate"
+        table_description = "Candidate training data awaiting review by an admin"
+        unique_together = (("message", "origin"),)
+        indexes = (("status", "created_at"),)
+
+
 class Chunk(Model):
     """A searchable piece of a knowledge version.
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, cast
 
-from otvet.core.store import SourceRecord, StoredMessage, VersionRecord
+from otvet.core.store import CandidateRecord, CheckRecord, SourceRecord, StoredMessage, VersionRecord
 from otvet.core.types import SourceRef, Usage
-from otvet.plugins.storage.models import KnowledgeVersion, Message, Source
+from otvet.plugins.storage.models import Candidate, Check, KnowledgeVersion, Message, Source
 
 _SOURCE_REF_FIELDS = frozenset(f.name for f in dataclasses.fields(SourceRef))
 
@@ -35,6 +35,34 @@ def version_record(version: KnowledgeVersion) -> VersionRecord:
         activated_at=version.activated_at,
         note=version.note,
         embedder=version.embedder,
+        metrics=version.metrics,
+    )
+
+
+def check_record(check: Check) -> CheckRecord:
+    return CheckRecord(
+        id=check.id,
+        question=check.question,
+        expected_source=check.expected_source,
+        expected_answer=check.expected_answer,
+        language=check.language,
+        created_at=check.created_at,
+    )
+
+
+def candidate_record(candidate: Candidate) -> CandidateRecord:
+    return CandidateRecord(
+        id=candidate.id,
+        question=candidate.question,
+        answer=candidate.answer,
+        origin=candidate.origin,
+        message_id=cast(Any, candidate).message_id,
+        language=candidate.language,
+        status=candidate.status,
+        created_by=candidate.created_by,
+        reviewed_by=candidate.reviewed_by,
+        reviewed_at=candidate.reviewed_at,
+        created_at=candidate.created_at,
     )
 
 

@@ -30,10 +30,13 @@ from otvet.core.retrieval import IndexedChunk
 from otvet.core.store import (
     AdminRecord,
     ApiKeyRecord,
+    CandidateRecord,
+    CheckRecord,
     ConversationRecord,
     ConversationSummary,
     FeedbackRecord,
     JobRecord,
+    NewCheck,
     NewChunk,
     NotFound,
     SourceRecord,
@@ -43,7 +46,7 @@ from otvet.core.store import (
     VersionRecord,
 )
 from otvet.core.types import HistoryMessage, SourceRef, Usage
-from otvet.plugins.storage import browse, jobs, schema, usage
+from otvet.plugins.storage import browse, jobs, schema, training, usage
 from otvet.plugins.storage.chunks import fetch_chunks, insert_chunks
 from otvet.plugins.storage.config import (
     APP_LABEL,
@@ -509,6 +512,63 @@ class TortoiseStore:
     @_in_context
     async def list_versions(self) -> list[VersionRecord]:
         return [version_record(version) for version in await KnowledgeVersion.all().order_by("-id")]
+
+    @_in_context
+    async def get_version(self, version_id: int) -> VersionRecord | None:
+        return await training.get_version(version_id)
+
+    @_in_context
+    async def update_version(
+        self, version_id: int, *, status: str | None = None, metrics: dict[str, Any] | None = None
+    ) -> VersionRecord:
+        return await training.update_version(version_id, status, metrics)
+
+    @_in_context
+    async def delete_versions(self, version_ids: Sequence[int]) -> int:
+        return await training.delete_versions(version_ids)
+
+    # --- the check set and candidate training data (plugins/storage/training.py) ---------------------------
+
+    @_in_context
+    async def add_checks(self, checks: Sequence[NewCheck]) -> list[CheckRecord]:
+        return await training.add_checks(checks)
+
+    @_in_context
+    async def list_checks(self) -> list[CheckRecord]:
+        return await training.list_checks()
+
+    @_in_context
+    async def delete_checks(self, check_ids: Sequence[int]) -> int:
+        return await training.delete_checks(check_ids)
+
+    @_in_context
+    async def propose_candidate(
+        self,
+        question: str,
+        answer: str,
+        origin: str,
+        *,
+        message_id: int | None = None,
+        language: str | None = None,
+        created_by: str | None = None,
+    ) -> CandidateRecord:
+        return await training.propose_candidate(question, answer, origin, message_id, language, created_by)
+
+    @_in_context
+    async def list_candidates(
+        self, status: str | None = None, *, limit: int = 100, offset: int = 0
+    ) -> list[CandidateRecord]:
+        return await training.list_candidates(status, limit, offset)
+
+    @_in_context
+    async def get_candidate(self, candidate_id: int) -> CandidateRecord | None:
+        return await training.get_candidate(candidate_id)
+
+    @_in_context
+    async def review_candidates(
+        self, candidate_ids: Sequence[int], status: str, reviewer: str
+    ) -> list[CandidateRecord]:
+        return await training.review_candidates(candidate_ids, status, reviewer)
 
     async def iter_chunks(self, version_id: int, batch_size: int = 5000) -> AsyncIterator[list[IndexedChunk]]:
         last_id = 0

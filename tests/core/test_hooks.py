@@ -193,6 +193,42 @@ async def test_hook_register_models(pm: pluggy.PluginManager, tmp_path: Path) ->
         remove()
 
 
+async def test_hook_register_job_types(pm: pluggy.PluginManager, tmp_path: Path) -> None:
+    from otvet.core.jobs import JobContext, Worker
+
+    async def shout(otvet: Otvet, job: JobContext) -> dict[str, Any]:
+        return {"text": str(job.payload["text"]).upper()}
+
+    class Plugin:
+        @hookimpl
+        def register_job_types(self, register: Callable[..., None]) -> None:
+            register("shout", shout)
+
+    class Clash:
+        @hookimpl
+        def register_job_types(self, register: Callable[..., None]) -> None:
+            register("retrain", shout)
+
+    remove = with_plugin(pm, Plugin(), "shout-plugin")
+    try:
+        async with Otvet(make_settings(tmp_path), pm) as otvet:
+            assert {"retrain", "shout"} <= set(otvet.job_handlers)
+            job = await otvet.store.enqueue_job("shout", {"text": "hi"})
+            done = await Worker(otvet).run_one()
+            assert done is not None and done.id == job.id
+            assert (done.status, done.result) == ("succeeded", {"text": "HI"})
+        remove_clash = with_plugin(pm, Clash(), "clash-plugin")
+        try:
+            with pytest.raises(
+                RegistryError, match=r"'retrain' is registered twice: by otvet\.core\.jobs and by clash"
+            ):
+                Otvet(make_settings(tmp_path), pm).job_handlers  # noqa: B018
+        finally:
+            remove_clash()
+    finally:
+        remove()
+
+
 async def test_hook_register_locale_dirs(pm: pluggy.PluginManager, tmp_path: Path) -> None:
     catalog = tmp_path / "locales" / "ru" / "LC_MESSAGES"
     catalog.mkdir(parents=True)
@@ -362,7 +398,7 @@ def test_every_hook_has_a_test() -> None:
 def test_hook_names_are_found() -> None:
     assert "register_providers" in hookspecs.hook_names()
     assert "detect_language" in hookspecs.hook_names()
-    assert len(hookspecs.hook_names()) == 12
+    assert len(hookspecs.hook_names()) == 13
 
 
 def test_every_example_in_the_hook_docs_registers_as_a_valid_plugin() -> None:

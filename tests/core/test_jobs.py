@@ -66,7 +66,9 @@ async def test_a_retrain_job_builds_and_activates_a_version(otvet: Otvet, tmp_pa
     assert done.progress == 1.0 and done.attempts == 1 and done.locked_by == "w1"
     active = await otvet.store.active_version()
     assert active is not None and before is not None and active.id != before.id
-    assert done.result == {"version_id": active.id, "chunk_count": active.chunk_count}
+    assert done.result is not None
+    assert (done.result["version_id"], done.result["chunk_count"]) == (active.id, active.chunk_count)
+    assert done.result["promoted"] is True and done.message == done.result["message"]
     assert active.note == f"nightly (job {done.id})"
     assert await Worker(otvet, "w1").run_one() is None  # nothing left to do
 

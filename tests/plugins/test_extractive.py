@@ -126,3 +126,16 @@ def test_the_passage_with_the_best_sentence_leads_the_answer() -> None:
 def test_good_alone_is_not_a_greeting(message: str) -> None:
     composed = compose(request(message, []), ExtractiveSettings())
     assert not composed.text.startswith(("Hello!", "Здравствуйте!"))
+
+
+def test_a_sentence_shared_by_overlapping_passages_is_quoted_once() -> None:
+    # Chunks cut from one paragraph with overlap both hold the sentence at their seam.
+    first = passage("Refunds take five days. Refunds need the receipt number.", 0.9, title="Refunds")
+    second = passage(
+        "Refunds need the receipt  number. Refunds go to the original card.", 0.85, title="Refunds 2"
+    )
+    composed = compose(
+        request("How do refunds work with a receipt number?", [first, second]), ExtractiveSettings()
+    )
+    assert composed.text.count("Refunds need the receipt") == 1
+    assert composed.cited == (0,)

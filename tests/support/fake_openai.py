@@ -12,6 +12,13 @@ the ``openai`` 3.x client parses, so the client raises what it would raise again
 * ``POST /v1/embeddings`` returns deterministic bag-of-words vectors (:func:`embed_text`): texts that share
   words are close, unrelated texts are not; float lists or base64 float32 as ``encoding_format`` asks (the
   client asks for base64 unless told otherwise); ``dimensions`` honoured.
+* Fine-tuning: ``POST /v1/files`` (multipart, ``purpose=fine-tune``; every line must be a JSON object with
+  ``messages``, else a 400 as OpenAI's validation would give), ``GET /v1/files/{id}``, ``POST
+  /v1/fine_tuning/jobs``, ``GET /v1/fine_tuning/jobs`` (newest first; ``metadata[k]=v`` filters, as the
+  client sends ``metadata={...}``), ``GET /v1/fine_tuning/jobs/{id}`` and ``POST .../{id}/cancel``. A job is
+  ``validating_files`` when created; each retrieve moves it on: ``running`` (with ``trained_tokens``), then
+  after :attr:`FakeOpenAI.fine_tune_polls` retrieves ``succeeded`` with ``fine_tuned_model``
+  ``ft:<base>:otvet::<id>``, or ``failed`` with the message :meth:`~FakeOpenAI.fail_fine_tune` scripted.
 * Errors have OpenAI's shape: ``{"error": {"message", "type", "param", "code"}}``.
 
 Chat answers are scripted in a FIFO queue, one script per chat request (streamed or not) in arrival order;
@@ -61,6 +68,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -165,6 +173,12 @@ class FakeOpenAI:
         self._scripts: deque[_Script] = deque()
         self._embedding_faults: deque[_Script] = deque()
         self._ids = itertools.count(1)
+        # Fine-tuning: uploaded files by id, jobs by id (in creation order), and scripted failures.
+        self.files: dict[str, _File] = {}
+        self.fine_tuning_jobs: dict[str, dict[str, Any]] = {}
+        self.fine_tune_polls = 2  # retrieves before a job succeeds (or fails, when scripted)
+        self._fine_tune_failures: deque[str] = deque()
+        self._polls: dict[str, int] = {}
         self._closing = False
         self._interrupts: set[asyncio.Event] = set()  # of the responses in flight: set to wake them
         routes = []
@@ -174,6 +188,14 @@ class FakeOpenAI:
                 Route(f"{prefix}/embeddings", self._embeddings, methods=["POST"]),
             ]
         routes.append(Route("/v1/models", self._models, methods=["GET"]))
+        routes += [
+            Route("/v1/files", self._upload, methods=["POST"]),
+            Route("/v1/files/{file_id}", self._file, methods=["GET"]),
+            Route("/v1/fine_tuning/jobs", self._create_fine_tune, methods=["POST"]),
+            Route("/v1/fine_tuning/jobs", self._list_fine_tunes, methods=["GET"]),
+            Route("/v1/fine_tuning/jobs/{job_id}", self._retrieve_fine_tune, methods=["GET"]),
+            Route("/v1/fine_tuning/jobs/{job_id}/cancel", self._cancel_fine_tune, methods=["POST"]),
+        ]
         handlers = {404: self._not_found, 405: self._not_found}
         self.app = Starlette(routes=routes, exception_handlers=handlers)
 
@@ -203,6 +225,20 @@ class FakeOpenAI:
         """Bodies of the embedding requests, in arrival order."""
         return [r.body for r in self.requests if r.path.endswith("/embeddings") and r.method == "POST"]
 
+    @property
+    def uploads(self) -> list[Recorded]:
+        """The file uploads (``POST /v1/files``), in arrival order."""
+        return [r for r in self.requests if r.path == "/v1/files" and r.method == "POST"]
+
+    @property
+    def fine_tune_creates(self) -> list[dict[str, Any]]:
+        """Bodies of the requests that started a fine-tuning job, in arrival order."""
+        return [r.body for r in self.requests if r.path == "/v1/fine_tuning/jobs" and r.method == "POST"]
+
+    def examples(self, file_id: str) -> list[dict[str, Any]]:
+        """The training examples of an uploaded JSONL file."""
+        return [json.loads(line) for line in self.files[file_id].data.decode().splitlines() if line.strip()]
+
     async def wait_for_disconnects(self, count: int = 1, timeout: float = 5) -> None:  # noqa: ASYNC109
         """Wait until ``count`` streams have been abandoned by the client (it notices a moment after)."""
         deadline = time.monotonic() + timeout
@@ -217,6 +253,7 @@ class FakeOpenAI:
         """Forget queued scripts, faults, recorded requests and counters (the default answer stays)."""
         self._scripts.clear()
         self._embedding_faults.clear()
+        self._fine_tune_failures.clear()
         self.requests.clear()
         self.disconnects = self.completed_streams = 0
 
@@ -307,6 +344,11 @@ class FakeOpenAI:
         self._embedding_faults.extend([script] * times)
         return self
 
+    def fail_fine_tune(self, message: str = "The job failed due to an internal error.") -> FakeOpenAI:
+        """The next fine-tuning job created ends ``failed`` with this error message."""
+        self._fine_tune_failures.append(message)
+        return self
+
     def _queue(self, script: _Script) -> FakeOpenAI:
         self._scripts.append(script)
         return self
@@ -387,6 +429,121 @@ class FakeOpenAI:
         await self._record(request)
         model = {"id": self.model, "object": "model", "created": 0, "owned_by": "otvet-tests"}
         return JSONResponse({"object": "list", "data": [model]})
+
+    # Files and fine-tuning.
+
+    async def _upload(self, request: Request) -> Response:
+        await self._record(request)
+        async with request.form() as form:  # closes the spooled upload
+            upload, purpose = form.get("file"), form.get("purpose")
+            if not isinstance(upload, UploadFile):
+                return _error_response(400, "'file' is a required property", param="file")
+            data, filename = await upload.read(), upload.filename or "upload.jsonl"
+        if purpose != "fine-tune":
+            return _error_response(400, f"'purpose' {purpose!r} is not supported here", param="purpose")
+        for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
+            try:
+                example = json.loads(line) if line.strip() else {"messages": []}
+            except ValueError:
+                example = None
+            if not isinstance(example, dict) or not isinstance(example.get("messages"), list):
+                return _error_response(
+                    400, f"Invalid file format: line {number} has no 'messages'", param="file"
+                )
+        file = _File(f"file-fake{next(self._ids)}", filename, str(purpose), data)
+        self.files[file.id] = file
+        return JSONResponse(file.json())
+
+    async def _file(self, request: Request) -> Response:
+        await self._record(request)
+        file = self.files.get(request.path_params["file_id"])
+        if file is None:
+            return _error_response(404, "No such File object", param="id")
+        return JSONResponse(file.json())
+
+    async def _create_fine_tune(self, request: Request) -> Response:
+        body = await self._record(request)
+        if not isinstance(body, dict) or not body.get("model"):
+            return _error_response(400, "'model' is a required property", param="model")
+        if body.get("training_file") not in self.files:
+            return _error_response(400, "invalid training_file", param="training_file")
+        job_id = f"ftjob-fake{next(self._ids)}"
+        failure = self._fine_tune_failures.popleft() if self._fine_tune_failures else None
+        self.fine_tuning_jobs[job_id] = {
+            "id": job_id,
+            "object": "fine_tuning.job",
+            "created_at": int(time.time()),
+            "error": None,
+            "fine_tuned_model": None,
+            "finished_at": None,
+            "hyperparameters": {"n_epochs": "auto", "batch_size": "auto", "learning_rate_multiplier": "auto"},
+            "model": body["model"],
+            "organization_id": "org-fake",
+            "result_files": [],
+            "seed": 42,
+            "status": "validating_files",
+            "trained_tokens": None,
+            "training_file": body["training_file"],
+            "validation_file": None,
+            "metadata": body.get("metadata"),
+            "suffix": body.get("suffix"),
+            "_failure": failure,
+        }
+        self._polls[job_id] = 0
+        return JSONResponse(self._public(job_id))
+
+    async def _list_fine_tunes(self, request: Request) -> Response:
+        await self._record(request)
+        wanted = {
+            key[len("metadata[") : -1]: value
+            for key, value in request.query_params.items()
+            if key.startswith("metadata[") and key.endswith("]")
+        }
+        found = [
+            self._public(job_id)
+            for job_id, job in reversed(self.fine_tuning_jobs.items())
+            if all((job["metadata"] or {}).get(key) == value for key, value in wanted.items())
+        ]
+        return JSONResponse({"object": "list", "data": found, "has_more": False})
+
+    async def _retrieve_fine_tune(self, request: Request) -> Response:
+        await self._record(request)
+        job_id = request.path_params["job_id"]
+        job = self.fine_tuning_jobs.get(job_id)
+        if job is None:
+            return _error_response(404, f"Could not find fine tune job: {job_id}", param="fine_tune_id")
+        if job["status"] in ("validating_files", "queued", "running"):
+            self._polls[job_id] += 1
+            polls = self._polls[job_id]
+            job["status"], job["trained_tokens"] = "running", 1000 * polls
+            if polls >= self.fine_tune_polls:
+                job["finished_at"] = int(time.time())
+                if job["_failure"] is not None:
+                    job["status"], job["trained_tokens"] = "failed", None
+                    job["error"] = {
+                        "code": "invalid_training_file",
+                        "message": job["_failure"],
+                        "param": None,
+                    }
+                else:
+                    job["status"] = "succeeded"
+                    job["fine_tuned_model"] = f"ft:{job['model']}:otvet:{job['suffix'] or ''}:{job_id}"
+        return JSONResponse(self._public(job_id))
+
+    async def _cancel_fine_tune(self, request: Request) -> Response:
+        await self._record(request)
+        job = self.fine_tuning_jobs.get(request.path_params["job_id"])
+        if job is None:
+            return _error_response(404, "Could not find fine tune job", param="fine_tune_id")
+        if job["status"] in ("succeeded", "failed", "cancelled"):
+            return _error_response(400, f"Job has already {job['status']}", param=None)
+        job["status"], job["finished_at"] = "cancelled", int(time.time())
+        return JSONResponse(self._public(job["id"]))
+
+    def _public(self, job_id: str) -> dict[str, Any]:
+        return {
+            k: v for k, v in self.fine_tuning_jobs[job_id].items() if not k.startswith("_") and k != "suffix"
+        }
 
     async def _not_found(self, request: Request, exc: Exception) -> Response:
         await self._record(request)
@@ -534,6 +691,25 @@ class _Answer(Response):
             )
             return
         await send({"type": "http.response.body", "body": payload, "more_body": False})
+
+
+@dataclass(frozen=True, slots=True)
+class _File:
+    id: str
+    filename: str
+    purpose: str
+    data: bytes
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object": "file",
+            "bytes": len(self.data),
+            "created_at": int(time.time()),
+            "filename": self.filename,
+            "purpose": self.purpose,
+            "status": "processed",
+        }
 
 
 def _usage(usage: tuple[int, int]) -> dict[str, int]:

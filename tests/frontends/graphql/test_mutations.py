@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from otvet.core.jobs import Worker
 from tests.frontends.graphql.client import Api, codes
 from tests.frontends.graphql.conftest import ApiFactory
 from tests.support.providers import MockProvider
@@ -240,18 +241,64 @@ async def test_remove_retrain_and_roll_back(sqlite_api: Api) -> None:
     remove = 'mutation { removeSources(names: ["a", "nope"]) { removed version { id } } }'
     removed = await sqlite_api.data(remove)
     assert removed["removeSources"]["removed"] == 1
-    retrain = 'mutation { retrain(note: "nightly") { version { id note status } job { id } } }'
-    retrained = await sqlite_api.data(retrain)
-    assert retrained["retrain"]["version"]["note"] == "nightly" and retrained["retrain"]["job"] is None
+    retrain = 'mutation { retrain(note: "nightly") { id type status payload } }'
+    queued = (await sqlite_api.data(retrain))["retrain"]
+    assert (queued["type"], queued["status"], queued["payload"]) == ("retrain", "queued", {"note": "nightly"})
+    done = await Worker(sqlite_api.otvet, "w").run_one()
+    assert done is not None and done.status == "succeeded" and str(done.id) == queued["id"]
+    job = await sqlite_api.data(
+        "query($id: ID!) { job(id: $id) { status result message } }", {"id": queued["id"]}
+    )
+    assert job["job"]["result"]["promoted"] is True and "promoted" in job["job"]["message"]
 
     oldest = versions[-1]["id"]
-    activate = "mutation($id: ID!) { activateVersion(id: $id) { id status } }"
-    back = await sqlite_api.data(activate, {"id": oldest})
-    assert back == {"activateVersion": {"id": oldest, "status": "ACTIVE"}}
+    rollback = "mutation($id: ID) { rollbackVersion(id: $id) { id status } }"
+    back = await sqlite_api.data(rollback, {"id": oldest})
+    assert back == {"rollbackVersion": {"id": oldest, "status": "ACTIVE"}}
     assert (await sqlite_api.data("{ activeVersion { id } }"))["activeVersion"]["id"] == oldest
     assert sqlite_api.otvet.knowledge.version_id == int(oldest)
-    missing = await sqlite_api.body('mutation { activateVersion(id: "999") { id } }')
+    missing = await sqlite_api.body('mutation { rollbackVersion(id: "999") { id } }')
     assert codes(missing) == ["NOT_FOUND"]
+    missing = await sqlite_api.body('mutation { promoteVersion(id: "999") { id } }')
+    assert codes(missing) == ["NOT_FOUND"]
+
+
+async def test_the_check_set_gates_promotion_and_the_reason_is_readable(sqlite_api: Api) -> None:
+    for name, text in (
+        ("hours", "# Hours\n\nThe museum opens at ten."),
+        ("parking", "# Parking\n\nStaff park below."),
+    ):
+        await sqlite_api.data(
+            "mutation($n: String!, $t: String!) { addTextSource(name: $n, text: $t) { added } }",
+            {"n": name, "t": text},
+        )
+    bad = await sqlite_api.body('mutation { addChecks(checks: [{question: "Why?"}, {question: ""}]) { id } }')
+    assert codes(bad) == ["BAD_USER_INPUT"]
+    assert "check 1: name the expected source" in bad["errors"][0]["message"]
+    assert "check 2: the question is empty" in bad["errors"][0]["message"]
+    add = """mutation { addChecks(checks: [
+        {question: "When does the museum open?", expectedSource: "hours", expectedAnswer: "opens at ten"},
+        {question: "Where do staff park?", expectedSource: "Parking"}]) { id question expectedSource } }"""
+    added = (await sqlite_api.data(add))["addChecks"]
+    assert [c["expectedSource"] for c in added] == ["hours", "Parking"]
+
+    removed = await sqlite_api.data(
+        'mutation { removeSources(names: ["parking"]) '
+        "{ version { id status evaluation { hitAt1 promoted decision } } } }"
+    )
+    version = removed["removeSources"]["version"]
+    assert version["status"] == "REJECTED" and version["evaluation"]["hitAt1"] == 0.5
+    assert "hit@1 0.50 < 1.00" in version["evaluation"]["decision"]
+    forced = await sqlite_api.data(
+        "mutation($id: ID!) { promoteVersion(id: $id, force: true) { status evaluation { decision } } }",
+        {"id": version["id"]},
+    )
+    assert forced["promoteVersion"]["status"] == "ACTIVE"
+    assert forced["promoteVersion"]["evaluation"]["decision"].startswith("forced:")
+    checks = (await sqlite_api.data("{ checks { id } }"))["checks"]
+    assert await sqlite_api.data(
+        "mutation($ids: [ID!]!) { removeChecks(ids: $ids) }", {"ids": [c["id"] for c in checks] + ["77"]}
+    ) == {"removeChecks": 2}
 
 
 async def test_api_keys_are_shown_once_work_for_their_scope_and_can_be_revoked(sqlite_api: Api) -> None:

@@ -1,0 +1,82 @@
+"""The check set through GraphQL: the questions every new knowledge version is evaluated on before it is
+promoted (core/evaluation.py, docs/knowledge.md#versions-and-the-check-set)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from otvet.core.checks import validate_check
+from otvet.core.store import CheckRecord, NewCheck
+from otvet.frontends.graphql.context import context_of
+from otvet.frontends.graphql.errors import bad_input
+from otvet.frontends.graphql.pagination import parse_id
+from otvet.frontends.graphql.permissions import scoped_mutation
+
+#: Checks one ``addChecks`` may add (a check set is tens to hundreds of questions; import more in batches).
+MAX_CHECKS_PER_REQUEST = 1000
+
+
+@strawberry.type(description="A check-set question and what a good knowledge version finds for it.")
+class Check:
+    id: strawberry.ID
+    question: str
+    expected_source: str | None = strawberry.field(description="Name or title of the source expected first.")
+    expected_answer: str | None = strawberry.field(description="Words a good answer's passages contain.")
+    language: str | None
+    created_at: datetime
+
+    @classmethod
+    def from_record(cls, record: CheckRecord) -> Check:
+        return cls(
+            id=strawberry.ID(str(record.id)),
+            question=record.question,
+            expected_source=record.expected_source,
+            expected_answer=record.expected_answer,
+            language=record.language,
+            created_at=record.created_at,
+        )
+
+
+@strawberry.input(description="A new check: a question with its expected source, expected answer, or both.")
+class CheckInput:
+    question: str
+    expected_source: str | None = None
+    expected_answer: str | None = None
+    language: str | None = None
+
+
+@strawberry.type
+class CheckMutations:
+    @scoped_mutation(
+        "admin",
+        "Add checks to the check set. If any is invalid, none is added and the error lists every problem.",
+    )
+    async def add_checks(self, info: Info, checks: list[CheckInput]) -> list[Check]:
+        otvet = context_of(info).otvet
+        if not checks:
+            raise bad_input("give at least one check")
+        if len(checks) > MAX_CHECKS_PER_REQUEST:
+            raise bad_input(f"at most {MAX_CHECKS_PER_REQUEST} checks per request")
+        valid: list[NewCheck] = []
+        problems: list[str] = []
+        for number, given in enumerate(checks, 1):
+            check, found = validate_check(
+                given.question,
+                given.expected_source,
+                given.expected_answer,
+                given.language,
+                otvet.i18n.languages,
+            )
+            problems.extend(f"check {number}: {problem}" for problem in found)
+            if check is not None:
+                valid.append(check)
+        if problems:
+            raise bad_input("; ".join(problems), problems=problems)
+        return [Check.from_record(record) for record in await otvet.store.add_checks(valid)]
+
+    @scoped_mutation("admin", "Remove checks by id; unknown ids are ignored. Returns how many were removed.")
+    async def remove_checks(self, info: Info, ids: list[strawberry.ID]) -> int:
+        return await context_of(info).otvet.store.delete_checks([parse_id(id) for id in ids])
