@@ -136,8 +136,8 @@ class KnowledgeBase:
                 loaded = self._checked_at != float("-inf")  # another task finished the first load meanwhile
             if not loaded:
                 await self.refresh()
-            if self._watcher is None:
-                self._watcher = asyncio.create_task(self._watch())
+        if self._watcher is None:  # this process answers questions: keep its index current from now on
+            self._watcher = asyncio.create_task(self._watch())
         return self._index
 
     async def _watch(self) -> None:
