@@ -5,11 +5,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_BIN := $(firstword $(wildcard /usr/lib/postgresql/*/bin))
 
-.PHONY: run test lint bench locales wheel clean postgres-server node help
+.PHONY: run test lint bench locales wheel clean postgres-server node chromium help
 
 help:
 	@echo "make run     - install into .venv, migrate, load the demo knowledge base, serve on 127.0.0.1:8000"
-	@echo "make test    - install test extras, PostgreSQL and the Node.js test clients, run lint and the whole suite"
+	@echo "make test    - install test extras, PostgreSQL, the Node.js test clients and Chromium, run lint and the whole suite"
 	@echo "make bench   - run the benchmarks in bench/"
 	@echo "make locales - re-extract user-facing strings and update the ru/en catalogs"
 
@@ -47,6 +47,14 @@ node:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
 	fi
 
+# The widget's browser tests drive Debian's Chromium through Playwright (never `playwright install`, which
+# downloads a browser build of its own).
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "Installing Chromium (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
 # npm writes node_modules/.package-lock.json on every install: newer than the lock file once installed.
 tests/js/node_modules/.package-lock.json: tests/js/package-lock.json tests/js/package.json | node
 	npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
@@ -56,8 +64,8 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff format --check --quiet core plugins frontends config tools tests bench __init__.py __main__.py || \
 		{ echo "ruff format would change files: run $(BIN)/ruff format"; exit 1; }
 
-test: $(VENV)/.installed-test postgres-server tests/js/node_modules/.package-lock.json lint
-	OTVET_TEST_REQUIRE_POSTGRES=1 OTVET_TEST_REQUIRE_NODE=1 $(BIN)/python -m pytest
+test: $(VENV)/.installed-test postgres-server tests/js/node_modules/.package-lock.json chromium lint
+	OTVET_TEST_REQUIRE_POSTGRES=1 OTVET_TEST_REQUIRE_NODE=1 OTVET_TEST_REQUIRE_CHROMIUM=1 $(BIN)/python -m pytest
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/bench_retrieval.py --chunks 100000 --queries 500
@@ -66,6 +74,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/bench_stream.py --rounds 100 --deltas 200
 	$(BIN)/python bench/bench_hybrid.py --chunks 100000 --dims 1536 --queries 300
 	$(BIN)/python bench/bench_training.py --chunks 100000
+	$(BIN)/python bench/bench_widget.py --connections 2000 --questions 60
 
 locales: $(VENV)/.installed-test
 	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --project Otvet \

@@ -185,8 +185,9 @@ class TelegramSettings(BaseModel):
 class ApiSettings(BaseModel):
     """Access to the HTTP API: login tokens of admins, API keys' rate limit (docs/security.md)."""
 
-    #: Signs admin login tokens (HMAC-SHA256); use a long random value, the same on every replica. Empty:
-    #: a random key per process (a warning is logged), so tokens die with the process.
+    #: Signs admin login tokens and widget tokens (HMAC-SHA256); use a long random value, the same on every
+    #: replica. Empty: a random key kept in ``<data_dir>/secret.key`` (a warning is logged), so tokens survive
+    #: restarts on this machine but no other replica accepts them.
     secret_key: SecretStr = SecretStr("")
     #: How long a login token is valid, in seconds.
     token_ttl_seconds: int = Field(3600, ge=1, le=30 * 24 * 3600)
@@ -297,6 +298,52 @@ class FetchSettings(BaseModel):
         return value
 
 
+class WidgetSettings(BaseModel):
+    """The web widget: its chat WebSocket ``/ws/chat``, the script ``/widget.js`` and the demo page ``/``
+    (docs/widget.md)."""
+
+    #: Serve the widget's routes (``/``, ``/widget.js``, ``/widget.css``, ``/ws/chat``).
+    enabled: bool = True
+    #: Origins (``https://shop.example``) whose pages may open the chat socket; ``*`` allows any. The page
+    #: Otvet serves itself (same origin) is always allowed, and so are clients that send no ``Origin``.
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: Largest frame a client may send, in bytes; a larger one closes the socket (1009).
+    max_message_bytes: int = Field(8192, ge=256, le=1024 * 1024)
+    #: Longest question, in characters (the engine itself refuses more than 4000).
+    max_question_chars: int = Field(2000, ge=1, le=4000)
+    #: Questions a minute per visitor (or per integrator's user); 0: no limit. Counted in each process.
+    questions_per_minute: int = Field(10, ge=0)
+    #: New sockets a minute from one client address; 0: no limit. Counted in each process.
+    connections_per_minute_per_ip: int = Field(30, ge=0)
+    #: Frames a minute from one client address, over all its sockets; 0: no limit. Counted in each process.
+    messages_per_minute_per_ip: int = Field(120, ge=0)
+    #: Seconds without a frame from the client (and no answer being written) before the socket is closed.
+    idle_timeout_seconds: float = Field(300.0, gt=0)
+    #: Seconds a new socket may take to send its ``hello``.
+    hello_timeout_seconds: float = Field(10.0, gt=0)
+    #: Seconds a frame may wait for a client that does not read before that client is disconnected.
+    send_timeout_seconds: float = Field(10.0, gt=0)
+    #: Days a visitor token stays valid without a visit (each visit renews it).
+    visitor_days: int = Field(365, ge=1, le=3650)
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        # The environment gives strings: accept "a,b" as well as a JSON list.
+        if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                return json.loads(value)
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _normalised_origins(cls, value: list[str]) -> list[str]:
+        # Browsers send "https://host[:port]" in lower case without a path; a trailing slash or upper case
+        # in the setting would otherwise never match.
+        return [origin.strip().rstrip("/").lower() for origin in value if origin.strip()]
+
+
 class Settings(BaseSettings):
     """All of Otvet's configuration. Every field can be set as ``OTVET_<NAME>``."""
 
@@ -353,6 +400,7 @@ class Settings(BaseSettings):
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     training: TrainingSettings = Field(default_factory=TrainingSettings)
+    widget: WidgetSettings = Field(default_factory=WidgetSettings)
     #: Free-form sections for third-party plugins, validated by :meth:`for_plugin`.
     plugin_settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
 

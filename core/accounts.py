@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Literal
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from otvet.core.signing import SECRET_FILE, derive_key, machine_secret
 from otvet.core.store import AdminRecord, ApiKeyRecord, NotFound
 
 if TYPE_CHECKING:
@@ -326,17 +327,20 @@ class Accounts:
     def _signing_key(self) -> bytes:
         # Made on first use, so commands that never see a token (``otvet key list``) do not warn about it.
         if self._key is None:
-            secret = self._secret.get_secret_value()
+            secret = self._secret.get_secret_value().encode("utf-8")
             if not secret:
                 log.warning(
-                    "api.secret_key (OTVET_API__SECRET_KEY) is not set: login tokens are signed with a "
-                    "random key of this process, so they will not survive a restart or work across replicas"
+                    "api.secret_key (OTVET_API__SECRET_KEY) is not set: login tokens are signed with the key "
+                    "in %s, so they survive restarts on this machine, but deployments with several replicas "
+                    "must set the same api.secret_key on each",
+                    self.otvet.settings.data_dir / SECRET_FILE,
                 )
-                secret = secrets.token_urlsafe(32)
+                secret = machine_secret(self.otvet.settings.data_dir)
             elif len(secret) < 32:
                 log.warning("api.secret_key is shorter than 32 characters: use a long random value")
-            # A key derived for this one purpose, so the secret can sign other things later without overlap.
-            self._key = hmac.new(secret.encode("utf-8"), b"otvet login token v1", hashlib.sha256).digest()
+            # A key derived for this one purpose, so the secret signs other things (widget tokens) without
+            # overlap.
+            self._key = derive_key(secret, "otvet login token v1")
         return self._key
 
     def _fingerprint(self, password_hash: str) -> str:

@@ -38,6 +38,7 @@ DEFAULT_PLUGINS: dict[str, str] = {
     "telegram": "otvet.frontends.telegram.plugin",
     "graphql": "otvet.frontends.graphql.plugin",
     "openai_api": "otvet.frontends.openai_api.plugin",
+    "widget": "otvet.frontends.widget.plugin",
 }
 
 

@@ -1,5 +1,5 @@
-"""The ``Mutation`` type: integrators' mutations (conversing.py) and admins' (training.py, checks.py,
-access.py, finetune.py, candidates.py)."""
+"""The ``Mutation`` type: integrators' mutations (conversing.py, widget_tokens.py) and admins' (training.py,
+checks.py, access.py, finetune.py, candidates.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from otvet.frontends.graphql.checks import CheckMutations
 from otvet.frontends.graphql.conversing import ConversingMutations
 from otvet.frontends.graphql.finetune import FineTuneMutations
 from otvet.frontends.graphql.training import TrainingMutations
+from otvet.frontends.graphql.widget_tokens import WidgetTokenMutations
 
 Mutation = merge_types(
     "Mutation",
@@ -21,5 +22,6 @@ Mutation = merge_types(
         FineTuneMutations,
         CandidateMutations,
         AccessMutations,
+        WidgetTokenMutations,
     ),
 )

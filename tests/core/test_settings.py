@@ -80,3 +80,13 @@ def test_the_example_files_are_valid_settings(monkeypatch: pytest.MonkeyPatch, t
     # The examples document the defaults: if a default changes, they must change with it.
     assert from_env.model_dump() == defaults
     assert from_toml.model_dump() == defaults
+
+
+def test_widget_origins_come_as_a_comma_list_or_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTVET_WIDGET__ALLOWED_ORIGINS", "https://Shop.example/, https://www.shop.example")
+    assert Settings(_env_file=None).widget.allowed_origins == [
+        "https://shop.example",
+        "https://www.shop.example",
+    ]
+    monkeypatch.setenv("OTVET_WIDGET__ALLOWED_ORIGINS", '["*"]')
+    assert Settings(_env_file=None).widget.allowed_origins == ["*"]

@@ -1,0 +1,51 @@
+"""The demo page and the widget's files: strict CSP, no inline code, the headers embedding sites need."""
+
+from __future__ import annotations
+
+import re
+
+from otvet.frontends.widget.pages import STATIC
+from tests.frontends.widget.conftest import ServeFactory
+
+
+async def test_the_demo_page_has_a_strict_csp_and_no_inline_code(serve: ServeFactory) -> None:
+    async with serve(default_language="ru") as served:
+        page = await served.http.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    csp = page.headers["content-security-policy"]
+    for directive in (
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "frame-ancestors 'none'",
+    ):
+        assert directive in csp
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["referrer-policy"] == "no-referrer"
+    html = page.text
+    scripts = re.findall(r"<script\b[^>]*>(.*?)</script>", html, re.S)
+    assert scripts == [""], "one script, loaded from a file"
+    assert '<script src="/widget.js" data-otvet-url="" defer></script>' in html
+    assert "<style" not in html and " style=" not in html and not re.search(r"\son\w+=", html)
+    assert '<html lang="ru">' in html and "Как подключить Telegram?" in html
+
+
+async def test_the_widget_files_are_served_for_embedding(serve: ServeFactory) -> None:
+    async with serve() as served:
+        script = await served.http.get("/widget.js")
+        stylesheet = await served.http.get("/widget.css")
+    assert script.headers["content-type"] == "text/javascript; charset=utf-8"
+    assert stylesheet.headers["content-type"] == "text/css; charset=utf-8"
+    for response, name in ((script, "widget.js"), (stylesheet, "widget.css")):
+        assert response.status_code == 200
+        assert response.content == (STATIC / name).read_bytes()
+        assert response.headers["cache-control"] == "public, max-age=300"
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["cross-origin-resource-policy"] == "cross-origin"
+
+
+async def test_a_disabled_widget_serves_nothing(serve: ServeFactory) -> None:
+    async with serve(widget={"enabled": False}) as served:
+        assert (await served.http.get("/")).status_code == 404
+        assert (await served.http.get("/widget.js")).status_code == 404
+        assert "widget" not in served.otvet.state
