@@ -25,6 +25,16 @@ from pydantic_settings import (
 M = TypeVar("M", bound=BaseModel)
 
 
+def env_list(value: Any) -> Any:
+    """A list setting as the environment gives it: ``"a,b"`` or a JSON list such as ``"[]"``; other values
+    (a list from TOML or code) pass through to the field's own validation."""
+    if isinstance(value, str):
+        if value.lstrip().startswith("["):
+            return json.loads(value)
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
 class ExtractiveSettings(BaseModel):
     """The built-in extractive answerer (no external service)."""
 
@@ -173,13 +183,7 @@ class TelegramSettings(BaseModel):
     @field_validator("allowed_user_ids", "allowed_chat_ids", "admin_user_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return (
-                json.loads(value)
-                if value.lstrip().startswith("[")
-                else [v for v in value.split(",") if v.strip()]
-            )
-        return value
+        return env_list(value)
 
 
 class ApiSettings(BaseModel):
@@ -282,12 +286,7 @@ class FetchSettings(BaseModel):
     @field_validator("allow_hosts", "allow_networks", mode="before")
     @classmethod
     def _split_list(cls, value: Any) -> Any:
-        # The environment gives strings: accept "a,b" as well as a JSON list.
-        if isinstance(value, str):
-            if value.lstrip().startswith("["):
-                return json.loads(value)
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
+        return env_list(value)
 
     @field_validator("allow_networks")
     @classmethod
@@ -329,12 +328,7 @@ class WidgetSettings(BaseModel):
     @field_validator("allowed_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
-        # The environment gives strings: accept "a,b" as well as a JSON list.
-        if isinstance(value, str):
-            if value.lstrip().startswith("["):
-                return json.loads(value)
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
+        return env_list(value)
 
     @field_validator("allowed_origins")
     @classmethod
@@ -412,12 +406,7 @@ class Settings(BaseSettings):
     @field_validator("languages", "plugins", "disable_plugins", mode="before")
     @classmethod
     def _split_names(cls, value: Any) -> Any:
-        # The environment gives strings: accept "a,b" as well as a JSON list such as "[]".
-        if isinstance(value, str):
-            if value.lstrip().startswith("["):
-                return json.loads(value)
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
+        return env_list(value)
 
     @classmethod
     def settings_customise_sources(
