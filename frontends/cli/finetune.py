@@ -7,14 +7,13 @@ job and prints the setting that switches answers to the new model; it exits 1 wh
 
 from __future__ import annotations
 
-import sys
 from typing import BinaryIO
 
 import click
 
 from otvet.core.app import Otvet
 from otvet.core.store import JobRecord
-from otvet.frontends.cli.jobs import follow_job
+from otvet.frontends.cli.jobs import follow_job, succeeded_or_exit
 from otvet.frontends.cli.main import Context, cli, pass_context, run_on_store
 from otvet.plugins.llm_openai.finetune import Examples, FineTuneError, export_examples, start_fine_tune
 
@@ -56,9 +55,6 @@ def finetune_start(context: Context, model: str | None, suffix: str | None, wait
     if not wait:
         click.echo(job.id)
         return
-    if job.status != "succeeded":
-        click.echo(f"Job {job.id} {job.status}: {job.error or 'no error recorded'}", err=True)
-        sys.exit(1)
-    result = job.result or {}
+    result = succeeded_or_exit(job)
     click.echo(f"Job {job.id} succeeded: fine-tuned model {result.get('fine_tuned_model')}.")
     click.echo(f"Answer with it: {result.get('setting')}")

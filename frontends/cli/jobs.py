@@ -59,6 +59,14 @@ def worker(context: Context, once: bool, worker_id: str | None) -> None:
     click.echo(f"Worker stopped after {ran} job(s).", err=True)
 
 
+def succeeded_or_exit(job: JobRecord) -> dict[str, Any]:
+    """A followed job's result; a job that failed or was cancelled is reported and exits with status 1."""
+    if job.status != "succeeded":
+        click.echo(f"Job {job.id} {job.status}: {job.error or 'no error recorded'}", err=True)
+        sys.exit(1)
+    return job.result or {}
+
+
 async def follow_job(otvet: Otvet, job: JobRecord) -> JobRecord:
     """Print a queued job's progress on stderr until it ends (``--wait``); its final state."""
     click.echo("Waiting for a worker (`otvet worker`) to run it; Ctrl-C stops waiting.", err=True)
@@ -102,10 +110,7 @@ def retrain(context: Context, note: str, force: bool, wait: bool) -> None:
     if not wait:
         click.echo(job.id)
         return
-    if job.status != "succeeded":
-        click.echo(f"Job {job.id} {job.status}: {job.error or 'no error recorded'}", err=True)
-        sys.exit(1)
-    result = job.result or {}
+    result = succeeded_or_exit(job)
     version = result.get("version_id")
     if result.get("promoted") is False:
         click.echo(

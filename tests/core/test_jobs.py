@@ -9,7 +9,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -21,19 +21,11 @@ from otvet.core.jobs import JobContext, Worker
 from otvet.core.store import JobRecord
 from tests.conftest import make_settings
 from tests.support.cli import clean_env, otvet_command, run_otvet
+from tests.support.waiting import eventually
 
 
 async def noop(otvet: Otvet, job: JobContext) -> dict[str, Any]:
     return {"echo": job.payload.get("n")}
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 30.0) -> None:
-    """Wait until ``check`` holds (polling, so slow machines only make the test slower)."""
-    deadline = asyncio.get_running_loop().time() + within
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("the condition never held")
-        await asyncio.sleep(0.05)
 
 
 async def status_of(otvet: Otvet, job_id: int) -> str:

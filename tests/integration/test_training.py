@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +15,9 @@ import pytest
 
 from tests.support.cli import clean_env, otvet_command, run_otvet_async
 from tests.support.server import serving
+from tests.support.waiting import eventually
 
 PARKING = "# Parking\n\nStaff park in the underground garage on level minus two."
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 60.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("the condition never held")
-        await asyncio.sleep(0.2)
 
 
 class Client:
@@ -99,7 +91,7 @@ async def test_a_source_added_and_retrained_through_graphql_reaches_both_replica
                 found = await b.data("query($id: ID!) { job(id: $id) { status } }", {"id": job["id"]})
                 return found["job"]["status"] in ("succeeded", "failed", "cancelled")
 
-            await eventually(finished)
+            await eventually(finished, within=60, every=0.2)
             done = await b.data(
                 "query($id: ID!) { job(id: $id) { status result message } }", {"id": job["id"]}
             )
@@ -119,7 +111,7 @@ async def test_a_source_added_and_retrained_through_graphql_reaches_both_replica
                     answer = await client.answer("Where do staff park?")
                     return "underground garage" in answer["text"]
 
-                await eventually(knows_parking, within=30)
+                await eventually(knows_parking, within=30, every=0.2)
                 answer = await client.answer("Where do staff park?")
                 assert [s["title"] for s in answer["sources"]] == ["Parking"]
     finally:
@@ -151,5 +143,5 @@ async def test_serve_runs_the_retrain_itself_on_one_machine(tmp_path: Path) -> N
             found = await client.data("query($id: ID!) { job(id: $id) { status } }", {"id": job["id"]})
             return found["job"]["status"] == "succeeded"
 
-        await eventually(succeeded)
+        await eventually(succeeded, within=60, every=0.2)
         assert "underground garage" in (await client.answer("Where do staff park?"))["text"]

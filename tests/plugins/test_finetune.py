@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from otvet.core.store import JobRecord
 from otvet.plugins.llm_openai.finetune import FineTuneError, export_examples, start_fine_tune
 from tests.conftest import make_settings
 from tests.support.fake_openai import FakeOpenAI
+from tests.support.waiting import eventually
 
 EN = [(f"How do I reset password number {n}?", f"Open settings, page {n}.") for n in range(8)]
 RU = [("Когда открывается музей?", "В десять утра."), ("Где купить билет?", "В кассе у входа.")]
@@ -66,15 +67,6 @@ async def run_job(otvet: Otvet, job: JobRecord) -> JobRecord:
     done = await otvet.store.get_job(job.id)
     assert done is not None
     return done
-
-
-async def eventually(check: Callable[[], bool], within: float = 30.0) -> None:
-    """Wait until ``check`` holds (polling, so slow machines only make the test slower)."""
-    deadline = asyncio.get_running_loop().time() + within
-    while not check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("the condition never held")
-        await asyncio.sleep(0.02)
 
 
 async def test_the_training_file_has_one_chat_example_per_distinct_approved_pair(
