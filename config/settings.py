@@ -338,6 +338,73 @@ class WidgetSettings(BaseModel):
         return [origin.strip().rstrip("/").lower() for origin in value if origin.strip()]
 
 
+class TlsSettings(BaseModel):
+    """HTTPS and WSS on the services' own listeners (docs/security.md#tls). Off until a certificate is set;
+    behind a load balancer or an ingress that terminates TLS, leave it off and set ``forwarded_allow_ips``."""
+
+    #: The server certificate (PEM, the chain after the leaf) and its private key.
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    #: The key file's passphrase, when it has one.
+    key_password: SecretStr = SecretStr("")
+    #: CA certificates (PEM) that sign the client certificates ``client_cert`` asks for (mutual TLS).
+    ca_file: Path | None = None
+    #: ``none``: no client certificate; ``optional``: checked when sent; ``required``: no connection without.
+    client_cert: Literal["none", "optional", "required"] = "none"
+    #: ``Strict-Transport-Security`` max-age sent with every response over TLS (0: no header).
+    hsts_seconds: int = Field(31536000, ge=0)
+
+    @property
+    def enabled(self) -> bool:
+        return self.cert_file is not None
+
+
+class DatabaseSslSettings(BaseModel):
+    """TLS to PostgreSQL, as libpq names it (docs/storage.md#tls). ``sslmode``, ``sslrootcert``,
+    ``sslcert`` and ``sslkey`` in the database URL's query work too; these settings win over them."""
+
+    #: ``disable``, ``allow``, ``prefer``, ``require``, ``verify-ca`` or ``verify-full``; empty: the URL's
+    #: ``sslmode``, else ``prefer`` (TLS when the server offers it, unverified), as libpq does.
+    mode: Literal["", "disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = ""
+    #: CA certificates (PEM) the server's certificate must chain to (``verify-ca``, ``verify-full``).
+    root_cert: Path | None = None
+    #: A client certificate and key, for servers that authenticate clients by certificate.
+    cert: Path | None = None
+    key: Path | None = None
+    key_password: SecretStr = SecretStr("")
+
+
+class OpsSettings(BaseModel):
+    """The health and metrics listener of ``otvet worker`` and ``otvet telegram``: ``/healthz``, ``/readyz``
+    and ``/metrics`` for probes and Prometheus (docs/services/). ``otvet serve`` and ``otvet api`` answer
+    them on their own port."""
+
+    host: str = "127.0.0.1"
+    #: Empty: no listener (a worker on a laptop needs none); containers set 9000.
+    port: int | None = Field(None, ge=0, le=65535)
+
+
+class MetricsSettings(BaseModel):
+    """Prometheus metrics at ``/metrics`` (docs/operations.md#metrics)."""
+
+    enabled: bool = True
+    #: When set, ``/metrics`` answers only requests with ``Authorization: Bearer <token>``.
+    token: SecretStr = SecretStr("")
+
+
+class TracingSettings(BaseModel):
+    """OpenTelemetry traces of turns, retrieval and provider calls (needs ``pip install otvet[tracing]``)."""
+
+    #: Empty: no tracing; ``otlp``: OTLP over HTTP to ``endpoint``; ``console``: spans printed on stderr.
+    exporter: Literal["", "otlp", "console"] = ""
+    #: The collector's OTLP/HTTP traces URL, e.g. ``http://otel-collector:4318/v1/traces``; empty: the
+    #: ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` / ``OTEL_EXPORTER_OTLP_ENDPOINT`` environment variables.
+    endpoint: str = ""
+    service_name: str = "otvet"
+    #: Share of turns traced (a trace's children follow its root's decision).
+    sample_ratio: float = Field(1.0, ge=0.0, le=1.0)
+
+
 class Settings(BaseSettings):
     """All of Otvet's configuration. Every field can be set as ``OTVET_<NAME>``."""
 
@@ -379,7 +446,16 @@ class Settings(BaseSettings):
     answer_timeout: float = Field(60.0, gt=0)
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
+    #: Addresses of proxies (a load balancer, an ingress) whose ``X-Forwarded-For`` and ``X-Forwarded-Proto``
+    #: are believed: client addresses for rate limits, ``https`` for links and HSTS. ``*`` trusts any.
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["127.0.0.1"])
+    #: Seconds a stopping service (SIGTERM) waits for answers in progress and a running job to finish before
+    #: it stops them; a stopped job is queued again for another worker.
+    shutdown_seconds: float = Field(30.0, ge=0.0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    #: ``text`` for a terminal, ``json`` (one object a line, with request and conversation ids) for a log
+    #: collector.
+    log_format: Literal["text", "json"] = "text"
 
     extractive: ExtractiveSettings = Field(default_factory=ExtractiveSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
@@ -395,6 +471,11 @@ class Settings(BaseSettings):
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     training: TrainingSettings = Field(default_factory=TrainingSettings)
     widget: WidgetSettings = Field(default_factory=WidgetSettings)
+    tls: TlsSettings = Field(default_factory=TlsSettings)
+    database_ssl: DatabaseSslSettings = Field(default_factory=DatabaseSslSettings)
+    ops: OpsSettings = Field(default_factory=OpsSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    tracing: TracingSettings = Field(default_factory=TracingSettings)
     #: Free-form sections for third-party plugins, validated by :meth:`for_plugin`.
     plugin_settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
@@ -403,7 +484,7 @@ class Settings(BaseSettings):
     def _upper(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("languages", "plugins", "disable_plugins", mode="before")
+    @field_validator("languages", "plugins", "disable_plugins", "forwarded_allow_ips", mode="before")
     @classmethod
     def _split_names(cls, value: Any) -> Any:
         return env_list(value)
