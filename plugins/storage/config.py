@@ -16,7 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from otvet.plugins.storage.tls import DatabaseTlsError, connection_config
+
+if TYPE_CHECKING:
+    from otvet.config.settings import DatabaseSslSettings
 
 #: The app label, models module and migrations package of Otvet's own tables.
 APP_LABEL = "otvet"
@@ -38,8 +43,15 @@ def connection_name(url: str) -> str:
     return "otvet_" + "".join(ch if ch.isalnum() else "_" for ch in scheme)
 
 
-def tortoise_config(url: str, model_apps: ModelApps) -> dict[str, Any]:
-    """A Tortoise config: one connection (see :func:`connection_name`) used by every app of ``model_apps``."""
+def tortoise_config(
+    url: str, model_apps: ModelApps, ssl: DatabaseSslSettings | None = None
+) -> dict[str, Any]:
+    """A Tortoise config: one connection (see :func:`connection_name`) used by every app of ``model_apps``.
+
+    A PostgreSQL connection gets its TLS options from ``ssl`` (``Settings.database_ssl``) and the URL's
+    ``sslmode``... parameters (:mod:`otvet.plugins.storage.tls`): TLS files are read here, so a mistake in
+    them raises :class:`~otvet.plugins.storage.tls.DatabaseTlsError` now, before any connection attempt.
+    """
     name = connection_name(url)
     apps: dict[str, dict[str, Any]] = {}
     for label, (models_module, migrations_module) in model_apps.items():
@@ -47,7 +59,8 @@ def tortoise_config(url: str, model_apps: ModelApps) -> dict[str, Any]:
         if migrations_module:
             app["migrations"] = migrations_module
         apps[label] = app
-    return {"connections": {name: url}, "apps": apps, "use_tz": True, "timezone": "UTC"}
+    connection = connection_config(url, ssl)
+    return {"connections": {name: connection}, "apps": apps, "use_tz": True, "timezone": "UTC"}
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -70,9 +83,19 @@ def ensure_sqlite_dir(url: str) -> None:
 def _cli_config() -> dict[str, Any]:
     from otvet.config.settings import Settings
 
-    url = Settings().resolved_database_url
+    settings = Settings()
+    url = settings.resolved_database_url
     ensure_sqlite_dir(url)
-    return tortoise_config(url, {APP_LABEL: (MODELS_MODULE, MIGRATIONS_MODULE)})
+    # The same TLS options as the store's, so `tortoise ... migrate` reaches the server `otvet migrate` does.
+    try:
+        return tortoise_config(
+            url, {APP_LABEL: (MODELS_MODULE, MIGRATIONS_MODULE)}, ssl=settings.database_ssl
+        )
+    except DatabaseTlsError as exc:
+        # The tortoise CLI prints its own CLIError as one line (exit status 1) instead of a traceback.
+        from tortoise.cli.utils import CLIError
+
+        raise CLIError(f"Error: {exc}") from exc
 
 
 def __getattr__(name: str) -> Any:

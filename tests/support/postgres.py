@@ -187,6 +187,7 @@ class PostgresCluster:
                 "--no-locale",
                 "--no-sync",
             )
+            self._configure()
             self.port = free_port(self.host)
             options = " ".join(
                 [f"-p {self.port}", f"-c listen_addresses={self.host}", f"-k {self.root}"]
@@ -257,6 +258,19 @@ class PostgresCluster:
             stderr=subprocess.DEVNULL,
         )
 
+    def _configure(self) -> None:
+        """Change the new cluster's files before the server first starts (subclasses: TLS, pg_hba.conf)."""
+
+    def _write_server_file(self, name: str, data: bytes, mode: int = 0o600) -> Path:
+        """Write ``name`` into the data folder, owned by the server user: PostgreSQL refuses a key file that
+        is not its own or that others may read."""
+        path = self.datadir / name
+        path.write_bytes(data)
+        path.chmod(mode)
+        if _as_root():
+            shutil.chown(path, user=SERVER_USER)
+        return path
+
     def _command(self, program: str, *args: str) -> list[str]:
         command = [str(self.bindir / program), *args]
         return ["runuser", "-u", SERVER_USER, "--", *command] if _as_root() else command
@@ -278,6 +292,55 @@ class PostgresCluster:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class TlsPostgresCluster(PostgresCluster):
+    """A cluster that speaks TLS only: ``ssl=on`` with the given server certificate, and a ``pg_hba.conf``
+    that rejects every TCP connection without TLS (``hostnossl ... reject``), so a client that does not
+    encrypt is refused by the server itself.
+
+    ``client_ca_pem`` (optional) lets users listed in ``cert_users`` log in by client certificate only
+    (``hostssl ... cert``: the certificate must chain to that CA and its CN must be the user name).
+    """
+
+    def __init__(
+        self,
+        cert_chain_pem: bytes,
+        key_pem: bytes,
+        *,
+        client_ca_pem: bytes | None = None,
+        cert_users: tuple[str, ...] = (),
+        bindir: Path | None = None,
+        host: str = "127.0.0.1",
+    ) -> None:
+        super().__init__(bindir, host=host)
+        self.cert_chain_pem = cert_chain_pem
+        self.key_pem = key_pem
+        self.client_ca_pem = client_ca_pem
+        self.cert_users = cert_users
+
+    def _configure(self) -> None:
+        self._write_server_file("server.crt", self.cert_chain_pem, 0o644)
+        self._write_server_file("server.key", self.key_pem, 0o600)
+        settings = ["ssl = on", "ssl_cert_file = 'server.crt'", "ssl_key_file = 'server.key'"]
+        if self.client_ca_pem is not None:
+            self._write_server_file("client_ca.crt", self.client_ca_pem, 0o644)
+            settings.append("ssl_ca_file = 'client_ca.crt'")
+        with (self.datadir / "postgresql.conf").open("a") as conf:
+            conf.write("\n# tests/support/postgres.py: TlsPostgresCluster\n" + "\n".join(settings) + "\n")
+        # The first matching line wins: certificate users first, then trust over TLS, then refuse the rest.
+        hba = ["local all all trust"]
+        hba += [f"hostssl all {user} {self.host}/32 cert" for user in self.cert_users]
+        hba += [f"hostssl all all {self.host}/32 trust", "hostnossl all all 0.0.0.0/0 reject"]
+        self._write_server_file("pg_hba.conf", ("\n".join(hba) + "\n").encode(), 0o600)
+
+
+def with_host(url: str, host: str) -> str:
+    """``url`` with another host name (same port, user and database): e.g. the name a certificate holds."""
+    parts = urlsplit(url)
+    userinfo, at, _ = parts.netloc.rpartition("@")
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit(parts._replace(netloc=f"{userinfo}{at}{host}{port}"))
 
 
 @contextlib.contextmanager
