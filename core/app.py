@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -15,8 +15,10 @@ import pluggy
 
 from otvet.config.settings import Settings
 from otvet.core.i18n import I18n
+from otvet.core.lifecycle import Lifecycle, Service
 from otvet.core.plugins import make_plugin_manager
 from otvet.core.registry import Registry, RegistryError
+from otvet.core.tracing import Tracing
 
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from otvet.core.jobs import JobHandler
     from otvet.core.knowledge import KnowledgeBase
     from otvet.core.llm import Provider, ProviderFactory
+    from otvet.core.metrics import Metrics
     from otvet.core.quotas import Quotas
     from otvet.core.retrieval import Retriever, RetrieverFactory
     from otvet.core.sources import SourceType
@@ -38,7 +41,13 @@ log = logging.getLogger(__name__)
 class Otvet:
     """One Otvet instance. Construct it, then ``async with otvet:`` (or ``await start()`` / ``stop()``)."""
 
-    def __init__(self, settings: Settings | None = None, pm: pluggy.PluginManager | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        pm: pluggy.PluginManager | None = None,
+        *,
+        service: Service = "cli",
+    ) -> None:
         self.settings = settings or Settings()
         self.pm = pm or make_plugin_manager(
             allow=self.settings.plugins, disable=self.settings.disable_plugins
@@ -54,6 +63,12 @@ class Otvet:
         self.locale_dirs: list[Path] = []
         #: Per-plugin runtime state (a running bot, a client), keyed by the plugin's name.
         self.state: dict[str, object] = {}
+        #: Which service this process is, the work in progress, draining and readiness checks.
+        self.lifecycle = Lifecycle(service)
+        #: OpenTelemetry spans of turns, when ``tracing.exporter`` is set (core/tracing.py).
+        self.tracing = Tracing()
+        #: Which plugin registered each HTTP route (``routes()`` fills it): the ``frontend`` of its metrics.
+        self.route_owners: list[tuple[BaseRoute, str]] = []
         self._collect_registrations()
         self.i18n = I18n(self.locale_dirs, self.settings.languages, self.settings.default_language)
         self._provider: Provider | None = None
@@ -65,6 +80,7 @@ class Otvet:
         self._engine: Engine | None = None
         self._quotas: Quotas | None = None
         self._accounts: Accounts | None = None
+        self._metrics: Metrics | None = None
         self.started = False
 
     # --- registration -----------------------------------------------------------------------------------
@@ -183,6 +199,20 @@ class Otvet:
         return self._knowledge
 
     @property
+    def knowledge_if_loaded(self) -> KnowledgeBase | None:
+        """The knowledge base if something used it already, else None (without creating it)."""
+        return self._knowledge
+
+    @property
+    def metrics(self) -> Metrics:
+        """This instance's Prometheus metrics (core/metrics.py)."""
+        if self._metrics is None:
+            from otvet.core.metrics import Metrics
+
+            self._metrics = Metrics(self.lifecycle.service)
+        return self._metrics
+
+    @property
     def engine(self) -> Engine:
         if self._engine is None:
             from otvet.core.engine import Engine
@@ -207,11 +237,22 @@ class Otvet:
             self._accounts = Accounts(self)
         return self._accounts
 
-    def routes(self) -> list[BaseRoute]:
-        """Routes every plugin adds to the HTTP app."""
-        routes: list[BaseRoute] = []
-        self.pm.hook.register_routes(register=routes.append, otvet=self)
-        return routes
+    def routes(self, plugins: Collection[str] | None = None) -> list[BaseRoute]:
+        """Routes every plugin (or only the named ``plugins``) adds to the HTTP app; :attr:`route_owners`
+        records which plugin added each."""
+        owners: list[tuple[BaseRoute, str]] = []
+        # pluggy calls implementations last-registered first: the same order here, so routes match as before.
+        for impl in reversed(self.pm.hook.register_routes.get_hookimpls()):
+            if plugins is not None and impl.plugin_name not in plugins:
+                continue
+
+            def register(route: BaseRoute, _owner: str = impl.plugin_name) -> None:
+                owners.append((route, _owner))
+
+            available = {"register": register, "otvet": self}
+            impl.function(**{name: available[name] for name in impl.argnames})
+        self.route_owners = owners
+        return [route for route, _ in owners]
 
     def detect_language(self, text: str, hint: str | None = None) -> str | None:
         """Ask the ``detect_language`` hook which of our languages ``text`` is in."""
@@ -229,6 +270,7 @@ class Otvet:
         self.retriever  # noqa: B018
         self.embedder  # noqa: B018
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.tracing.setup(self.settings.tracing)
         await self.store.connect()
         self.started = True
         try:
@@ -258,6 +300,7 @@ class Otvet:
             if self._embedder is not None:
                 await self._embedder.aclose()
             await self.store.close()
+            self.tracing.shutdown()
             self.started = False
 
     async def __aenter__(self) -> Otvet:

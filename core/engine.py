@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 
 from otvet.core.feedback import record_rating
 from otvet.core.llm import AnswerRequest, Provider, ProviderDone, ProviderError
-from otvet.core.quotas import quota_message
+from otvet.core.logs import log_context
+from otvet.core.quotas import QUOTA_CODES, quota_message
 from otvet.core.tokens import estimate_tokens
 from otvet.core.types import Delta, Event, Failure, Final, HistoryMessage, Passage, SourceRef, Turn, Usage
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from otvet.core.app import Otvet
     from otvet.core.i18n import Translator
     from otvet.core.store import StoredMessage, UserRecord
+    from otvet.core.tracing import Span
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,7 @@ class _Answering:
     question_id: int
     user_id: int
     started: float
+    span: Span
 
 
 @dataclass(slots=True)
@@ -74,8 +77,40 @@ class Engine:
         return last
 
     async def stream(self, turn: Turn) -> AsyncIterator[Event]:
-        """Yield deltas as the answer is produced, then one :class:`Final` or :class:`Failure`."""
+        """Yield deltas as the answer is produced, then one :class:`Final` or :class:`Failure`.
+
+        The turn counts as work in progress (a stopping service waits for it) and is measured: its outcome,
+        time to the first delta and to the answer (core/metrics.py), and a trace span when tracing is on.
+        """
+        otvet = self.otvet
+        metrics, channel = otvet.metrics, turn.channel
         started = time.monotonic()
+        span = otvet.tracing.start("otvet.turn", channel=channel)
+        outcome, first = "cancelled", True
+        with otvet.lifecycle.busy():
+            try:
+                async with aclosing(self._stream(turn, started, span)) as events:
+                    async for event in events:
+                        if isinstance(event, Delta):
+                            if first:
+                                first = False
+                                metrics.first_delta.labels(channel).observe(time.monotonic() - started)
+                        elif isinstance(event, Final):
+                            outcome = "fallback" if event.fallback else "answered"
+                            metrics.answer_duration.labels(channel).observe(time.monotonic() - started)
+                            span.set(
+                                language=event.language, provider=event.provider, grounded=event.grounded
+                            )
+                        elif isinstance(event, Failure):
+                            outcome = "rejected" if event.code in QUOTA_CODES else "failed"
+                            metrics.answer_failures.labels(channel, event.code).inc()
+                            span.fail(event.code)
+                        yield event
+            finally:
+                metrics.answers.labels(channel, outcome).inc()
+                span.end(outcome=outcome)
+
+    async def _stream(self, turn: Turn, started: float, span: Span) -> AsyncIterator[Event]:
         language = self.otvet.i18n.negotiate(turn.locale_hint) or self.otvet.settings.default_language
         try:
             text = turn.text.strip()
@@ -125,13 +160,16 @@ class Engine:
             question_id=question_id,
             user_id=user.id,
             started=started,
+            span=span,
         )
+        span.set(conversation_id=conversation.id, language=language)
         answer = self._answer(answering)
         # aclosing: when our consumer leaves, the inner generator (and the provider's stream) closes now,
         # not whenever the garbage collector gets to it.
         async with aclosing(answer):
-            async for event in answer:
-                yield event
+            with log_context(conversation_id=conversation.id):
+                async for event in answer:
+                    yield event
 
     async def _answer(self, a: _Answering) -> AsyncIterator[Event]:
         store = self.otvet.store
@@ -140,7 +178,11 @@ class Engine:
         finished = False
         stage = "retrieval"
         try:
+            searching = self.otvet.tracing.start("otvet.retrieve", a.span)
+            searched = time.monotonic()
             passages = await self._retrieve(a.question, a.history)
+            self.otvet.metrics.retrieval_duration.observe(time.monotonic() - searched)
+            searching.end(passages=len(passages))
             loop = asyncio.get_running_loop()
             # The deadline covers the provider's own work, not the time a frontend spends rendering deltas.
             request = AnswerRequest(
@@ -148,9 +190,10 @@ class Engine:
             )
             stage = "provider"
             try:
-                async for delta in self._provide(self.otvet.provider, request, outcome):
+                async for delta in self._provide(self.otvet.provider, request, outcome, a.span):
                     yield Delta(delta)
                 if not "".join(outcome.parts).strip():
+                    self.otvet.metrics.provider_errors.labels(self.otvet.provider.name, "empty_answer").inc()
                     raise ProviderError("the provider returned an empty answer", code="empty_answer")
             except Exception as exc:
                 fallback = self.otvet.fallback_provider
@@ -170,7 +213,7 @@ class Engine:
                 outcome = _Outcome(note=f"{note}\n\n")
                 yield Delta(outcome.note)
                 request = dataclasses.replace(request, deadline=loop.time() + timeout)
-                async for delta in self._provide(fallback, request, outcome):
+                async for delta in self._provide(fallback, request, outcome, a.span):
                     yield Delta(delta)
             answer = "".join(outcome.parts).strip()
             if not answer:
@@ -184,6 +227,10 @@ class Engine:
                     + sum(estimate_tokens(p.text) for p in passages),
                     completion_tokens=estimate_tokens(answer),
                 )
+            if done.usage.total_tokens:  # what the provider reported, not Otvet's estimate
+                tokens = self.otvet.metrics.provider_tokens
+                tokens.labels(provider, "prompt").inc(done.usage.prompt_tokens)
+                tokens.labels(provider, "completion").inc(done.usage.completion_tokens)
             sources = _cited_sources(passages, done) if done.grounded else ()
             latency_ms = int((time.monotonic() - a.started) * 1000)
             # Stored without the fallback note: the next prompt's history should hold the answer itself.
@@ -257,9 +304,12 @@ class Engine:
         return passages
 
     async def _provide(
-        self, provider: Provider, request: AnswerRequest, outcome: _Outcome
+        self, provider: Provider, request: AnswerRequest, outcome: _Outcome, parent: Span
     ) -> AsyncIterator[str]:
         """Stream ``provider``'s deltas into ``outcome`` (and to the caller) within the request's deadline."""
+        metrics = self.otvet.metrics
+        span = self.otvet.tracing.start("otvet.provider", parent, provider=provider.name)
+        started = time.monotonic()
         stream = provider.stream(request)
         try:
             while True:
@@ -273,8 +323,14 @@ class Engine:
                 elif item:
                     outcome.parts.append(item)
                     yield item
+        except Exception as exc:
+            metrics.provider_errors.labels(provider.name, _reason(exc)).inc()
+            span.fail(_reason(exc))
+            raise
         finally:
             await _aclose(stream)
+            metrics.provider_duration.labels(provider.name).observe(time.monotonic() - started)
+            span.end()
         outcome.provider = provider.name
 
     async def _fail_turn(self, code: str, language: str, conversation_id: int, question_id: int) -> Failure:

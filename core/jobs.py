@@ -18,11 +18,13 @@ import contextlib
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from otvet.core.logs import log_context
 from otvet.core.resilience import RetryPolicy
 from otvet.core.store import JobRecord, VersionRecord
 
@@ -149,69 +151,102 @@ class Worker:
             max_delay=settings.retry_max_delay,
         )
         self._stopping = asyncio.Event()
+        #: Set when a running job must be given back now (the grace after :meth:`stop` has run out).
+        self._abandon = asyncio.Event()
+        self._grace: asyncio.TimerHandle | None = None
 
-    def stop(self) -> None:
-        """Stop after the current job: it is released (queued again) if still running."""
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set() or self.otvet.lifecycle.draining
+
+    def stop(self, grace: float = 0.0) -> None:
+        """Claim no more jobs; a job running now has ``grace`` seconds to finish, then it is released
+        (queued again for another worker). A second call can only shorten the grace."""
         self._stopping.set()
+        if grace <= 0:
+            self._abandon.set()
+        elif self._grace is None and not self._abandon.is_set():
+            self._grace = asyncio.get_running_loop().call_later(grace, self._abandon.set)
 
     async def run(self, *, once: bool = False) -> int:
         """Run jobs until stopped (``once``: until no job is due); return how many were run."""
         ran = 0
-        while not self._stopping.is_set():
-            try:
-                job = await self.run_one()
-            except Exception:
-                # The database went away for a moment: keep polling rather than dying.
-                log.exception("worker %s: claiming a job failed", self.id)
-                job = None
-            if job is not None:
-                ran += 1
-                continue
-            if once:
-                break
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.poll_seconds)
+        try:
+            while not self.stopping:
+                try:
+                    job = await self.run_one()
+                except Exception:
+                    # The database went away for a moment: keep polling rather than dying.
+                    log.exception("worker %s: claiming a job failed", self.id)
+                    job = None
+                if job is not None:
+                    ran += 1
+                    continue
+                if once:
+                    break
+                await self._idle(self.poll_seconds)
+        finally:
+            if self._grace is not None:
+                self._grace.cancel()
         return ran
+
+    async def _idle(self, seconds: float) -> None:
+        """Sleep between polls; wake at once when told to stop or the service starts draining."""
+        waits = [asyncio.ensure_future(self._stopping.wait()), asyncio.ensure_future(self._drained())]
+        try:
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)
+
+    async def _drained(self) -> None:
+        await self.otvet.lifecycle.drain_started.wait()
 
     async def run_one(self) -> JobRecord | None:
         """Claim one due job and run it to its end; None when no job was due."""
         record = await self.otvet.store.claim_job(self.id, self.lease_seconds, list(self.handlers))
         if record is None:
             return None
-        log.info(
-            "worker %s: claimed job %s (%s), attempt %s", self.id, record.id, record.type, record.attempts
-        )
-        await self._execute(record)
+        with self.otvet.lifecycle.busy(), log_context(job_id=record.id, job_type=record.type):
+            log.info(
+                "worker %s: claimed job %s (%s), attempt %s", self.id, record.id, record.type, record.attempts
+            )
+            started = time.monotonic()
+            outcome = await self._execute(record)
+            metrics = self.otvet.metrics
+            metrics.job_runs.labels(record.type, outcome).inc()
+            metrics.job_duration.labels(record.type).observe(time.monotonic() - started)
         return await self.otvet.store.get_job(record.id)
 
-    async def _execute(self, record: JobRecord) -> None:
+    async def _execute(self, record: JobRecord) -> str:
+        """Run ``record``'s handler to its end; returns succeeded, retried, failed, released or cancelled."""
         store = self.otvet.store
         job = JobContext(record)
         handler = asyncio.create_task(self.handlers[record.type](self.otvet, job))
         beats = asyncio.create_task(self._heartbeats(job, handler))
-        stopping = asyncio.create_task(self._stopping.wait())
+        abandon = asyncio.create_task(self._abandon.wait())
         try:
-            await asyncio.wait({handler, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({handler, abandon}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            stopping.cancel()
+            abandon.cancel()
             beats.cancel()
-            await asyncio.gather(beats, stopping, return_exceptions=True)
-        if not handler.done():  # stopping (SIGTERM): give the job back for another worker
+            await asyncio.gather(beats, abandon, return_exceptions=True)
+        if not handler.done():  # stopping (SIGTERM) and out of grace: give the job back for another worker
             handler.cancel()
             await asyncio.gather(handler, return_exceptions=True)
             if await store.release_job(record.id, self.id):
                 log.warning("worker %s: stopped; job %s is queued again", self.id, record.id)
-            return
+            return "released"
         if handler.cancelled():
-            await self._lost(record)
-            return
+            return await self._lost(record)
         error = handler.exception()
         if error is None:
             if await store.finish_job(record.id, self.id, handler.result()):
                 log.info("worker %s: job %s succeeded: %s", self.id, record.id, handler.result())
             else:
                 log.warning("worker %s: job %s finished, but it was no longer ours", self.id, record.id)
-            return
+            return "succeeded"
         message = f"{type(error).__name__}: {error}"
         if record.attempts < self.max_attempts:
             delay = self.retry.delay(record.attempts)
@@ -227,15 +262,17 @@ class Worker:
                 exc_info=error,
             )
         await store.fail_job(record.id, self.id, message, retry_at)
+        return "retried" if retry_at is not None else "failed"
 
-    async def _lost(self, record: JobRecord) -> None:
+    async def _lost(self, record: JobRecord) -> str:
         """The handler was stopped because a heartbeat was refused: cancelled, or taken over."""
         current = await self.otvet.store.get_job(record.id)
         if current is not None and current.cancel_requested and current.locked_by == self.id:
             await self.otvet.store.release_job(record.id, self.id, cancelled=True)
             log.info("worker %s: job %s cancelled", self.id, record.id)
-        else:
-            log.warning("worker %s: job %s was taken over by another worker; stopped", self.id, record.id)
+            return "cancelled"
+        log.warning("worker %s: job %s was taken over by another worker; stopped", self.id, record.id)
+        return "released"
 
     async def _heartbeats(self, job: JobContext, handler: asyncio.Task[Any]) -> None:
         """Extend the lease every third of it, sooner on progress; stop the handler when refused."""

@@ -81,6 +81,11 @@ def parsed_of(record: SourceRecord) -> ParsedSource:
     )
 
 
+#: The store lock held while a starting process builds the first version (recovery, the demo): replicas
+#: starting together on an empty database then build one version between them, not one each.
+BOOTSTRAP_LOCK = "knowledge-bootstrap"
+
+
 class _EmptyIndex(RetrieverIndex):
     def search(self, query: str, k: int) -> list[Passage]:
         return []
@@ -93,6 +98,7 @@ class _Loaded:
     version_id: int
     index: RetrieverIndex
     titles: dict[str | None, list[str]]
+    chunk_count: int = 0
 
 
 class KnowledgeBase:
@@ -103,6 +109,7 @@ class KnowledgeBase:
         self._index: RetrieverIndex = _EmptyIndex()
         self._version_id: int | None = None
         self._titles: dict[str | None, list[str]] = {}
+        self._chunk_count = 0
         self._checked_at = float("-inf")
         self._lock = asyncio.Lock()
         self._watcher: asyncio.Task[None] | None = None
@@ -112,6 +119,11 @@ class KnowledgeBase:
     def version_id(self) -> int | None:
         """The knowledge version this process is answering from."""
         return self._version_id
+
+    @property
+    def chunk_count(self) -> int:
+        """How many chunks the version this process answers from has (0 before one is loaded)."""
+        return self._chunk_count
 
     async def search(self, query: str, k: int) -> list[Passage]:
         return await self._search_in(await self.index(), query, k)
@@ -164,6 +176,7 @@ class KnowledgeBase:
             active = await self.otvet.store.active_version()
             if active is None:
                 self._index, self._version_id, self._titles = _EmptyIndex(), None, {}
+                self._chunk_count = 0
                 self._checked_at = time.monotonic()
                 return None
             if active.id != self._version_id or force:
@@ -190,12 +203,13 @@ class KnowledgeBase:
             f" with {version.embedder} vectors" if isinstance(index, HybridIndex) else "",
             time.monotonic() - started,
         )
-        return _Loaded(version.id, index, {lang: list(names) for lang, names in titles.items()})
+        return _Loaded(version.id, index, {lang: list(names) for lang, names in titles.items()}, len(chunks))
 
     def _install(self, loaded: _Loaded) -> None:
         # Swap only once the new index is complete: searches meanwhile use the previous one, and a turn that
         # already searched the previous one answers from its passages.
         self._index, self._version_id, self._titles = loaded.index, loaded.version_id, loaded.titles
+        self._chunk_count = loaded.chunk_count
 
     async def add_sources(
         self, sources: Sequence[NewSource], *, rebuild: bool = True, note: str = ""
@@ -288,8 +302,12 @@ class KnowledgeBase:
         store = self.otvet.store
         if await store.active_version() is not None or not await store.list_sources():
             return None
-        log.warning("sources are stored but no knowledge version is active: building one now")
-        return await self.rebuild(note="rebuilt on start: no version was active", fallback=True)
+        # Replicas starting together: one builds, the others find its version active and build nothing.
+        async with store.exclusive(BOOTSTRAP_LOCK):
+            if await store.active_version() is not None:
+                return None
+            log.warning("sources are stored but no knowledge version is active: building one now")
+            return await self.rebuild(note="rebuilt on start: no version was active", fallback=True)
 
     async def rebuild(
         self,
@@ -387,7 +405,7 @@ class KnowledgeBase:
 
     async def _loaded(self, version: VersionRecord) -> _Loaded:
         if version.id == self._version_id:
-            return _Loaded(version.id, self._index, self._titles)
+            return _Loaded(version.id, self._index, self._titles, self._chunk_count)
         return await self._load(version)
 
     async def publish(self, version: VersionRecord, *, force: bool = False) -> VersionRecord:

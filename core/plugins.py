@@ -35,6 +35,7 @@ DEFAULT_PLUGINS: dict[str, str] = {
     "sources_docx": "otvet.plugins.sources_docx",
     "demo": "otvet.plugins.demo.plugin",
     "http_health": "otvet.frontends.health",
+    "http_metrics": "otvet.frontends.metrics",
     "telegram": "otvet.frontends.telegram.plugin",
     "graphql": "otvet.frontends.graphql.plugin",
     "openai_api": "otvet.frontends.openai_api.plugin",

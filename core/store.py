@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -259,6 +260,11 @@ class Store(Protocol):
 
     async def ping(self) -> bool: ...
 
+    def exclusive(self, name: str) -> AbstractAsyncContextManager[None]:
+        """Run the block in one process at a time across every replica on this database (a PostgreSQL
+        advisory lock); on a one-machine database, a no-op."""
+        ...
+
     # users and conversations
     async def get_or_create_user(
         self, channel: str, external_id: str, display_name: str | None = None
@@ -395,6 +401,10 @@ class Store(Protocol):
 
     async def cancel_job(self, job_id: int) -> JobRecord:
         """Cancel a queued job now, ask a running one's worker to stop; :class:`NotFound` if unknown."""
+        ...
+
+    async def count_jobs(self) -> dict[tuple[str, str], int]:
+        """Unfinished jobs by (type, status), status ``queued`` or ``running``: the queue's depth."""
         ...
 
     # knowledge

@@ -1,4 +1,6 @@
-"""The Starlette application every HTTP frontend mounts into, through the ``register_routes`` hook."""
+"""The Starlette applications Otvet serves: the main one every HTTP frontend mounts into through the
+``register_routes`` hook, and the ops one (health and metrics only) of services without a main port.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +10,25 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 
 from otvet.core.app import Otvet
 from otvet.core.jobs import Worker
+from otvet.frontends.middleware import ObservedApp
 
 log = logging.getLogger(__name__)
+
+#: The plugins whose routes an ops listener serves: probes and Prometheus, nothing a user could reach.
+OPS_PLUGINS = ("http_health", "http_metrics")
 
 
 def create_app(otvet: Otvet, *, worker: bool = False) -> Starlette:
     """An ASGI app serving ``otvet``'s routes; its lifespan starts and stops ``otvet``.
 
     With ``worker`` the process also runs background jobs (``otvet serve`` on one machine): a retrain queued
-    through the API then needs no separate ``otvet worker``. Its handlers keep CPU work in threads, and on
-    shutdown a job still running is queued again for the next start or another worker.
+    through the API then needs no separate ``otvet worker``. Its handlers keep CPU work in threads. A job
+    still running at shutdown had the drain's ``shutdown_seconds`` to finish; then it is queued again for
+    the next start or another worker.
     """
 
     @asynccontextmanager
@@ -37,6 +45,14 @@ def create_app(otvet: Otvet, *, worker: bool = False) -> Starlette:
                     runner.stop()
                     await task
 
-    app = Starlette(routes=otvet.routes(), lifespan=lifespan)
+    routes = otvet.routes()
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(ObservedApp, otvet=otvet)])
+    app.state.otvet = otvet
+    return app
+
+
+def create_ops_app(otvet: Otvet) -> Starlette:
+    """``/healthz``, ``/readyz`` and ``/metrics`` of a started ``otvet`` (its command runs the lifecycle)."""
+    app = Starlette(routes=otvet.routes(OPS_PLUGINS), middleware=[Middleware(ObservedApp, otvet=otvet)])
     app.state.otvet = otvet
     return app

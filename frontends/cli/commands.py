@@ -26,27 +26,43 @@ from otvet.frontends.cli.main import Context, cli, echo_json, pass_context, run
 @click.option("--port", default=None, type=int, help="Port to listen on (default: OTVET_PORT, 8000).")
 @pass_context
 def serve(context: Context, host: str | None, port: int | None) -> None:
-    """Run everything in one process: the HTTP API and every enabled frontend."""
-    import uvicorn
+    """Run everything in one process: the HTTP API, every enabled frontend, background jobs and, with a
+    token in polling mode, the Telegram bot. For one machine; `otvet api`, `otvet worker` and
+    `otvet telegram` run the same parts as separate services."""
+    # One machine, one process: it also runs the jobs (retrains) unless `otvet worker` processes do.
+    serve_http(context, host, port, jobs=context.settings.worker.in_process)
 
+
+@cli.command()
+@click.option("--host", default=None, help="Interface to listen on (default: OTVET_HOST, 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port to listen on (default: OTVET_PORT, 8000).")
+@pass_context
+def api(context: Context, host: str | None, port: int | None) -> None:
+    """Run the HTTP service alone: GraphQL, the widget, the OpenAI-compatible endpoint, the Telegram webhook,
+    health and metrics. Stateless: run as many replicas as the load needs, with `otvet worker` for jobs."""
+    serve_http(context, host, port, jobs=False)
+
+
+def serve_http(context: Context, host: str | None, port: int | None, *, jobs: bool) -> None:
+    """Serve the HTTP app until SIGTERM or Ctrl-C, which drain it first (frontends/server.py)."""
     from otvet.frontends.app import create_app
+    from otvet.frontends.server import ServiceServer, TlsConfigError, check_tls, uvicorn_config
 
     settings = context.settings
     host = settings.host if host is None else host
     port = settings.port if port is None else port
-    # One machine, one process: it also runs the jobs (retrains) unless `otvet worker` processes do.
-    app = create_app(context.otvet, worker=settings.worker.in_process)
-    where = f"http://{host}:{port}" if port else f"{host}, on a free port (uvicorn names it below)"
-    click.echo(f"Otvet is serving on {where}", err=True)
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_level=settings.log_level.lower(),
-        # Uvicorn's lines go through Otvet's logging setup, in the same format as everything else.
-        log_config=None,
-        proxy_headers=True,
-    )
+    try:
+        check_tls(settings)
+    except TlsConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    otvet = context.otvet
+    server = ServiceServer(uvicorn_config(create_app(otvet, worker=jobs), settings, host, port), otvet)
+    scheme = "https" if settings.tls.enabled else "http"
+    where = f"{scheme}://{host}:{port}" if port else f"{host}, on a free port (uvicorn names it below)"
+    click.echo(f"Otvet ({otvet.lifecycle.service}) is serving on {where}", err=True)
+    server.run()
+    if not server.started:
+        sys.exit(3)  # uvicorn has logged why (a port in use, a failed start)
 
 
 @cli.command()

@@ -35,22 +35,44 @@ def _run_on_store(context: Context, work: Callable[[Otvet], Awaitable[T]]) -> T:
 @cli.command()
 @click.option("--once", is_flag=True, help="Run the jobs that are due, then exit.")
 @click.option("--id", "worker_id", default=None, help="Its name in `otvet jobs` (default: host:pid:random).")
+@click.option(
+    "--ops-port",
+    type=int,
+    default=None,
+    help="Serve /healthz, /readyz and /metrics on this port (default: OTVET_OPS__PORT; none when unset).",
+)
 @pass_context
-def worker(context: Context, once: bool, worker_id: str | None) -> None:
+def worker(context: Context, once: bool, worker_id: str | None, ops_port: int | None) -> None:
     """Run background jobs (retrains) until stopped with SIGTERM or Ctrl-C.
 
     Run as many workers as you like, on any machines that reach the database: each job runs on one of them.
-    A job whose worker dies is picked up again once its lease (OTVET_WORKER__LEASE_SECONDS) runs out.
+    On SIGTERM a worker claims nothing new and gives its running job OTVET_SHUTDOWN_SECONDS to finish; a
+    job still running then (or at a second signal) is queued again for another worker. A job whose worker
+    dies is picked up again once its lease (OTVET_WORKER__LEASE_SECONDS) runs out.
     """
+    from otvet.frontends.server import ops_listener
 
     async def work(otvet: Otvet) -> int:
         runner = Worker(otvet, worker_id)
         loop = asyncio.get_running_loop()
+
+        def on_signal() -> None:
+            if otvet.lifecycle.draining:
+                runner.stop()  # a second signal: give the running job back now
+                return
+            otvet.lifecycle.begin_drain()
+            runner.stop(grace=otvet.settings.shutdown_seconds)
+
+        async def running() -> str | None:
+            return "stopping" if runner.stopping else None
+
+        otvet.lifecycle.add_check("worker", running)
         for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, runner.stop)
-        click.echo(f"Worker {runner.id} is waiting for jobs.", err=True)
+            loop.add_signal_handler(signum, on_signal)
         try:
-            return await runner.run(once=once)
+            async with ops_listener(otvet, port=ops_port):
+                click.echo(f"Worker {runner.id} is waiting for jobs.", err=True)
+                return await runner.run(once=once)
         finally:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(signum)

@@ -17,12 +17,13 @@ from pydantic import ValidationError
 from otvet import __version__
 from otvet.config.settings import Settings
 from otvet.core.app import Otvet
+from otvet.core.lifecycle import Service
 from otvet.core.plugins import PluginLoadError, make_plugin_manager
 from otvet.core.registry import RegistryError
 
 T = TypeVar("T")
 #: Commands that run until stopped log at OTVET_LOG_LEVEL; the others only warn unless --log-level says so.
-LONG_RUNNING = {"serve", "worker"}
+LONG_RUNNING = {"serve", "api", "worker", "telegram"}
 
 
 class Context:
@@ -32,6 +33,8 @@ class Context:
         self.settings = settings
         self._pm = pm
         self._otvet: Otvet | None = None
+        #: Which service the command runs (``serve``, ``api``, ``worker``, ``telegram``) or ``cli``.
+        self.service: Service = "cli"
 
     @property
     def pm(self) -> pluggy.PluginManager:
@@ -42,7 +45,7 @@ class Context:
     @property
     def otvet(self) -> Otvet:
         if self._otvet is None:
-            self._otvet = Otvet(self.settings, self.pm)
+            self._otvet = Otvet(self.settings, self.pm, service=self.service)
         return self._otvet
 
 
@@ -136,16 +139,18 @@ def cli(ctx: click.Context, log_level: str | None) -> None:
     """
     if not isinstance(ctx.obj, Context):
         ctx.obj = Context(load_settings())
+    settings = ctx.obj.settings
+    service = ctx.invoked_subcommand if ctx.invoked_subcommand in LONG_RUNNING else "cli"
+    ctx.obj.service = service
     if log_level:
-        ctx.obj.settings.log_level = log_level.upper()
-        configure_logging(log_level)
+        settings.log_level = log_level.upper()
+        configure_logging(log_level, settings, service)
     elif ctx.invoked_subcommand in LONG_RUNNING:
-        configure_logging(ctx.obj.settings.log_level)
+        configure_logging(settings.log_level, settings, service)
     else:
         # One-shot commands print their results; routine INFO lines would only bury them.
-        configure_logging(
-            "WARNING" if ctx.obj.settings.log_level.upper() in ("INFO", "") else ctx.obj.settings.log_level
-        )
+        level = "WARNING" if settings.log_level.upper() in ("INFO", "") else settings.log_level
+        configure_logging(level, settings, service)
 
 
 def load_settings() -> Settings:
@@ -156,16 +161,16 @@ def load_settings() -> Settings:
         raise click.ClickException("invalid settings:\n" + "\n".join(lines)) from None
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        force=True,
+def configure_logging(level: str, settings: Settings | None = None, service: str = "cli") -> None:
+    """Logging as the settings ask (text or JSON), with every configured secret masked (core/logs.py)."""
+    from otvet.core import logs
+
+    logs.configure_logging(
+        level,
+        fmt=settings.log_format if settings else "text",
+        secrets=logs.settings_secrets(settings) if settings else (),
+        service=service,
     )
-    # Library chatter (SQL, HTTP) stays at WARNING unless explicitly debugging.
-    for noisy in ("tortoise", "aiosqlite", "asyncpg", "httpx", "bm25s"):
-        logging.getLogger(noisy).setLevel(logging.WARNING if level.upper() != "DEBUG" else logging.DEBUG)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -31,6 +31,7 @@ from otvet.core.types import Turn
 from otvet.frontends.telegram.delivery import Delivery
 from otvet.frontends.telegram.formatting import escape
 from otvet.frontends.telegram.throttle import EditThrottle, interval_for
+from otvet.frontends.telegram.updates import TrackedUpdates
 
 if TYPE_CHECKING:
     from otvet.core.app import Otvet
@@ -297,7 +298,7 @@ def build_application(otvet: Otvet, *, webhook: bool = False) -> Application:  #
         .token(token)
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
-        .concurrent_updates(True)
+        .concurrent_updates(TrackedUpdates(otvet))
     )
     if settings.rate_limit:
         # Flood control: spaces requests within Telegram's limits, waits out RetryAfter and retries.

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STATE_KEY = "telegram"
+#: otvet.state key of the polling bot ``otvet serve`` runs: (stop event, task).
+POLLING_KEY = "telegram_polling"
 WEBHOOK_PATH = "/telegram/webhook"
 #: Telegram's updates are small; anything bigger is not from Telegram.
 MAX_UPDATE_BYTES = 1_000_000
@@ -68,9 +70,21 @@ def register_routes(register: Callable[[BaseRoute], None]) -> None:
     register(Route(WEBHOOK_PATH, telegram_webhook, methods=["POST"]))
 
 
+def polling_in_serve(otvet: Otvet) -> bool:
+    """``otvet serve`` runs everything on one machine: with a token in polling mode, the bot too."""
+    settings = otvet.settings.telegram
+    return (
+        otvet.lifecycle.service == "serve"
+        and settings.mode == "polling"
+        and bool(settings.token.get_secret_value())
+    )
+
+
 @hookimpl
 def startup(otvet: Otvet) -> Any:
-    if not webhook_enabled(otvet):
+    if polling_in_serve(otvet):
+        return _start_polling_task(otvet)
+    if not webhook_enabled(otvet) or otvet.lifecycle.service not in ("serve", "api"):
         return None
 
     async def start_bot() -> None:
@@ -85,8 +99,23 @@ def startup(otvet: Otvet) -> Any:
     return start_bot()
 
 
+async def _start_polling_task(otvet: Otvet) -> None:
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_polling(otvet, stop))
+    otvet.state[POLLING_KEY] = (stop, task)
+
+
 @hookimpl
 def shutdown(otvet: Otvet) -> Any:
+    polling: Any = otvet.state.pop(POLLING_KEY, None)
+    if polling is not None:
+        stop, task = polling
+
+        async def stop_polling() -> None:
+            stop.set()
+            await asyncio.gather(task, return_exceptions=True)
+
+        return stop_polling()
     application: Any = otvet.state.pop(STATE_KEY, None)
     if application is None:
         return None
@@ -99,18 +128,37 @@ def shutdown(otvet: Otvet) -> Any:
 
 
 async def run_polling(otvet: Otvet, stop: asyncio.Event) -> None:
-    """Fetch updates by long polling until ``stop`` is set."""
+    """Fetch updates by long polling until ``stop`` is set, then finish the answers in progress (up to
+    ``shutdown_seconds``) before stopping: a restart cuts nobody's answer off."""
     from otvet.frontends.telegram.bot import build_application
 
     application = build_application(otvet)
-    async with application:
-        await application.start()
-        assert application.updater is not None
-        await application.updater.start_polling(allowed_updates=["message", "callback_query"])
-        log.info("Telegram bot @%s is polling for updates", application.bot.username)
-        await stop.wait()
-        await application.updater.stop()
-        await application.stop()
+
+    async def polling() -> str | None:
+        updater = application.updater
+        return None if application.running and updater is not None and updater.running else "not polling"
+
+    # Added first: until the bot polls, the service is not ready ("not polling").
+    otvet.lifecycle.add_check("telegram", polling)
+    try:
+        async with application:
+            await application.start()
+            assert application.updater is not None
+            await application.updater.start_polling(allowed_updates=["message", "callback_query"])
+            log.info("Telegram bot @%s is polling for updates", application.bot.username)
+            await stop.wait()
+            otvet.lifecycle.begin_drain()
+            await application.updater.stop()  # no new updates; the ones fetched are being answered
+            await otvet.lifecycle.wait_idle(otvet.settings.shutdown_seconds)
+            await application.stop()
+    except Exception:
+        # In `otvet serve` the bot is one part among others: its failure (a revoked token) is logged, and the
+        # readiness check says so, rather than taking the HTTP API down with it.
+        if otvet.lifecycle.service != "serve":
+            raise
+        log.exception("the Telegram bot stopped")
+    finally:
+        otvet.lifecycle.remove_check("telegram")
 
 
 @hookimpl
@@ -118,8 +166,14 @@ def register_commands(cli: click.Group) -> None:
     from otvet.frontends.cli.main import Context, pass_context, run
 
     @cli.group(invoke_without_command=True)
+    @click.option(
+        "--ops-port",
+        type=int,
+        default=None,
+        help="Serve /healthz, /readyz and /metrics on this port (default: OTVET_OPS__PORT; none when unset).",
+    )
     @click.pass_context
-    def telegram(ctx: click.Context) -> None:
+    def telegram(ctx: click.Context, ops_port: int | None) -> None:
         """Run the Telegram bot by long polling (for hosts without a public HTTPS address).
 
         \b
@@ -129,13 +183,21 @@ def register_commands(cli: click.Group) -> None:
         if ctx.invoked_subcommand is not None:
             return
         context: Context = ctx.find_object(Context)
+        from otvet.frontends.server import ops_listener
 
         async def work(otvet: Otvet) -> None:
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
+
+            def on_signal() -> None:
+                if stop.is_set():
+                    otvet.lifecycle.hurry()  # a second signal: stop waiting for the answers in progress
+                stop.set()
+
             for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
-            await run_polling(otvet, stop)
+                loop.add_signal_handler(sig, on_signal)
+            async with ops_listener(otvet, port=ops_port):
+                await run_polling(otvet, stop)
 
         run(context.otvet, _require_token(work))
 

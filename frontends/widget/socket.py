@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 OUTBOX_FRAMES = 256
 #: Close codes (docs/widget.md#close-codes).
 POLICY_VIOLATION, TOO_BIG, TRY_AGAIN_LATER, SERVER_ERROR = 1008, 1009, 1013, 1011
+#: The server is restarting (a deploy): the widget reconnects, to another replica behind a load balancer.
+SERVICE_RESTART = 1012
 UNAUTHENTICATED, TIMED_OUT = 4401, 4408
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 
@@ -128,19 +130,32 @@ class _Session:
             return
         sender = asyncio.create_task(self._send_loop())
         receiver = asyncio.create_task(self._receive_loop())
+        drain = asyncio.create_task(self._close_when_draining(sender))
         try:
-            done, _ = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
-            if receiver in done and not receiver.cancelled() and receiver.result():
-                # The receiver queued a close: let the sender deliver what is queued, then the close.
+            done, _ = await asyncio.wait({sender, receiver, drain}, return_when=asyncio.FIRST_COMPLETED)
+            closing = drain in done or (receiver in done and not receiver.cancelled() and receiver.result())
+            if closing:
+                # A close is queued: let the sender deliver what is queued, then the close.
                 await asyncio.wait({sender}, timeout=self.settings.send_timeout_seconds * 2)
         finally:
-            for task in (receiver, self.answering, sender):
+            for task in (receiver, drain, self.answering, sender):
                 if task is not None and not task.done():
                     task.cancel()
             # Waited for, so a cancelled answer has marked its question before the socket is gone.
             await asyncio.gather(
-                *(t for t in (receiver, self.answering, sender) if t is not None), return_exceptions=True
+                *(t for t in (receiver, drain, self.answering, sender) if t is not None),
+                return_exceptions=True,
             )
+
+    async def _close_when_draining(self, sender: asyncio.Task[None]) -> None:
+        """When the service starts stopping: finish the answer being written, then close with 1012 (the widget
+        reconnects). Held as work in progress until the close is written, so nothing queued is cut off."""
+        await self.otvet.lifecycle.drain_started.wait()
+        with self.otvet.lifecycle.busy():
+            while self.answering is not None and not self.answering.done():
+                await asyncio.wait({self.answering})
+            await self._send(_Close(SERVICE_RESTART, "server restarting"))
+            await asyncio.wait({sender}, timeout=self.settings.send_timeout_seconds * 2)
 
     async def _send_loop(self) -> None:
         while True:
@@ -342,6 +357,10 @@ class _Session:
         self.answering = asyncio.create_task(self._answer(question.id, turn))
 
     async def _answer(self, question_id: str, turn: Turn) -> None:
+        with self.otvet.lifecycle.busy():  # a stopping service waits until the answer frame is queued
+            await self._write_answer(question_id, turn)
+
+    async def _write_answer(self, question_id: str, turn: Turn) -> None:
         try:
             # aclosing: a cancelled answer (the client left) closes the engine's stream at once, and the
             # engine marks the question cancelled.

@@ -31,10 +31,16 @@ async def load_demo(otvet: Otvet) -> IngestReport:
 
 
 async def _load_if_empty(otvet: Otvet) -> None:
+    from otvet.core.knowledge import BOOTSTRAP_LOCK
+
     # Core's recovery already built a version from any stored sources, so no version means no sources.
     if await otvet.store.active_version() is not None:
         return
-    report = await load_demo(otvet)
+    # Replicas starting together on an empty database: one loads the demo, the others then find it active.
+    async with otvet.store.exclusive(BOOTSTRAP_LOCK):
+        if await otvet.store.active_version() is not None:
+            return
+        report = await load_demo(otvet)
     log.info("loaded the demo knowledge base: %d sources", len(report.added))
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F, Q
+from tortoise.functions import Count
 from tortoise.timezone import now
 
 from otvet.core.store import JobRecord, NotFound
@@ -141,3 +142,14 @@ async def cancel(job_id: int) -> JobRecord:
     if job is None:
         raise NotFound(f"job {job_id} does not exist")
     return job_record(job)
+
+
+async def count_unfinished() -> dict[tuple[str, str], int]:
+    """Queued and running jobs by (type, status), in one grouped query: read at every metrics scrape."""
+    rows = (
+        await Job.filter(status__in=["queued", "running"])
+        .annotate(n=Count("id"))
+        .group_by("type", "status")
+        .values("type", "status", "n")
+    )
+    return {(row["type"], row["status"]): int(row["n"]) for row in rows}

@@ -61,13 +61,27 @@ async def _migration_lock(connection: BaseDBAsyncClient) -> AsyncIterator[None]:
 
     SQLite needs nothing: it serves one machine, where ``otvet migrate`` or the first process to start wins.
     """
+    async with advisory_lock(connection, MIGRATION_LOCK_KEY):
+        yield
+
+
+@contextlib.asynccontextmanager
+async def advisory_lock(connection: BaseDBAsyncClient, key: int) -> AsyncIterator[None]:
+    """Hold PostgreSQL's session-level advisory lock ``key`` for the block (nothing on other databases)."""
     if connection.capabilities.dialect != "postgres" or "asyncpg" not in type(connection).__module__:
         yield
         return
-    # A dedicated pooled connection holds the lock; the executor runs its transactions on other ones.
+    # A dedicated pooled connection holds the lock; the block runs its queries on other ones.
     async with connection.acquire_connection() as raw:
-        await raw.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
+        await raw.execute("SELECT pg_advisory_lock($1)", key)
         try:
             yield
         finally:
-            await raw.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
+            await raw.execute("SELECT pg_advisory_unlock($1)", key)
+
+
+def lock_key(name: str) -> int:
+    """A stable 63-bit advisory lock key for ``name`` (PostgreSQL's keys are bigint)."""
+    import hashlib
+
+    return int.from_bytes(hashlib.blake2b(f"otvet:{name}".encode(), digest_size=8).digest(), "big") >> 1

@@ -116,11 +116,20 @@ class TortoiseStore:
     def __init__(self, otvet: Otvet) -> None:
         self.url = otvet.settings.resolved_database_url
         # Plugins add their own model apps through ``register_models``; ours is always there.
-        model_apps = {APP_LABEL: (MODELS_MODULE, MIGRATIONS_MODULE), **otvet.model_apps}
-        self.config = tortoise_config(self.url, model_apps)
+        self._model_apps = {APP_LABEL: (MODELS_MODULE, MIGRATIONS_MODULE), **otvet.model_apps}
+        self._ssl = otvet.settings.database_ssl
         #: The Tortoise connection every model app uses (``in_transaction(store.connection_name)``).
         self.connection_name = connection_name(self.url)
         self._context: TortoiseContext | None = None
+
+    @functools.cached_property
+    def config(self) -> dict[str, Any]:
+        """The Tortoise config, built on first use (``connect()``) rather than with the store.
+
+        Building it reads and checks the TLS files (docs/storage.md#tls): a missing CA file then fails
+        ``connect()``, which callers report as a database problem, not the mere creation of the store.
+        """
+        return tortoise_config(self.url, self._model_apps, ssl=self._ssl)
 
     @property
     def context(self) -> TortoiseContext:
@@ -163,6 +172,12 @@ class TortoiseStore:
     @_in_context
     async def migrate(self) -> list[str]:
         return await schema.apply_migrations(self.context.db(self.connection_name), self.config["apps"])
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self, name: str) -> AsyncIterator[None]:
+        with self._current() as context:
+            async with schema.advisory_lock(context.db(self.connection_name), schema.lock_key(name)):
+                yield
 
     async def ping(self) -> bool:
         if self._context is None:
@@ -411,6 +426,10 @@ class TortoiseStore:
     @_in_context
     async def cancel_job(self, job_id: int) -> JobRecord:
         return await jobs.cancel(job_id)
+
+    @_in_context
+    async def count_jobs(self) -> dict[tuple[str, str], int]:
+        return await jobs.count_unfinished()
 
     # --- knowledge ------------------------------------------------------------------------------------------
 

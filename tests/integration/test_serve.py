@@ -17,6 +17,7 @@ async def test_serve_is_live_and_ready_with_the_demo_knowledge_base(tmp_path: Pa
         ready = await client.get(f"{base}/readyz")
         assert ready.status_code == 200, ready.json()
         assert ready.json()["checks"] == {
+            "service": "serve",
             "provider": {"name": "extractive"},
             "database": "ok",
             "knowledge_version": 1,
@@ -29,6 +30,7 @@ async def test_readyz_is_503_without_an_active_knowledge_version(tmp_path: Path)
         ready = await client.get(f"{base}/readyz")
         assert ready.status_code == 503
         assert ready.json()["checks"] == {
+            "service": "serve",
             "provider": {"name": "extractive"},
             "database": "ok",
             "knowledge_version": None,

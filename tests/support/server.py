@@ -1,15 +1,19 @@
-"""Start ``otvet serve`` as a real process on a free loopback port and wait until it is ready.
+"""Start Otvet's services (``otvet serve``, ``otvet api``, ``otvet worker``...) as real processes on free
+loopback ports and wait until they are ready.
 
 Waiting is asynchronous so that a fake server in the test's own event loop (the fake Bot API) keeps
-answering while ``otvet serve`` starts and calls it.
+answering while a service starts and calls it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import socket
+import ssl
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -23,43 +27,84 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass
+class Service:
+    """A running service: its process and the base URL of its HTTP listener."""
+
+    process: asyncio.subprocess.Process
+    base: str
+    port: int
+
+    async def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:  # noqa: ASYNC109
+        """Signal the process and wait for it to exit; its exit status (killed when it does not stop)."""
+        if self.process.returncode is None:
+            self.process.send_signal(sig)
+            try:
+                await asyncio.wait_for(self.process.wait(), timeout=timeout)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+        assert self.process.returncode is not None
+        return self.process.returncode
+
+    async def stderr(self) -> str:
+        """What the process wrote on stderr (read once it has exited)."""
+        stream = self.process.stderr
+        return (await stream.read()).decode(errors="replace") if stream else ""
+
+
 @contextlib.asynccontextmanager
-async def serving(
-    env: dict[str, str], cwd: Path, *, ready_path: str = "/healthz", startup_seconds: float = 60
-) -> AsyncIterator[str]:
-    """Run ``otvet serve`` and yield its base URL once ``ready_path`` answers 200; stop it afterwards."""
+async def service(
+    command: str,
+    env: dict[str, str],
+    cwd: Path,
+    *,
+    args: tuple[str, ...] = (),
+    ready_path: str = "/healthz",
+    startup_seconds: float = 60,
+    scheme: str = "http",
+    verify: ssl.SSLContext | bool = True,
+    port_option: str = "--port",
+) -> AsyncIterator[Service]:
+    """Run ``otvet COMMAND`` (``port_option`` picks its listener) and yield it once ``ready_path`` answers
+    200; stop it with SIGTERM afterwards (killing it if it does not stop in 15 s)."""
     port = free_port()
+    host_args = ("--host", "127.0.0.1") if port_option == "--port" else ()
     process = await asyncio.create_subprocess_exec(
         *otvet_command(),
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
+        command,
+        *host_args,
+        port_option,
         str(port),
+        *args,
         env=env,
         cwd=cwd,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )
-    base = f"http://127.0.0.1:{port}"
+    running = Service(process, f"{scheme}://127.0.0.1:{port}", port)
     try:
-        async with httpx.AsyncClient() as client:
+        async with httpx.AsyncClient(verify=verify) as client:
             for _ in range(int(startup_seconds * 10)):
                 if process.returncode is not None:
-                    stderr = await process.stderr.read() if process.stderr else b""
-                    raise RuntimeError(f"otvet serve exited with {process.returncode}:\n{stderr.decode()}")
+                    raise RuntimeError(
+                        f"otvet {command} exited with {process.returncode}:\n{await running.stderr()}"
+                    )
                 with contextlib.suppress(httpx.HTTPError):
-                    if (await client.get(f"{base}{ready_path}", timeout=1)).status_code == 200:
+                    if (await client.get(f"{running.base}{ready_path}", timeout=1)).status_code == 200:
                         break
                 await asyncio.sleep(0.1)
             else:
-                raise TimeoutError(f"otvet serve did not answer {ready_path} within {startup_seconds}s")
-        yield base
+                raise TimeoutError(f"otvet {command} did not answer {ready_path} within {startup_seconds}s")
+        yield running
     finally:
-        if process.returncode is None:
-            process.terminate()
-            try:
-                await asyncio.wait_for(process.wait(), timeout=15)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+        await running.stop(timeout=15)
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    env: dict[str, str], cwd: Path, *, ready_path: str = "/healthz", startup_seconds: float = 60
+) -> AsyncIterator[str]:
+    """Run ``otvet serve`` and yield its base URL once ``ready_path`` answers 200; stop it afterwards."""
+    async with service("serve", env, cwd, ready_path=ready_path, startup_seconds=startup_seconds) as running:
+        yield running.base

@@ -1,0 +1,46 @@
+"""Replicas starting together on one empty database: the demo is loaded once, an interrupted ingest is
+rebuilt once, and the store's exclusive sections really exclude each other."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from otvet.core.app import Otvet
+from tests.conftest import make_settings
+
+
+@pytest.mark.postgres
+async def test_replicas_starting_at_once_load_the_demo_once(postgres_cluster: Any, tmp_path: Path) -> None:
+    url = await postgres_cluster.create_database()
+    replicas = [Otvet(make_settings(tmp_path / str(n), url, load_demo=True)) for n in range(4)]
+    await asyncio.gather(*(replica.start() for replica in replicas))
+    try:
+        versions = await replicas[0].store.list_versions()
+        sources = await replicas[0].store.list_sources()
+        assert [v.status for v in versions] == ["active"]
+        assert len(sources) == len({s.name for s in sources}) > 0
+    finally:
+        await asyncio.gather(*(replica.stop() for replica in replicas))
+
+
+@pytest.mark.postgres
+async def test_an_exclusive_section_runs_in_one_task_at_a_time(postgres_cluster: Any, tmp_path: Path) -> None:
+    otvet = Otvet(make_settings(tmp_path, await postgres_cluster.create_database()))
+    inside: list[int] = []
+    peak = 0
+
+    async def section(n: int) -> None:
+        nonlocal peak
+        async with otvet.store.exclusive("test-section"):
+            inside.append(n)
+            peak = max(peak, len(inside))
+            await asyncio.sleep(0.05)
+            inside.remove(n)
+
+    async with otvet:
+        await asyncio.gather(*(section(n) for n in range(3)))
+    assert peak == 1
