@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_BIN := $(firstword $(wildcard /usr/lib/postgresql/*/bin))
 
-.PHONY: run test lint bench locales wheel clean postgres-server node chromium help
+.PHONY: run test lint bench locales wheel clean postgres-server node chromium deploy-tools help
 
 help:
 	@echo "make run     - install into .venv, migrate, load the demo knowledge base, serve on 127.0.0.1:8000"
@@ -55,6 +55,23 @@ chromium:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
+# The deployment tests (tests/deploy) render and check the manifests offline: kubectl for `kubectl kustomize`,
+# docker compose (the v2 plugin, or else Debian's docker-compose 1.29) for `config`, promtool for PromQL.
+# --no-install-recommends keeps Debian from adding a container engine (docker.io) along with docker-compose.
+deploy-tools:
+	@if ! docker compose version >/dev/null 2>&1 && ! docker-compose version >/dev/null 2>&1; then \
+		echo "Installing docker-compose (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null; \
+	fi
+	@if ! command -v kubectl >/dev/null; then \
+		echo "Installing kubectl (apt-get kubernetes-client)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null; \
+	fi
+	@if ! command -v promtool >/dev/null; then \
+		echo "Installing promtool (apt-get prometheus)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
+	fi
+
 # npm writes node_modules/.package-lock.json on every install: newer than the lock file once installed.
 tests/js/node_modules/.package-lock.json: tests/js/package-lock.json tests/js/package.json | node
 	npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
@@ -64,8 +81,8 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff format --check --quiet core plugins frontends config tools tests bench __init__.py __main__.py || \
 		{ echo "ruff format would change files: run $(BIN)/ruff format"; exit 1; }
 
-test: $(VENV)/.installed-test postgres-server tests/js/node_modules/.package-lock.json chromium lint
-	OTVET_TEST_REQUIRE_POSTGRES=1 OTVET_TEST_REQUIRE_NODE=1 OTVET_TEST_REQUIRE_CHROMIUM=1 $(BIN)/python -m pytest
+test: $(VENV)/.installed-test postgres-server tests/js/node_modules/.package-lock.json chromium deploy-tools lint
+	OTVET_TEST_REQUIRE_POSTGRES=1 OTVET_TEST_REQUIRE_NODE=1 OTVET_TEST_REQUIRE_CHROMIUM=1 OTVET_TEST_REQUIRE_DEPLOY_TOOLS=1 $(BIN)/python -m pytest
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/bench_retrieval.py --chunks 100000 --queries 500
