@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from otvet.core.lifecycle import wait_for_any
 from otvet.core.logs import log_context
 from otvet.core.resilience import RetryPolicy
 from otvet.core.store import JobRecord, VersionRecord
@@ -192,16 +193,7 @@ class Worker:
 
     async def _idle(self, seconds: float) -> None:
         """Sleep between polls; wake at once when told to stop or the service starts draining."""
-        waits = [asyncio.ensure_future(self._stopping.wait()), asyncio.ensure_future(self._drained())]
-        try:
-            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for wait in waits:
-                wait.cancel()
-            await asyncio.gather(*waits, return_exceptions=True)
-
-    async def _drained(self) -> None:
-        await self.otvet.lifecycle.drain_started.wait()
+        await wait_for_any((self._stopping, self.otvet.lifecycle.drain_started), seconds)
 
     async def run_one(self) -> JobRecord | None:
         """Claim one due job and run it to its end; None when no job was due."""

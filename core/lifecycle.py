@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Literal
 
@@ -77,13 +77,7 @@ class Lifecycle:
         when it did."""
         if self._busy == 0:
             return True
-        waits = [asyncio.ensure_future(self._idle.wait()), asyncio.ensure_future(self._hurry.wait())]
-        try:
-            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for wait in waits:
-                wait.cancel()
-            await asyncio.gather(*waits, return_exceptions=True)
+        await wait_for_any((self._idle, self._hurry), timeout)
         if self._busy:
             log.warning("stopping with %d exchange(s) still in progress", self._busy)
             return False
@@ -107,3 +101,14 @@ class Lifecycle:
             except Exception as exc:  # readiness must report, never raise
                 results[name] = f"check failed: {type(exc).__name__}"
         return results
+
+
+async def wait_for_any(events: Iterable[asyncio.Event], timeout: float | None) -> None:  # noqa: ASYNC109
+    """Return once one of ``events`` is set, or after ``timeout`` seconds, whichever comes first."""
+    waits = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
+        await asyncio.gather(*waits, return_exceptions=True)
