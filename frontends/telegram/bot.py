@@ -27,6 +27,7 @@ from telegram.ext import (
 )
 
 from otvet.core.store import NotFound
+from otvet.core.transport import warn_if_cleartext
 from otvet.core.types import Turn
 from otvet.frontends.telegram.delivery import Delivery
 from otvet.frontends.telegram.formatting import escape
@@ -292,6 +293,7 @@ def build_application(otvet: Otvet, *, webhook: bool = False) -> Application:  #
         raise ValueError(
             "OTVET_TELEGRAM__TOKEN is not set: create a bot with @BotFather and put its token there"
         )
+    warn_if_cleartext(settings.base_url, "OTVET_TELEGRAM__BASE_URL", "the bot token")
     bot = TelegramBot(otvet)
     builder = (
         ApplicationBuilder()

@@ -14,6 +14,7 @@ import openai
 
 from otvet.core.llm import ProviderError
 from otvet.core.resilience import RetryableError
+from otvet.core.transport import warn_if_cleartext
 
 if TYPE_CHECKING:
     from otvet.config.settings import OpenAISettings
@@ -35,6 +36,8 @@ def make_client(
         pool=settings.connect_timeout,
     )
     key = settings.api_key.get_secret_value()
+    if key:
+        warn_if_cleartext(settings.base_url, "OTVET_OPENAI__BASE_URL", "the API key")
     common: dict[str, Any] = {"timeout": timeout, "max_retries": 0, "http_client": http_client}
     if settings.azure_api_version:
         if not settings.base_url:
