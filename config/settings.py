@@ -35,6 +35,12 @@ def env_list(value: Any) -> Any:
     return value
 
 
+def normalised_origins(value: list[str]) -> list[str]:
+    """Origins as browsers send them: ``https://host[:port]`` in lower case without a path; a trailing slash
+    or upper case in a setting would otherwise never match."""
+    return [origin.strip().rstrip("/").lower() for origin in value if origin.strip()]
+
+
 class ExtractiveSettings(BaseModel):
     """The built-in extractive answerer (no external service)."""
 
@@ -199,6 +205,19 @@ class ApiSettings(BaseModel):
     requests_per_minute: int = Field(120, ge=0)
     #: Login attempts a minute from one client address, counted in each process (0: no limit).
     login_attempts_per_minute: int = Field(10, ge=0)
+    #: Origins (``https://app.example``) whose pages may call ``/graphql`` and ``/v1`` from a browser (CORS);
+    #: ``*`` allows any. Empty: no CORS headers at all, so browsers keep other sites' scripts out.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        return env_list(value)
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _normalised_origins(cls, value: list[str]) -> list[str]:
+        return normalised_origins(value)
 
 
 class OpenAIApiSettings(BaseModel):
@@ -333,9 +352,7 @@ class WidgetSettings(BaseModel):
     @field_validator("allowed_origins")
     @classmethod
     def _normalised_origins(cls, value: list[str]) -> list[str]:
-        # Browsers send "https://host[:port]" in lower case without a path; a trailing slash or upper case
-        # in the setting would otherwise never match.
-        return [origin.strip().rstrip("/").lower() for origin in value if origin.strip()]
+        return normalised_origins(value)
 
 
 class TlsSettings(BaseModel):

@@ -15,6 +15,7 @@ from starlette.middleware import Middleware
 from otvet.core.app import Otvet
 from otvet.core.jobs import Worker
 from otvet.frontends.middleware import ObservedApp
+from otvet.frontends.web_security import ApiCors, SecurityHeaders
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +47,18 @@ def create_app(otvet: Otvet, *, worker: bool = False) -> Starlette:
                     await task
 
     routes = otvet.routes()
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(ObservedApp, otvet=otvet)])
+    # Outermost first: the request id and metrics see every answer, headers go on CORS refusals too.
+    middleware = [Middleware(ObservedApp, otvet=otvet), Middleware(SecurityHeaders)]
+    if otvet.settings.api.cors_origins:
+        middleware.append(Middleware(ApiCors, origins=otvet.settings.api.cors_origins))
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.otvet = otvet
     return app
 
 
 def create_ops_app(otvet: Otvet) -> Starlette:
     """``/healthz``, ``/readyz`` and ``/metrics`` of a started ``otvet`` (its command runs the lifecycle)."""
-    app = Starlette(routes=otvet.routes(OPS_PLUGINS), middleware=[Middleware(ObservedApp, otvet=otvet)])
+    middleware = [Middleware(ObservedApp, otvet=otvet), Middleware(SecurityHeaders)]
+    app = Starlette(routes=otvet.routes(OPS_PLUGINS), middleware=middleware)
     app.state.otvet = otvet
     return app

@@ -24,7 +24,7 @@ from typing import Any
 from cross_web import HTTPException
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -39,6 +39,7 @@ from otvet.core.accounts import AuthError, RateLimiter
 from otvet.core.app import Otvet
 from otvet.frontends.graphql import errors, media
 from otvet.frontends.graphql.context import GraphQLContext
+from otvet.frontends.graphql.ide import ide_policy
 from otvet.frontends.http_auth import auth_headers, auth_status, request_principal
 
 log = logging.getLogger("otvet.frontends.graphql")
@@ -86,6 +87,7 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
         # Per client address: each attempt costs an Argon2 hash (CPU), and a password must not be guessable by
         # trying. Anonymous requests are not otherwise rate limited.
         self.login_limiter = RateLimiter(otvet.settings.api.login_attempts_per_minute)
+        self._ide: tuple[str, dict[str, str]] | None = None
         super().__init__(
             schema,
             graphql_ide="graphiql" if self.limits.graphiql else None,
@@ -97,6 +99,13 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
         )
 
     # --- HTTP -------------------------------------------------------------------------------------------
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        if self._ide is None:  # read once: strawberry reads the file on every call
+            html = self.graphql_ide_html
+            self._ide = (html, {"Content-Security-Policy": ide_policy(html), "Cache-Control": "no-cache"})
+        html, headers = self._ide
+        return HTMLResponse(html, headers=headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
