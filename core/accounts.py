@@ -357,7 +357,8 @@ class Accounts:
     async def _admin_from_token(self, token: str) -> Principal:
         invalid = AuthError("unauthenticated", "the login token is invalid or has expired")
         payload, _, signature = token.partition(".")
-        if not payload or not signature or not payload.isascii():
+        # All of it ASCII: hmac.compare_digest raises TypeError on other str, which would be a 500, not a 401.
+        if not payload or not signature or not token.isascii():
             raise invalid
         if not hmac.compare_digest(self._signature(payload), signature):
             raise invalid
