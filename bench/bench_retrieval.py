@@ -5,6 +5,11 @@ importable (installed, or on ``PYTHONPATH``). The corpus is generated determinis
 runs are comparable. Peak memory is ``ru_maxrss`` read before and after the build in this fresh process
 (tracemalloc would slow the build several times over). The current RSS after the build (Linux only) also
 holds memory the allocator keeps for reuse; "index arrays" is what the index itself holds.
+
+The baseline, measured in the same run after Otvet's figures: bm25s's own ``retrieve`` (the library
+Otvet's index is built on, with its plain tokenizer: no stemming, no stopwords, no language handling) over
+the same chunks and queries, timed the same way, one query at a time; ``--no-baseline`` skips it.
+``--rows PATH`` appends the figures as result rows for ``bench/run.py``.
 """
 
 from __future__ import annotations
@@ -20,7 +25,9 @@ import statistics
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+
+from common import Row, add_rows_argument, write_rows
 
 from otvet.core.retrieval import IndexedChunk
 from otvet.core.types import SourceRef
@@ -71,6 +78,10 @@ class Report:
     rss_after_build_mb: float | None
     index_mb: float
     python: str
+    #: bm25s's own build and query latency on the same corpus (None: not measured).
+    baseline_build_s: float | None = None
+    baseline_p50_ms: float | None = None
+    baseline_p99_ms: float | None = None
 
 
 class Vocabulary:
@@ -211,6 +222,47 @@ def run(chunk_count: int, query_count: int, seed: int, k: int) -> Report:
     )
 
 
+def bm25s_baseline(chunks: Sequence[IndexedChunk], queries: Sequence[str], k: int) -> dict[str, float]:
+    """Build time and query latencies of a plain bm25s index of the same texts (the baseline)."""
+    import bm25s
+
+    def tokens(texts: list[str]) -> list[list[str]]:
+        return bm25s.tokenize(texts, stopwords=None, return_ids=False, show_progress=False)  # type: ignore[no-any-return]
+
+    started = time.perf_counter()
+    index = bm25s.BM25()
+    index.index(tokens([f"{c.question or c.title} {c.text}" for c in chunks]), show_progress=False)
+    build_s = time.perf_counter() - started
+    latencies: list[float] = []
+    for query in queries:
+        started = time.perf_counter()
+        query_tokens = tokens([query])
+        if query_tokens[0]:
+            index.retrieve(query_tokens, k=k, show_progress=False, n_threads=0)
+        latencies.append((time.perf_counter() - started) * 1000)
+    latencies.sort()
+    return {
+        "build_s": round(build_s, 3),
+        "p50_ms": round(statistics.median(latencies), 3),
+        "p99_ms": round(_percentile(latencies, 99), 3),
+    }
+
+
+def rows(report: Report) -> list[Row]:
+    """The figures as result rows with the targets of a 2-core machine (the performance issue)."""
+    name = f"retrieval ({report.chunks:,} chunks)"
+    no_baseline = "" if report.baseline_p50_ms is not None else "no baseline: --no-baseline"
+    rss = report.rss_after_build_mb or report.rss_peak_mb
+    return [
+        Row(name, "query p50", report.query_p50_ms, "ms", report.baseline_p50_ms, note=no_baseline).at_most(
+            2
+        ),
+        Row(name, "query p99", report.query_p99_ms, "ms", report.baseline_p99_ms).at_most(10),
+        Row(name, "index build", report.build_s, "s", report.baseline_build_s).at_most(60),
+        Row(name, "RSS after build", rss, "MB", note=f"index arrays {report.index_mb:.0f} MB; no target"),
+    ]
+
+
 def _table(report: Report) -> str:
     rows = [
         ("chunks", f"{report.chunks:,}"),
@@ -232,6 +284,17 @@ def _table(report: Report) -> str:
             "n/a" if report.rss_after_build_mb is None else f"{report.rss_after_build_mb:.0f} MB",
         ),
         ("index arrays", f"{report.index_mb:.0f} MB"),
+        *(
+            [
+                ("bm25s baseline build", f"{report.baseline_build_s:.2f} s"),
+                (
+                    "bm25s baseline p50 / p99",
+                    f"{report.baseline_p50_ms:.2f} / {report.baseline_p99_ms:.2f} ms",
+                ),
+            ]
+            if report.baseline_p50_ms is not None
+            else []
+        ),
         ("corpus generation", f"{report.generate_s:.2f} s"),
     ]
     width = max(len(name) for name, _ in rows)
@@ -245,10 +308,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--k", type=int, default=5, help="passages per query (the engine's top_k)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the bm25s baseline")
+    add_rows_argument(parser)
     args = parser.parse_args(argv)
     if args.chunks < 1 or args.queries < 2:
         parser.error("need at least 1 chunk and 2 queries")
     report = run(args.chunks, args.queries, args.seed, args.k)
+    if not args.no_baseline:
+        # After Otvet's figures: its RSS readings must not include the baseline's index.
+        base = bm25s_baseline(
+            generate_chunks(args.chunks, args.seed), generate_queries(args.queries, args.seed), args.k
+        )
+        report = replace(
+            report,
+            baseline_build_s=base["build_s"],
+            baseline_p50_ms=base["p50_ms"],
+            baseline_p99_ms=base["p99_ms"],
+        )
+    write_rows(rows(report), args.rows)
     print(json.dumps(asdict(report), indent=2) if args.json else _table(report))
     return 0
 
