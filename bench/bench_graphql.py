@@ -162,9 +162,20 @@ def _start_profiler(
         return None
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     directory.mkdir(parents=True, exist_ok=True)
-    output = directory / f"graphql-{kind}.svg"
+    output = directory / f"graphql-{kind}.txt"  # collapsed stacks: flamegraph.pl, speedscope
     seconds = int(args.warmup + args.seconds) + 2
-    command = [py_spy, "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "200"]
+    command = [
+        py_spy,
+        "record",
+        "--pid",
+        str(pid),
+        "--duration",
+        str(seconds),
+        "--rate",
+        "200",
+        "--format",
+        "raw",
+    ]
     return subprocess.Popen([*command, "--output", str(output)], stdout=subprocess.DEVNULL)
 
 
@@ -182,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=5, help="warm-up before each measured run, seconds")
     parser.add_argument("--database", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument(
-        "--profile", type=Path, default=None, help="record py-spy flame graphs into this folder"
+        "--profile", type=Path, default=None, help="record the Otvet process with py-spy into this folder"
     )
     add_rows_argument(parser)
     args = parser.parse_args(argv)
