@@ -61,6 +61,17 @@ class _Outcome:
     note: str = ""
 
 
+def without_nul(turn: Turn) -> Turn:
+    """``turn`` without NUL characters (U+0000) in its texts and ids: PostgreSQL cannot store them (SQLite
+    can, so both would differ) and no language needs them. Every frontend's turn passes here."""
+    texts = {
+        name: value.replace("\x00", "")
+        for name in ("user_id", "text", "chat_id", "display_name")
+        if isinstance(value := getattr(turn, name), str) and "\x00" in value
+    }
+    return dataclasses.replace(turn, **texts) if texts else turn
+
+
 class Engine:
     """Answers turns. Stateless itself: everything lives in storage and the knowledge base."""
 
@@ -83,6 +94,7 @@ class Engine:
         time to the first delta and to the answer (core/metrics.py), and a trace span when tracing is on.
         """
         otvet = self.otvet
+        turn = without_nul(turn)
         metrics, channel = otvet.metrics, turn.channel
         started = time.monotonic()
         span = otvet.tracing.start("otvet.turn", channel=channel)

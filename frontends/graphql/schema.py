@@ -12,9 +12,11 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from otvet.config.settings import GraphQLSettings
+from otvet.frontends.graphql.documents import CachedDocuments, KnownDocuments
 from otvet.frontends.graphql.errors import StableErrorCodes, log_errors
 from otvet.frontends.graphql.limits import Limits
 from otvet.frontends.graphql.mutations import Mutation
+from otvet.frontends.graphql.nul import RefuseNul
 from otvet.frontends.graphql.queries import Query
 from otvet.frontends.graphql.subscriptions import Subscription
 
@@ -36,12 +38,15 @@ def build_schema(settings: GraphQLSettings | None = None) -> OtvetSchema:
 @functools.cache
 def _build(key: tuple[tuple[str, Any], ...]) -> OtvetSchema:
     settings = GraphQLSettings(**dict(key))
+    known = KnownDocuments()  # per schema: a document valid under these limits may not be under others
     return OtvetSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         # Factories, not instances: strawberry makes one of each per operation, so nothing is shared.
-        extensions=[StableErrorCodes, lambda: Limits(settings)],
+        # CachedDocuments after Limits: the rules Limits adds are part of what "validated" means.
+        # RefuseNul before CachedDocuments: a cached document still has new variables to check.
+        extensions=[StableErrorCodes, lambda: Limits(settings), RefuseNul, lambda: CachedDocuments(known)],
         # Without introspection, "did you mean ...?" suggestions would still reveal the schema.
         config=StrawberryConfig(disable_field_suggestions=not settings.introspection),
     )

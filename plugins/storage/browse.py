@@ -12,7 +12,7 @@ from typing import Any
 from tortoise.queryset import QuerySet
 
 from otvet.core.store import ConversationSummary, FeedbackRecord, JobRecord, StoredMessage
-from otvet.plugins.storage.models import Conversation, Feedback, Job, Message
+from otvet.plugins.storage.models import Conversation, Feedback, Job, Message, User
 from otvet.plugins.storage.records import stored_message
 from otvet.plugins.storage.usage import utc
 
@@ -66,6 +66,13 @@ def _period(
     return query
 
 
+def _matchable(model: type[Any], field: str, value: str | None) -> bool:
+    """Whether a filter's text could match ``model.field`` at all. A longer value than the column holds
+    matches nothing, and must say so rather than fail: the ORM refuses to compare it (a length error)."""
+    limit = getattr(model._meta.fields_map[field], "max_length", None)
+    return value is None or limit is None or len(value) <= limit
+
+
 async def list_conversations(
     *,
     channel: str | None,
@@ -76,6 +83,8 @@ async def list_conversations(
     before_id: int | None,
     limit: int,
 ) -> list[ConversationSummary]:
+    if not (_matchable(User, "channel", channel) and _matchable(User, "external_id", external_id)):
+        return []
     query = _period(Conversation.all(), "started_at", since, until)
     if channel is not None:
         query = query.filter(user__channel=channel)
@@ -161,6 +170,8 @@ def job_record(job: Job) -> JobRecord:
 
 
 async def list_jobs(status: str | None, before_id: int | None, limit: int) -> list[JobRecord]:
+    if not _matchable(Job, "status", status):
+        return []
     query = Job.all()
     if status is not None:
         query = query.filter(status=status)

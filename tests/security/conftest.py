@@ -34,3 +34,6 @@ settings.register_profile(
     max_examples=3000,
 )
 settings.load_profile(os.environ.get(PROFILE_ENV, "ci"))
+
+# The frontends' fixtures, reused rather than copied: the GraphQL API in process on each database.
+from tests.frontends.graphql.conftest import api, api_with, sqlite_api  # noqa: E402, F401
