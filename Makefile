@@ -5,12 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_BIN := $(firstword $(wildcard /usr/lib/postgresql/*/bin))
 
-.PHONY: run test lint bench locales wheel clean postgres-server node chromium deploy-tools help
+.PHONY: run test lint bench wrk locales wheel clean postgres-server node chromium deploy-tools help
 
 help:
 	@echo "make run     - install into .venv, migrate, load the demo knowledge base, serve on 127.0.0.1:8000"
 	@echo "make test    - install test extras, PostgreSQL, the Node.js test clients and Chromium, run lint and the whole suite"
-	@echo "make bench   - run the benchmarks in bench/"
+	@echo "make bench   - run the benchmarks in bench/ and print one table (BENCH_ARGS=--quick: a smoke run)"
 	@echo "make locales - re-extract user-facing strings and update the ru/en catalogs"
 
 $(BIN)/python:
@@ -84,14 +84,16 @@ lint: $(VENV)/.installed-test
 test: $(VENV)/.installed-test postgres-server tests/js/node_modules/.package-lock.json chromium deploy-tools lint
 	OTVET_TEST_REQUIRE_POSTGRES=1 OTVET_TEST_REQUIRE_NODE=1 OTVET_TEST_REQUIRE_CHROMIUM=1 OTVET_TEST_REQUIRE_DEPLOY_TOOLS=1 $(BIN)/python -m pytest
 
-bench: $(VENV)/.installed-test
-	$(BIN)/python bench/bench_retrieval.py --chunks 100000 --queries 500
-	$(BIN)/python bench/bench_answers.py --chunks 100000 --questions 200
-	$(BIN)/python bench/bench_telegram.py --chats 50 --updates 500
-	$(BIN)/python bench/bench_stream.py --rounds 100 --deltas 200
-	$(BIN)/python bench/bench_hybrid.py --chunks 100000 --dims 1536 --queries 300
-	$(BIN)/python bench/bench_training.py --chunks 100000
-	$(BIN)/python bench/bench_widget.py --connections 2000 --questions 60
+# The benchmarks start Otvet as real processes and load them with wrk (Debian's package); the PostgreSQL ones
+# use a throwaway cluster, like the tests. BENCH_ARGS=--quick is a smoke run; BENCH_ARGS="--only graphql" one.
+wrk:
+	@if ! command -v wrk >/dev/null; then \
+		echo "Installing wrk (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	fi
+
+bench: $(VENV)/.installed-test postgres-server wrk
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 locales: $(VENV)/.installed-test
 	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --project Otvet \
