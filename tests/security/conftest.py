@@ -35,5 +35,7 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get(PROFILE_ENV, "ci"))
 
-# The frontends' fixtures, reused rather than copied: the GraphQL API in process on each database.
+# The frontends' fixtures, reused rather than copied.
 from tests.frontends.graphql.conftest import api, api_with, sqlite_api  # noqa: E402, F401
+from tests.frontends.telegram.conftest import echo_bot  # noqa: E402, F401
+from tests.frontends.widget.conftest import serve, served  # noqa: E402, F401

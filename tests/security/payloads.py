@@ -26,6 +26,19 @@ SQL_PAYLOADS = [
     # Long, but within every field's limit (API key names: 150); longer ones are refused, not cut.
     pytest.param("' OR 1=1 /* " + "A" * 120 + " */", id="long"),
 ]
+#: Markup that runs script wherever text is pasted into HTML unescaped, or smuggles a link into Telegram.
+XSS_PAYLOADS = [
+    pytest.param("<script>alert(1)</script>", id="script"),
+    pytest.param("<img src=x onerror=alert(1)>", id="img-onerror"),
+    pytest.param('"><svg onload=alert(1)>', id="attribute-break-svg"),
+    pytest.param("javascript:alert(1)", id="javascript-url"),
+    pytest.param("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &#60;b&#62;", id="entities"),
+    pytest.param('</b><a href="tg://resolve?domain=evil">login</a><b>', id="telegram-tag-smuggling"),
+    pytest.param(
+        '<pre><code class="language-x">x</code></pre><tg-spoiler>s</tg-spoiler>', id="telegram-tags"
+    ),
+    pytest.param("' onmouseover='alert(1)' x='", id="single-quote-attribute"),
+]
 #: Tables no injection may touch: every model's table (names from the models, not typed here).
 TABLES = sorted(
     {
@@ -55,3 +68,10 @@ async def table_counts(otvet: Otvet) -> dict[str, int]:
             rows = await connection.execute_query_dict(f"SELECT COUNT(*) AS n FROM {table}")
             counts[table] = int(rows[0]["n"])
     return counts
+
+
+async def display_names(otvet: Otvet, channel: str) -> list[str | None]:
+    """The stored display names of ``channel``'s users (the store's API has no reader for them)."""
+    store = cast(TortoiseStore, otvet.store)
+    with store._current():
+        return list(await models.User.filter(channel=channel).values_list("display_name", flat=True))

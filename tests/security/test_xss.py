@@ -1,0 +1,185 @@
+"""XSS: markup in questions and in knowledge content comes back inert in every rendering.
+
+* Telegram HTML: every part the bot sends parses as Telegram HTML (strictly: an unescaped ``&`` fails),
+  shows the attacker's text literally, and carries no entity but the bold header and http(s) source links.
+* JSON APIs (GraphQL, the widget's frames): the text is returned exactly, as data, under
+  ``nosniff`` and a deny-all CSP, so no browser renders it as a page. (The widget's ``textContent`` rendering
+  in real Chromium is tests/frontends/widget/test_browser.py.)
+* Pages: the demo page and GraphiQL never reflect the query string, and carry their CSP; GraphiQL's CSP
+  allows exactly its CDN and its own inline script.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from otvet.core.i18n import I18n
+from otvet.core.types import SourceRef
+from otvet.frontends.graphql.ide import CDN, inline_hashes
+from otvet.frontends.telegram.formatting import MESSAGE_LIMIT, render_answer, render_partial
+from tests.frontends.graphql.client import Api
+from tests.frontends.telegram.conftest import BotEnv
+from tests.frontends.telegram.test_bot import final_answers
+from tests.frontends.widget.client import widget_socket
+from tests.frontends.widget.conftest import ServeFactory
+from tests.security.payloads import XSS_PAYLOADS, display_names
+from tests.support.providers import MockProvider
+from tests.support.telegram_html import parse_html
+from tests.support.telegram_updates import USER_ID
+
+LOCALES = Path(__file__).resolve().parents[2] / "locales"
+#: The only entities Otvet's own markup makes: the sources header, and links to web pages.
+OWN_ENTITIES = {"bold", "text_link"}
+
+
+def assert_inert(message_html: str, *literal: str) -> list[dict[str, Any]]:
+    """``message_html`` parses as Telegram HTML showing each ``literal`` as plain text; its entities."""
+    text, entities = parse_html(message_html, strict_ampersand=True)
+    for part in literal:
+        assert part in text, (part, text)
+    assert {entity["type"] for entity in entities} <= OWN_ENTITIES, entities
+    for entity in entities:
+        if entity["type"] == "text_link":
+            assert re.match(r"https?://", entity["url"]), entity
+    return entities
+
+
+@pytest.mark.parametrize("payload", XSS_PAYLOADS)
+def test_telegram_answers_show_markup_from_answers_and_sources_literally(payload: str) -> None:
+    translator = I18n([LOCALES], ("en", "ru"), "en").get("en")
+    sources = [
+        SourceRef(title=f"T {payload}", section=f"S {payload}", url="https://example.com/a?b=1&c=2"),
+        SourceRef(title=f"U {payload}", url=payload),  # a payload as the URL: no link at all
+        SourceRef(title="V", url=f"https://example.com/{payload}"),
+    ]
+    parts = render_answer(f"Answer: {payload} [1]", sources, translator)
+    entities = [entity for part in parts for entity in assert_inert(part.html)]
+    shown = "\n".join(parse_html(part.html)[0] for part in parts)
+    assert f"Answer: {payload} [1]" in shown and f"T {payload}" in shown and f"U {payload}" in shown
+    links = [entity["url"] for entity in entities if entity["type"] == "text_link"]
+    # Quoted URLs survive whole inside the attribute (no quote of the payload closes it early); the payload
+    # itself as a URL is no link; a web URL with a space in it neither.
+    assert links[0] == "https://example.com/a?b=1&c=2"
+    assert links[1:] == ([f"https://example.com/{payload}"] if " " not in payload else [])
+    # The answer being streamed (edited in place) is escaped the same way.
+    assert_inert(render_partial(f"Partial {payload}" * 3, limit=MESSAGE_LIMIT), f"Partial {payload}")
+
+
+async def test_telegram_questions_and_names_with_markup_are_shown_literally(echo_bot: BotEnv) -> None:
+    payloads = [str(param.values[0]) for param in XSS_PAYLOADS]
+    question = " | ".join(payloads)
+    update = echo_bot.api.private_message(question, language_code="en")
+    sender = update["message"]["from"]
+    sender.update(first_name=payloads[0], last_name="'; DROP TABLE otvet_user;--", username="x_or_1_1")
+    echo_bot.api.queue_update(update)
+    await final_answers(echo_bot)
+    sent = [c for c in echo_bot.api.calls if c.method in ("sendMessage", "editMessageText")]
+    for call in sent:
+        assert call.params.get("parse_mode") == "HTML"
+        assert_inert(call.params["text"])
+    # The fake Bot API parsed what the bot sent, as Telegram would: the chat shows the payloads as typed.
+    assert echo_bot.texts_sent(USER_ID)[-1].startswith(f"You asked: {question}")
+    assert await display_names(echo_bot.otvet, "telegram") == [f"{payloads[0]} '; DROP TABLE otvet_user;--"]
+
+
+TEXT_SOURCE = """mutation($name: String!, $text: String!, $title: String) {
+  addTextSource(name: $name, text: $text, title: $title) { added } }"""
+
+
+@pytest.mark.parametrize("payload", XSS_PAYLOADS)
+async def test_graphql_returns_markup_as_data_under_nosniff_and_a_deny_all_csp(
+    sqlite_api: Api, mock_provider: MockProvider, payload: str
+) -> None:
+    await sqlite_api.data(
+        TEXT_SOURCE, {"name": payload, "text": f"# {payload}\n\nBody {payload}", "title": payload}
+    )
+    response = await sqlite_api.post("{ sources { name title } }", headers={"accept": "text/html"})
+    assert response.headers["content-type"].startswith("application/")
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+    assert response.json()["data"]["sources"] == [{"name": payload, "title": payload}]
+    mock_provider.then(payload)
+    ask = "mutation($q: String!) { ask(input: {question: $q}) { ... on Answer { text } } }"
+    answer = await sqlite_api.data(ask, {"q": payload}, key="ask")
+    assert answer["ask"]["text"] == payload
+
+
+async def test_widget_frames_carry_markup_as_json_text(
+    serve: ServeFactory, mock_provider: MockProvider
+) -> None:
+    payloads = [str(param.values[0]) for param in XSS_PAYLOADS]
+    async with serve(mock=True) as served, widget_socket(served.ws_url, origin=served.origin) as socket:
+        await socket.hello(language="en")
+        for number, payload in enumerate(payloads):
+            mock_provider.then(f"Echo {payload}")
+            deltas, answer = await socket.ask(payload, question_id=f"q{number}")
+            assert answer["type"] == "answer", answer
+            assert "".join(d["text"] for d in deltas) == f"Echo {payload}" == answer["text"]
+            assert mock_provider.requests[-1].question == payload
+
+
+# --- pages ------------------------------------------------------------------------------------------------
+
+REFLECTED = '"><script>alert(1)</script><img src=x onerror=alert(1)>'
+
+
+@pytest.mark.parametrize("path", ["/", "/graphql"])
+async def test_pages_never_reflect_the_query_string(sqlite_api: Api, path: str) -> None:
+    # GraphiQL's own parameters (q, variables, headers) are read by its script into the editor, as text.
+    params = {"q": REFLECTED, "variables": REFLECTED, "headers": REFLECTED, "lang": REFLECTED}
+    response = await sqlite_api.client.get(path, params=params, headers={"accept": "text/html"})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    for form in (REFLECTED, html.escape(REFLECTED), "alert(1)"):
+        assert form not in response.text
+    csp = response.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in csp and "default-src 'none'" in csp
+    assert "'unsafe-eval'" not in csp
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "no-referrer"
+
+
+async def test_a_query_with_markup_is_answered_as_json_never_as_a_page(sqlite_api: Api) -> None:
+    response = await sqlite_api.client.get(
+        "/graphql", params={"query": REFLECTED}, headers={"accept": "text/html,*/*"}
+    )
+    assert response.headers["content-type"].startswith("application/")
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["content-security-policy"].startswith("default-src 'none'")
+    assert response.json()["errors"]
+
+
+def _directive(csp: str, name: str) -> list[str]:
+    for directive in csp.split(";"):
+        parts = directive.split()
+        if parts and parts[0] == name:
+            return parts[1:]
+    raise AssertionError(f"no {name} in {csp}")
+
+
+async def test_graphiql_runs_only_its_cdn_scripts_and_its_own_inline_script(sqlite_api: Api) -> None:
+    response = await sqlite_api.client.get("/graphql", headers={"accept": "text/html"})
+    page, csp = response.text, response.headers["content-security-policy"]
+    sources = _directive(csp, "script-src")
+    hashes = inline_hashes(page, "script")
+    assert hashes and sorted(sources) == sorted([CDN, *hashes]), (
+        "exactly the CDN and the page's inline scripts"
+    )
+    assert "'unsafe-inline'" not in sources and "'unsafe-eval'" not in sources
+    # Every external script is on that CDN and pinned by Subresource Integrity.
+    tags = re.findall(r"<script\b([^>]*)>", page)
+    external = [tag for tag in tags if "src=" in tag]
+    assert external and all(f'src="{CDN}/' in tag and "integrity=" in tag for tag in external), external
+    # A script someone injected into the page would have another hash.
+    assert inline_hashes("<script>alert(1)</script>", "script")[0] not in sources
+
+
+async def test_graphiql_turned_off_serves_no_page(api_with: Any) -> None:
+    async with api_with(graphql={"graphiql": False}) as api:
+        response = await api.client.get("/graphql", headers={"accept": "text/html"})
+        assert response.status_code == 404 and "<script" not in response.text
+        assert response.headers["content-security-policy"].startswith("default-src 'none'")
