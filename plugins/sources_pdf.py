@@ -2,6 +2,12 @@
 
 A page is a natural citation ("Guide › Page 3": the reader can find it), where headings guessed from font
 sizes would often be wrong. Scanned PDFs have no text layer and are refused with a hint to OCR them.
+
+Page content streams are deflated, and deflate shrinks repetitive input a thousand-fold: a 50 KB upload can
+hold 50 MB of content that text extraction then spends seconds of CPU on, and one upload can hold many such
+pages. So each page's content is decompressed (pypdf itself caps one stream) and counted before its text is
+extracted; a document whose pages unpack to more than :data:`MAX_UNPACKED_BYTES`, or to more than
+:data:`MAX_RATIO` times its own size beyond :data:`RATIO_FLOOR_BYTES`, is refused as a decompression bomb.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pypdf import PdfReader
-from pypdf.errors import DependencyError
+from pypdf.errors import DependencyError, LimitReachedError
 
 from otvet import hookimpl
 from otvet.core.sources import (
@@ -27,6 +33,28 @@ from otvet.plugins.sources_text import unwrap
 
 if TYPE_CHECKING:
     from otvet.core.app import Otvet
+
+
+#: Most bytes the pages' content streams may unpack to, all pages together (text-only books stay far below).
+MAX_UNPACKED_BYTES = 64 * 1024 * 1024
+#: Real content streams compress a few to a few dozen times; a bomb a thousand times.
+MAX_RATIO = 100
+#: Small documents may be as repetitive as they like: the ratio is only checked past this many bytes.
+RATIO_FLOOR_BYTES = 8 * 1024 * 1024
+
+
+def _bomb_check(unpacked: int, size: int, origin: str) -> None:
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise SourceError(
+            f"its pages decompress to more than {MAX_UNPACKED_BYTES} bytes (a decompression bomb?)",
+            origin=origin,
+        )
+    if unpacked > RATIO_FLOOR_BYTES and unpacked > MAX_RATIO * size:
+        raise SourceError(
+            f"its pages decompress to {unpacked} bytes from {size}, more than {MAX_RATIO} times its size "
+            "(a decompression bomb?)",
+            origin=origin,
+        )
 
 
 def _page_text(text: str) -> str:
@@ -49,12 +77,22 @@ class PdfSource(DocumentSource):
             reader = PdfReader(io.BytesIO(data))
             if reader.is_encrypted:
                 self._decrypt(reader, origin)
-            pages = [page.extract_text() or "" for page in reader.pages]
+            pages = []
+            unpacked = 0
+            for page in reader.pages:
+                contents = page.get_contents()
+                unpacked += len(contents.get_data()) if contents is not None else 0
+                _bomb_check(unpacked, len(data), origin)  # before the costly part: extracting the text
+                pages.append(page.extract_text() or "")
             metadata = reader.metadata
             title = str(metadata.title or "").strip() if metadata else ""
             declared = reader.trailer["/Root"].get("/Lang")
         except SourceError:
             raise
+        except LimitReachedError:  # one stream alone unpacks past pypdf's own cap
+            raise SourceError(
+                "a page decompresses to more than pypdf's limit (a decompression bomb?)", origin=origin
+            ) from None
         except Exception as exc:
             # pypdf meets broken files with many kinds of exception (its own, KeyError, ValueError...):
             # whatever it raised, the file cannot be read and the admin needs to hear that, not a traceback.
