@@ -30,7 +30,11 @@ def env_list(value: Any) -> Any:
     (a list from TOML or code) pass through to the field's own validation."""
     if isinstance(value, str):
         if value.lstrip().startswith("["):
-            return json.loads(value)
+            try:
+                return json.loads(value)
+            except RecursionError:
+                # Pydantic reports a ValueError as a validation error naming the setting; not this one.
+                raise ValueError("is a JSON list nested too deeply") from None
         return [part.strip() for part in value.split(",") if part.strip()]
     return value
 

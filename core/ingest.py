@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from otvet.core.knowledge import IngestReport, NewSource
-from otvet.core.sources import SourceError, SourceType
+from otvet.core.sources import SourceError, SourceType, storable
 
 if TYPE_CHECKING:
     from otvet.core.app import Otvet
@@ -77,7 +77,8 @@ def parse_data(data: bytes, source_type: SourceType, name: str) -> NewSource:
     """Parse a file's bytes (from disk or an upload) into a source, or raise :class:`SourceError`."""
     if len(data) > MAX_FILE_BYTES:
         raise SourceError(f"is {len(data)} bytes; the limit is {MAX_FILE_BYTES}", origin=name)
-    parsed = source_type.parse(data, origin=name)
+    # Every parser's output (third-party ones too) is made storable here, the one way into the database.
+    parsed = storable(source_type.parse(data, origin=name), origin=name)
     if parsed.is_empty:
         raise SourceError("has nothing to learn from", origin=name)
     return NewSource.from_bytes(name, source_type.name, parsed, data)

@@ -107,6 +107,32 @@ def sections_by_heading(blocks: Iterable[tuple[bool, str]], title: str) -> list[
     return sections
 
 
+#: What no stored text may hold: NUL (PostgreSQL's text type refuses it) and lone surrogates (UTF-8 cannot
+#: encode them, so neither database driver can send them). Decoding never makes them, but a JSON or YAML
+#: escape (``\u0000``, ``\ud800``) does, and a NUL past the binary-file check goes through as it is.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _storable_text(text: str) -> str:
+    return _UNSTORABLE.sub(lambda m: "" if m.group() == "\x00" else "\ufffd", text)
+
+
+def storable(parsed: ParsedSource, *, origin: str) -> ParsedSource:
+    """``parsed`` as the knowledge base can store it: NULs dropped (never text in a document), lone
+    surrogates shown as U+FFFD. A pair left with an empty question or answer is refused, as an empty one is.
+    """
+    sections = [Section(_storable_text(s.text), _storable_text(s.title)) for s in parsed.sections]
+    pairs = [
+        QAPair(_storable_text(p.question).strip(), _storable_text(p.answer).strip()) for p in parsed.qa_pairs
+    ]
+    if any(not pair.question or not pair.answer for pair in pairs):
+        raise SourceError("a question or answer holds nothing but NUL characters", origin=origin)
+    language = _storable_text(parsed.language) if parsed.language is not None else None
+    return ParsedSource(
+        _storable_text(parsed.title), [s for s in sections if s.text.strip()], pairs, language
+    )
+
+
 def decode_text(data: bytes, *, origin: str) -> str:
     """Decode a text file as UTF-8 (with or without BOM), refusing binary or mis-encoded input clearly."""
     if b"\x00" in data[:4096]:

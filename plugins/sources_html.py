@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -108,25 +109,30 @@ class _Extractor(HTMLParser):
         self.title = ""
         self.language = ""
         self._stack: list[tuple[str, bool]] = []  # (tag, whether it hides its content)
+        # How many of each tag are open: asking the stack instead made deeply nested pages quadratic
+        # (20,000 nested <div>s, 100 KB, took 6 s; a 20 MB page would take hours).
+        self._open: Counter[str] = Counter()
         self._hidden = 0
         self._main = 0
         self._article = 0
         self._in_title = False
         self._heading: int = 0
         self._line: list[str] = []
+        # Whether _line holds more than whitespace; joining it to find out made a long table row quadratic.
+        self._line_has_text = False
         self._lines: list[str] = []
 
     # --- structure --------------------------------------------------------------------------------------
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {name: value or "" for name, value in attrs}
-        if tag not in HEAD_CONTENT and any(open_tag == "head" for open_tag, _ in self._stack):
+        if tag not in HEAD_CONTENT and self._open["head"]:
             self.handle_endtag("head")  # <body> or page content after an unclosed <head>, as browsers read it
         if tag == "html" and not self.language:
             self.language = values.get("lang") or values.get("xml:lang") or ""
-        if tag == "title" and not self.title and all(open_tag != "svg" for open_tag, _ in self._stack):
+        if tag == "title" and not self.title and not self._open["svg"]:
             self._in_title = True  # the page's title, in <head> (which is otherwise skipped); not an SVG's
-        if tag in ("td", "th") and "".join(self._line).strip():
+        if tag in ("td", "th") and self._line_has_text:
             self._line.append(" | ")  # cells of a row stay apart
         if tag in VOID:
             if tag in ("br", "hr"):
@@ -142,6 +148,7 @@ class _Extractor(HTMLParser):
         if tag in HEADINGS or tag in BLOCKS:
             self._break(paragraph=tag not in LINES)
         self._stack.append((tag, hides))
+        self._open[tag] += 1
         self._hidden += hides
         self._main += tag == "main"
         self._article += tag == "article"
@@ -156,11 +163,12 @@ class _Extractor(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "title":
             self._in_title = False
-        if not any(open_tag == tag for open_tag, _ in self._stack):
+        if not self._open[tag]:
             return  # a stray end tag: ignore it, as browsers do
         # Close everything opened inside it that was never closed (<p> and <li> often are not).
         while self._stack:
             open_tag, hides = self._stack.pop()
+            self._open[open_tag] -= 1
             if open_tag in HEADINGS and self._heading:
                 self._end_heading()
             elif open_tag in BLOCKS:
@@ -177,6 +185,7 @@ class _Extractor(HTMLParser):
             return
         if not self._hidden_now():
             self._line.append(data)
+            self._line_has_text = self._line_has_text or not data.isspace()
 
     def close(self) -> None:
         super().close()
@@ -193,17 +202,21 @@ class _Extractor(HTMLParser):
         if self._heading:
             return  # a heading's inline markup (<br>, <span>) stays in the heading
         line = _SPACE.sub(" ", "".join(self._line)).strip()
-        self._line.clear()
+        self._clear_line()
         if line:
             self._lines.append(line)
         if paragraph and self._lines:
             self.blocks.append(_Block("\n".join(self._lines), 0, self._main > 0, self._article > 0))
             self._lines.clear()
 
+    def _clear_line(self) -> None:
+        self._line.clear()
+        self._line_has_text = False
+
     def _end_heading(self) -> None:
         level, self._heading = self._heading, 0
         text = _SPACE.sub(" ", "".join(self._line)).strip()
-        self._line.clear()
+        self._clear_line()
         if text:
             self.blocks.append(_Block(text, level, self._main > 0, self._article > 0))
 

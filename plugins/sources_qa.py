@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from collections.abc import Callable
 from pathlib import PurePath
 from typing import Any
@@ -22,6 +23,8 @@ QUESTION_COLUMNS = ("question", "q", "вопрос")
 ANSWER_COLUMNS = ("answer", "a", "ответ")
 LANGUAGE_COLUMNS = ("language", "lang", "язык")
 MAX_FIELD_CHARS = 20_000
+#: JSON and YAML parsers recurse per nesting level; a Q&A file is two levels deep, so far more is hostile.
+TOO_DEEP = "is nested too deeply (thousands of levels of lists or objects): a Q&A file is a flat list"
 
 
 def _title(origin: str) -> str:
@@ -65,10 +68,15 @@ class CsvQASource(SourceType):
         if not text.strip():
             raise SourceError("is empty", origin=origin)
         try:
-            dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+            sniffed: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
         except csv.Error:
-            dialect = csv.excel_tab if origin.lower().endswith(".tsv") else csv.excel
-        reader = csv.reader(io.StringIO(text), dialect)
+            sniffed = csv.excel_tab if origin.lower().endswith(".tsv") else csv.excel
+        # Only the delimiter and spacing are guessed; quoting is RFC 4180's. The sniffer guesses quoting from
+        # a sample and gets it wrong: a field `""""` made it turn doubled quotes off, and the answer `"`
+        # was learnt as `""`.
+        reader = csv.reader(
+            io.StringIO(text), delimiter=sniffed.delimiter, skipinitialspace=sniffed.skipinitialspace
+        )
         try:
             header = next(reader)
         except csv.Error as exc:
@@ -123,6 +131,14 @@ class JsonQASource(SourceType):
             raise SourceError(
                 f"is not valid JSON: {exc.msg} (column {exc.colno})", origin=origin, line=exc.lineno
             ) from None
+        except RecursionError:
+            raise SourceError(TOO_DEEP, origin=origin) from None
+        except ValueError:
+            # Valid JSON that Python refuses to convert: an integer longer than sys.get_int_max_str_digits(),
+            # a guard against quadratic-time conversion (CVE-2020-10735).
+            raise SourceError(
+                f"has a number longer than {sys.get_int_max_str_digits()} digits", origin=origin
+            ) from None
         return _from_document(document, origin)
 
 
@@ -131,7 +147,11 @@ def _from_document(document: Any, origin: str) -> ParsedSource:
     title, language = _title(origin), None
     items: Any = document
     if isinstance(document, dict):
-        title = str(document.get("title") or title)
+        declared = document.get("title")
+        if declared is not None and not isinstance(declared, str | int | float):
+            # Not str() of a list or map: in YAML, aliases make a 300-byte title expand into gigabytes.
+            raise SourceError('"title" must be a string', origin=origin)
+        title = str(declared or title)
         language = document.get("language")
         items = document.get("pairs", document.get("qa"))
     if not isinstance(items, list):
@@ -184,6 +204,8 @@ class YamlQASource(SourceType):
             raise SourceError(f"is not valid YAML: {problem}{column}", origin=origin, line=line) from None
         except yaml.YAMLError as exc:
             raise SourceError(f"is not valid YAML: {exc}", origin=origin) from None
+        except RecursionError:
+            raise SourceError(TOO_DEEP, origin=origin) from None
         return _from_document(document, origin)
 
 

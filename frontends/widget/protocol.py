@@ -84,10 +84,19 @@ def _int(data: dict[str, Any], name: str) -> int:
     return value
 
 
+def _load(text: str) -> Any:
+    """The frame's JSON; ValueError also for nesting deeper than the parser recurses (``[[[[...``), which
+    would otherwise escape as RecursionError and end the socket with an internal error."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
 def question_id_of(text: str) -> str | None:
     """The ``id`` of a frame that may be a question, for errors about it; None when there is none."""
     try:
-        data = json.loads(text)
+        data = _load(text)
     except ValueError:
         return None
     value = data.get("id") if isinstance(data, dict) else None
@@ -97,7 +106,7 @@ def question_id_of(text: str) -> str | None:
 def parse(text: str) -> ClientFrame:
     """One client frame; :class:`BadFrame` saying what is wrong otherwise."""
     try:
-        data = json.loads(text)
+        data = _load(text)
     except ValueError:
         raise BadFrame("the frame is not valid JSON") from None
     if not isinstance(data, dict):
