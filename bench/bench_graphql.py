@@ -37,6 +37,7 @@ from common import (
     BENCH,
     Row,
     add_rows_argument,
+    cpu_seconds,
     create_api_key,
     format_rows,
     free_port,
@@ -67,6 +68,8 @@ class Load:
     p99_ms: float
     sample_failure: str
     rss_mb: float
+    #: The server's CPU time (all threads) per answer during the measured run.
+    cpu_ms_per_answer: float
 
 
 def run_wrk(url: str, key: str, clients: int, seconds: float, workdir: Path) -> dict[str, object]:
@@ -94,7 +97,9 @@ async def measure(url: str, key: str, pid: int, args: argparse.Namespace, workdi
     """A warm-up run, then the measured one (wrk runs in a thread: the event loop is idle meanwhile)."""
     if args.warmup > 0:
         await asyncio.to_thread(run_wrk, url, key, args.clients, args.warmup, workdir)
+    cpu_before = cpu_seconds(pid)
     r = await asyncio.to_thread(run_wrk, url, key, args.clients, args.seconds, workdir)
+    cpu = cpu_seconds(pid) - cpu_before
     answers = int(r["answers"])  # type: ignore[call-overload]
     return Load(
         answers_per_second=round(answers / (int(r["duration_us"]) / 1e6), 1),  # type: ignore[call-overload]
@@ -105,6 +110,7 @@ async def measure(url: str, key: str, pid: int, args: argparse.Namespace, workdi
         p99_ms=round(int(r["p99_us"]) / 1000, 2),  # type: ignore[call-overload]
         sample_failure=str(r.get("sample", "")),
         rss_mb=round(rss_bytes(pid) / 2**20, 1),
+        cpu_ms_per_answer=round(cpu * 1000 / max(answers, 1), 3),
     )
 
 
@@ -150,6 +156,7 @@ async def bench_database(kind: str, args: argparse.Namespace) -> list[Row]:
         Row(name, "share of baseline", round(share, 3), "").at_least(MIN_BASELINE_SHARE),
         Row(name, "p50 latency", load.p50_ms, "ms", base.p50_ms),
         Row(name, "p99 latency", load.p99_ms, "ms", base.p99_ms).at_most(MAX_P99_MS),
+        Row(name, "server CPU per answer", load.cpu_ms_per_answer, "ms", base.cpu_ms_per_answer),
         Row(name, "RSS after load", load.rss_mb, "MB", base.rss_mb),
     ]
 

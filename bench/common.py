@@ -176,6 +176,17 @@ def rss_bytes(pid: int) -> int:
     raise ValueError(f"no VmRSS for process {pid}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time process ``pid`` has used so far, user and system, all its threads (/proc; Linux only).
+
+    CPU per request is steadier than requests per second on a machine others share: waiting for a core
+    does not count.
+    """
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
 def postgres() -> Iterator[Any]:
     """A throwaway PostgreSQL cluster on loopback (tests/support/postgres.py; durability off), deleted
