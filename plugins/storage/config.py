@@ -60,7 +60,21 @@ def tortoise_config(
             app["migrations"] = migrations_module
         apps[label] = app
     connection = connection_config(url, ssl)
+    if isinstance(connection, dict):  # PostgreSQL through asyncpg
+        connection["credentials"]["reset"] = keep_session
     return {"connections": {name: connection}, "apps": apps, "use_tz": True, "timezone": "UTC"}
+
+
+async def keep_session(connection: Any) -> None:
+    """What asyncpg's pool does to a connection given back, instead of its default ``Connection.reset()``.
+
+    Tortoise takes a pooled connection for every query, and the default reset sends a query of its own
+    (``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL``) at every release: one more round trip
+    per query, a fifth of the API's CPU per answer on PostgreSQL. Otvet leaves no session state on a pooled
+    connection: no ``SET``, ``LISTEN`` or cursor outside a transaction, and its one session advisory lock
+    (``schema.advisory_lock``) is unlocked, or its connection closed, before release. The pool still rolls
+    back an open transaction itself (``Connection._reset``) before calling this; there is nothing else to do.
+    """
 
 
 def sqlite_path(url: str) -> Path | None:

@@ -77,7 +77,13 @@ async def advisory_lock(connection: BaseDBAsyncClient, key: int) -> AsyncIterato
         try:
             yield
         finally:
-            await raw.execute("SELECT pg_advisory_unlock($1)", key)
+            try:
+                await raw.execute("SELECT pg_advisory_unlock($1)", key)
+            except BaseException:
+                # Not unlocked (cancelled, a lost connection): the pool does not reset sessions
+                # (config.keep_session), so end this one; the server then drops its locks.
+                raw.terminate()
+                raise
 
 
 def lock_key(name: str) -> int:
