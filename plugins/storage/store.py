@@ -46,7 +46,7 @@ from otvet.core.store import (
     VersionRecord,
 )
 from otvet.core.types import HistoryMessage, SourceRef, Usage
-from otvet.plugins.storage import browse, jobs, schema, training, usage
+from otvet.plugins.storage import browse, jobs, schema, training, turns, usage
 from otvet.plugins.storage.chunks import fetch_chunks, insert_chunks
 from otvet.plugins.storage.config import (
     APP_LABEL,
@@ -196,15 +196,16 @@ class TortoiseStore:
     async def get_or_create_user(
         self, channel: str, external_id: str, display_name: str | None = None
     ) -> UserRecord:
-        user = await User.get_or_none(channel=channel, external_id=external_id)
-        if user is None:
-            try:
-                user = await User.create(channel=channel, external_id=external_id, display_name=display_name)
-            except IntegrityError:  # the same user's first two messages, handled at once
-                user = await User.get(channel=channel, external_id=external_id)
-        elif display_name and user.display_name != display_name:
-            user.display_name = display_name
-            await user.save(update_fields=["display_name"])
+        found = await turns.find_user(channel, external_id)  # every turn: plain SQL (turns.py)
+        if found is not None:
+            user_id, stored_name, language = found
+            if display_name and stored_name != display_name:
+                await User.filter(id=user_id).update(display_name=display_name)
+            return UserRecord(user_id, channel, external_id, language)
+        try:
+            user = await User.create(channel=channel, external_id=external_id, display_name=display_name)
+        except IntegrityError:  # the same user's first two messages, handled at once
+            user = await User.get(channel=channel, external_id=external_id)
         return UserRecord(user.id, user.channel, user.external_id, user.language)
 
     @_in_context
@@ -213,16 +214,16 @@ class TortoiseStore:
 
     @_in_context
     async def current_conversation(self, user_id: int, chat_id: str) -> ConversationRecord:
-        open_ones = Conversation.filter(user_id=user_id, chat_id=chat_id, closed_at__isnull=True)
-        open_ones = open_ones.order_by("id")
-        found = await open_ones.first()
-        if found is None:
-            created = await Conversation.create(user_id=user_id, chat_id=chat_id)
-            # Two first turns at once may both create one; the older wins and the loser leaves no trace.
-            found = await open_ones.first() or created
-            if found.id != created.id:
-                await created.delete()
-        return ConversationRecord(found.id, user_id, found.chat_id)
+        found = await turns.open_conversation(user_id, chat_id)  # every turn: plain SQL (turns.py)
+        if found is not None:
+            return ConversationRecord(found[0], user_id, found[1])
+        created = await Conversation.create(user_id=user_id, chat_id=chat_id)
+        # Two first turns at once may both create one; the older wins and the loser leaves no trace.
+        oldest = await turns.open_conversation(user_id, chat_id)
+        if oldest is not None and oldest[0] != created.id:
+            await created.delete()
+            return ConversationRecord(oldest[0], user_id, oldest[1])
+        return ConversationRecord(created.id, user_id, created.chat_id)
 
     @_in_context
     async def reset_conversation(self, user_id: int, chat_id: str) -> bool:
@@ -235,14 +236,8 @@ class TortoiseStore:
     async def history(self, conversation_id: int, limit: int) -> list[HistoryMessage]:
         if limit <= 0:
             return []
-        # Insertion order (id), not created_at: timestamps come from each process's clock.
-        rows = await (
-            Message.filter(conversation_id=conversation_id, status="ok")
-            .order_by("-id")
-            .limit(limit)
-            .values_list("role", "text")
-        )
-        return [HistoryMessage(role=role, text=text) for role, text in reversed(rows)]
+        rows = await turns.history(conversation_id, limit)  # every turn: plain SQL (turns.py)
+        return [HistoryMessage(role=role, text=text) for role, text in rows]
 
     @_in_context
     async def add_message(
