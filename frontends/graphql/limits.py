@@ -17,6 +17,7 @@ Fragments are counted where they are spread, each computed once, so a document c
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -182,6 +183,8 @@ def _error(message: str, node: Any, code: str, **details: int) -> GraphQLError:
     return GraphQLError(message, node, extensions={"code": code, **details})
 
 
+# A rule class per limit value, made once: making a class costs more than a small document's whole check.
+@functools.cache
 def depth_rule(max_depth: int) -> type[ValidationRule]:
     class MaxDepth(ValidationRule):
         def __init__(self, context: ValidationContext) -> None:
@@ -203,6 +206,7 @@ def depth_rule(max_depth: int) -> type[ValidationRule]:
     return MaxDepth
 
 
+@functools.cache
 def alias_rule(max_aliases: int) -> type[ValidationRule]:
     class MaxAliases(ValidationRule):
         def __init__(self, context: ValidationContext) -> None:
