@@ -1,11 +1,18 @@
-"""Benchmark the Telegram webhook: updates handled per second, instant provider, N concurrent chats.
+"""Benchmark the Telegram webhook: updates answered per second with N concurrent chats, against a baseline.
 
-Runs ``otvet``'s Starlette app (webhook mode) under uvicorn and the fake Bot API of the test suite, both on
-loopback, and posts ``--updates`` private messages spread over ``--chats`` chats, ``--chats`` at a time, as
-Telegram would. An update counts as handled when its final answer (the message with the feedback buttons)
-has reached the fake Bot API. Everything runs on this machine, so the figure includes both fakes' cost.
+Three processes on loopback, as in production minus the network: the fake Bot API of the test suite
+(bench/fake_bot_api.py), ``otvet serve`` in webhook mode with the zero-latency ``instant`` provider
+(bench/otvet_bench.py), and this script posting ``--updates`` private messages from ``--chats`` chats, one
+keep-alive connection per chat, each chat posting its next update when the last POST was answered, as
+Telegram does. An update counts once its final answer (the message with the 👍/👎 buttons) reached the fake
+Bot API. The same traffic then goes to bench/baseline_telegram.py (one DB write and one sendMessage per
+update) pointed at the same fake.
 
-    python bench/bench_telegram.py [--chats 50] [--updates 500]
+Otvet runs with python-telegram-bot's rate limiter off for the target (what the frontend itself can do, as
+against a self-hosted Bot API server) and, as a second figure, on: Telegram's own limit of about 30 messages
+a second per bot then caps what any bot can send.
+
+    python bench/bench_telegram.py [--chats 50] [--updates 500] [--rows PATH] [--quick]
 """
 
 from __future__ import annotations
@@ -13,122 +20,186 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import uvicorn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root: `tests.support`
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from otvet.config.settings import Settings
-from otvet.core.app import Otvet
-from otvet.core.llm import AnswerRequest, Provider, ProviderDone
-from otvet.frontends.app import create_app
-from tests.support.fake_telegram import FakeBotAPI
+import baseline_telegram
+from common import (
+    BENCH,
+    Row,
+    add_rows_argument,
+    cpu_seconds,
+    format_rows,
+    free_port,
+    latency_summary,
+    otvet_argv,
+    otvet_env,
+    start_process,
+    write_rows,
+)
+from lean_http import drive, post_request
+
+from tests.support.telegram_updates import UpdateBuilders
 
 SECRET = "bench-secret"
+BENCHMARK = "telegram webhook"
+TARGET_UPDATES_PER_SECOND = 300
 
 
-class InstantProvider(Provider):
-    """Answers at once: the benchmark measures Otvet and the Telegram frontend, not a model."""
-
-    name = "instant"
-
-    async def stream(self, request: AnswerRequest) -> AsyncIterator[str | ProviderDone]:
-        yield f"Answer to: {request.question}"
-        yield ProviderDone(cited=())
+@dataclass
+class Figures:
+    updates_per_second: float
+    post_ms: dict[str, float]
+    cpu_ms_per_update: float
+    bot_calls_per_update: float
 
 
-async def run(chats: int, updates: int, rate_limit: bool) -> dict[str, object]:
-    async with FakeBotAPI() as api:
-        with tempfile.TemporaryDirectory(prefix="otvet-bench-tg-") as tmp:
-            settings = Settings(
-                _env_file=None,  # type: ignore[call-arg]
-                data_dir=Path(tmp),
-                plugins=[],
-                load_demo=False,
-                provider="instant",
-                telegram={
-                    "token": api.token,
-                    "mode": "webhook",
-                    "secret_token": SECRET,
-                    "base_url": api.base_url,
-                    "base_file_url": api.base_file_url,
-                    "private_edit_interval": 0.0,
-                    "rate_limit": rate_limit,
-                },
-            )
-            otvet = Otvet(settings)
-            otvet.providers.register("instant", lambda _otvet: InstantProvider(), owner="bench")
-            config = uvicorn.Config(create_app(otvet), host="127.0.0.1", port=0, log_level="warning")
-            server = uvicorn.Server(config)
-            serving = asyncio.create_task(server.serve())
-            while not server.started:  # noqa: ASYNC110  (uvicorn offers no event to wait on)
-                await asyncio.sleep(0.05)
-            port = server.servers[0].sockets[0].getsockname()[1]
-            url = f"http://127.0.0.1:{port}/telegram/webhook"
-            batch = [
-                api.private_message(f"question {n}", user_id=10_000 + n % chats, language_code="en")
-                for n in range(updates)
-            ]
+class FakeBotAPI:
+    """The fake Bot API process's counters (bench/fake_bot_api.py)."""
 
-            def finals() -> int:
-                return sum(1 for c in api.calls if "fb:" in json.dumps(c.params.get("reply_markup", "")))
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.client = httpx.AsyncClient(timeout=10)
 
-            limits = httpx.Limits(max_connections=chats)
-            post_latencies: list[float] = []
-            async with httpx.AsyncClient(limits=limits) as client:
-                semaphore = asyncio.Semaphore(chats)
+    async def stats(self) -> tuple[int, int]:
+        """(final answers, Bot API calls) so far."""
+        stats = (await self.client.get(f"{self.base}/bench/stats")).json()
+        return int(stats["finals"]), sum(stats["calls"].values())
 
-                async def post(update: dict[str, object]) -> None:
-                    async with semaphore:
-                        started = time.perf_counter()
-                        response = await client.post(
-                            url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
-                        )
-                        post_latencies.append((time.perf_counter() - started) * 1000)
-                        response.raise_for_status()
-
-                started = time.perf_counter()
-                await asyncio.gather(*(post(update) for update in batch))
-                while finals() < updates:  # noqa: ASYNC110  (a cheap poll; the bench measures the total)
-                    await asyncio.sleep(0.01)
-                elapsed = time.perf_counter() - started
-            server.should_exit = True
-            await serving
-    return {
-        "rate_limit": rate_limit,
-        "chats": chats,
-        "updates": updates,
-        "seconds": round(elapsed, 2),
-        "updates_per_second": round(updates / elapsed, 1),
-        "webhook_post_p50_ms": round(statistics.median(post_latencies), 2),
-        "webhook_post_p99_ms": round(sorted(post_latencies)[int(0.99 * (len(post_latencies) - 1))], 2),
-        "bot_api_calls": len(api.calls),
-    }
+    async def wait_finals(self, count: int, timeout: float) -> None:  # noqa: ASYNC109
+        deadline = time.perf_counter() + timeout
+        while (await self.stats())[0] < count:
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"only {(await self.stats())[0]} of {count} answers arrived")
+            await asyncio.sleep(0.01)
 
 
-def main() -> int:
+def updates(port: int, count: int, chats: int, first_user: int) -> list[bytes]:
+    """``count`` webhook POSTs of private messages, round-robin over ``chats`` users."""
+    builders = UpdateBuilders()
+    headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET}
+    bodies = (
+        builders.private_message(f"question {n}", user_id=first_user + n % chats, language_code="en")
+        for n in range(count)
+    )
+    return [
+        post_request("127.0.0.1", port, "/telegram/webhook", json.dumps(b).encode(), headers) for b in bodies
+    ]
+
+
+async def measure(port: int, pid: int, fake: FakeBotAPI, count: int, chats: int, first_user: int) -> Figures:
+    """Post ``count`` updates over ``chats`` connections; time until every answer reached the Bot API."""
+    requests = updates(port, count, chats, first_user)
+    finals_before, calls_before = await fake.stats()
+    cpu_before = cpu_seconds(pid)
+    started = time.perf_counter()
+    result = await drive("127.0.0.1", port, requests, chats, check=_ok)
+    await fake.wait_finals(finals_before + count, timeout=60 + count / 5)
+    elapsed = time.perf_counter() - started
+    _, calls_after = await fake.stats()
+    return Figures(
+        updates_per_second=count / elapsed,
+        post_ms=latency_summary(result.latencies_ms),
+        cpu_ms_per_update=(cpu_seconds(pid) - cpu_before) * 1000 / count,
+        bot_calls_per_update=(calls_after - calls_before) / count,
+    )
+
+
+def _ok(response: object) -> None:
+    status = getattr(response, "status", 0)
+    if status != 200:
+        raise RuntimeError(f"the webhook answered {status}: {getattr(response, 'body', b'')[:200]!r}")
+
+
+async def run_otvet(fake: FakeBotAPI, tmp: Path, args: argparse.Namespace, rate_limit: bool) -> Figures:
+    port = free_port()
+    env = otvet_env(
+        tmp / f"otvet-{rate_limit}",
+        provider="instant",
+        log_level="WARNING",
+        worker__in_process="false",
+        telegram__token=baseline_telegram.TOKEN,
+        telegram__mode="webhook",
+        telegram__secret_token=SECRET,
+        telegram__base_url=f"{fake.base}/bot",
+        telegram__base_file_url=f"{fake.base}/file/bot",
+        telegram__rate_limit=str(rate_limit).lower(),
+    )
+    argv = otvet_argv("serve", "--host", "127.0.0.1", "--port", str(port))
+    async with start_process(argv, env, f"http://127.0.0.1:{port}/readyz", cwd=BENCH) as otvet:
+        count = args.updates if not rate_limit else min(args.updates, args.rate_limited_updates)
+        await measure(port, otvet.pid, fake, args.chats, args.chats, 10_000)  # warm up: one per chat
+        return await measure(port, otvet.pid, fake, count, args.chats, 20_000)
+
+
+async def run_baseline(fake: FakeBotAPI, tmp: Path, args: argparse.Namespace) -> Figures:
+    port = free_port()
+    database = f"sqlite://{tmp / 'baseline.db'}"
+    argv = baseline_telegram.command(database, f"{fake.base}/bot", SECRET, port)
+    async with start_process(argv, None, f"http://127.0.0.1:{port}/readyz") as base:
+        await measure(port, base.pid, fake, args.chats, args.chats, 30_000)
+        return await measure(port, base.pid, fake, args.updates, args.chats, 40_000)
+
+
+async def run(args: argparse.Namespace) -> list[Row]:
+    fake_port = free_port()
+    fake_argv = [sys.executable, str(BENCH / "fake_bot_api.py"), "--port", str(fake_port)]
+    base_url = f"http://127.0.0.1:{fake_port}"
+    with tempfile.TemporaryDirectory(prefix="otvet-bench-tg-") as tmp_name:
+        tmp = Path(tmp_name)
+        async with start_process(fake_argv, None, f"{base_url}/bench/stats"):
+            fake = FakeBotAPI(base_url)
+            base = await run_baseline(fake, tmp, args)
+            ours = await run_otvet(fake, tmp, args, rate_limit=False)
+            limited = await run_otvet(fake, tmp, args, rate_limit=True) if args.rate_limited_updates else None
+            await fake.client.aclose()
+    note = f"{args.chats} chats, {args.updates} updates, rate limiter off"
+    rows = [
+        Row(BENCHMARK, "updates answered", round(ours.updates_per_second, 1), "/s",
+            round(base.updates_per_second, 1), note=note).at_least(TARGET_UPDATES_PER_SECOND),
+        Row(BENCHMARK, "webhook POST p50", ours.post_ms["p50"], "ms", base.post_ms["p50"], note=note),
+        Row(BENCHMARK, "webhook POST p99", ours.post_ms["p99"], "ms", base.post_ms["p99"], note=note),
+        Row(BENCHMARK, "CPU per update (server process)", round(ours.cpu_ms_per_update, 2), "ms",
+            round(base.cpu_ms_per_update, 2), note="all threads; the fake Bot API's not included"),
+        Row(BENCHMARK, "Bot API calls per update", round(ours.bot_calls_per_update, 2), "",
+            round(base.bot_calls_per_update, 2), note="typing + the answer; the baseline sends no typing"),
+    ]  # fmt: skip
+    if limited is not None:
+        rows.append(
+            Row(BENCHMARK, "updates answered, rate limiter on", round(limited.updates_per_second, 1), "/s",
+                note="python-telegram-bot's AIORateLimiter: Telegram's ~30 messages/s per bot")
+        )  # fmt: skip
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--chats", type=int, default=50)
-    parser.add_argument("--updates", type=int, default=500)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
-    # With Telegram's flood limits (what production sees: about 30 requests a second per bot) and
-    # without them (what the frontend itself can do, as with a self-hosted Bot API server).
-    reports = [asyncio.run(run(args.chats, args.updates, rate_limit)) for rate_limit in (True, False)]
-    if args.json:
-        print(json.dumps(reports))
-    else:
-        for key in reports[0]:
-            print(f"{key:<22} " + "  ".join(f"{r[key]!s:>10}" for r in reports))
+    parser.add_argument("--chats", type=int, default=50, help="concurrent chats (default 50)")
+    parser.add_argument("--updates", type=int, default=500, help="updates timed (default 500)")
+    parser.add_argument(
+        "--rate-limited-updates",
+        type=int,
+        default=150,
+        help="updates timed with the rate limiter on (0: skip)",
+    )
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 10 chats, 50 updates")
+    add_rows_argument(parser)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.chats, args.updates, args.rate_limited_updates = 10, 50, 20
+    rows = asyncio.run(run(args))
+    print(format_rows(rows))
+    write_rows(rows, args.rows)
     return 0
 
 

@@ -95,6 +95,10 @@ class Delivery:
                 self.incoming.chat_id, ChatAction.TYPING, message_thread_id=self.thread_id
             )
         )
+        # The typing indicator counts as the first sign of life: a partial message comes only once the answer
+        # has streamed for one edit interval. An answer ready sooner is sent once, as the final message,
+        # instead of a placeholder and an edit (two Bot API calls per answer instead of three).
+        self.throttle.mark()
         text = ""
         async for event in events:
             if isinstance(event, Delta):

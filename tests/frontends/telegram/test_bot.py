@@ -58,6 +58,19 @@ async def test_streamed_edits_respect_the_throttle(echo_bot: BotEnv) -> None:
     assert min(gaps) >= 0.3 - 0.02  # private_edit_interval, with clock granularity
 
 
+async def test_a_quick_answer_is_sent_once_not_as_a_placeholder_and_an_edit(echo_bot: BotEnv) -> None:
+    await ask_private(echo_bot, "Quick one")
+    (final,) = await final_answers(echo_bot)
+    assert "You asked: Quick one" in final["text"]
+    await asyncio.sleep(0.4)  # longer than the edit interval: nothing else follows
+    assert [c.method for c in echo_bot.api.calls if c.method != "getUpdates"][-2:] == [
+        "sendChatAction",
+        "sendMessage",
+    ]
+    assert not echo_bot.api.calls_to("editMessageText")
+    assert echo_bot.texts_sent(USER_ID) == [final["text"].replace("<b>", "").replace("</b>", "")]
+
+
 async def test_a_10000_character_answer_arrives_as_correctly_split_messages(echo_bot: BotEnv) -> None:
     paragraph = "Это предложение про базу знаний и ответы. This sentence is about answers. " * 8
     answer = "\n\n".join([paragraph.strip()] * 17)
@@ -78,10 +91,10 @@ async def test_a_10000_character_answer_arrives_as_correctly_split_messages(echo
 async def test_flood_control_retry_after_delays_then_delivers(echo_bot: BotEnv) -> None:
     echo_bot.api.fail_next("sendMessage", times=1, retry_after=1)
     await ask_private(echo_bot, "Are you there?")
-    (final,) = await final_answers(echo_bot)
-    assert "You asked: Are you there?" in final["text"]
-    attempts = echo_bot.api.calls_to("sendMessage")
-    assert len(attempts) >= 2 and attempts[1].at - attempts[0].at >= 0.9
+    # A quick answer is one sendMessage (no placeholder): the refused attempt, then the retry that lands.
+    refused, delivered = await echo_bot.api.wait_for("sendMessage", 2, timeout=10)
+    assert "You asked: Are you there?" in delivered.params["text"]
+    assert delivered.at - refused.at >= 0.9
 
 
 async def test_user_text_that_looks_like_html_is_shown_literally(echo_bot: BotEnv) -> None:
@@ -238,9 +251,9 @@ async def test_network_errors_are_retried_and_the_answer_still_arrives(echo_bot:
     echo_bot.api.server_error_next("sendMessage", times=2)
     echo_bot.api.server_error_next("editMessageText", times=1)
     await ask_private(echo_bot, "Through a flaky network")
-    (final,) = await final_answers(echo_bot)
-    assert "You asked: Through a flaky network" in final["text"]
-    assert len(echo_bot.api.calls_to("sendMessage")) >= 3  # two failures, then the delivery
+    # Two failures, then the delivery (a quick answer is one sendMessage: no placeholder to edit).
+    *_, delivered = await echo_bot.api.wait_for("sendMessage", 3, timeout=10)
+    assert "You asked: Through a flaky network" in delivered.params["text"]
 
 
 async def test_a_group_keeps_one_conversation_per_group_and_per_topic(echo_bot: BotEnv) -> None:

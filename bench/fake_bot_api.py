@@ -1,0 +1,80 @@
+"""The test suite's fake Telegram Bot API (``tests/support/fake_telegram.py``) as a process of its own.
+
+    python bench/fake_bot_api.py --port 8081
+
+A benchmark points Otvet (or its baseline) at ``http://127.0.0.1:PORT/bot`` and reads ``GET /bench/stats``:
+how many calls arrived, per method, and how many of them were *final answers* (a sendMessage or
+editMessageText carrying the 👍/👎 keyboard, whose callback data starts with ``fb:``). Running it apart from
+the benchmark's client and from Otvet keeps its CPU out of both, as far as two cores allow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: `tests.support`
+
+from tests.support.fake_telegram import FakeBotAPI
+
+FINAL_WRITES = frozenset({"sendmessage", "editmessagetext"})
+
+
+class CountingBotAPI(FakeBotAPI):
+    """The fake Bot API, counting calls by method and final answers as they arrive."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__(token)
+        self.by_method: Counter[str] = Counter()
+        self.finals = 0
+        self.app.router.routes.append(Route("/bench/stats", self._stats))
+
+    async def _call(self, method: str, params: dict[str, Any]) -> Any:
+        self.by_method[method] += 1
+        # Counted when answered, not when received: a final answer counts once it was accepted.
+        result = await super()._call(method, params)
+        if method.lower() in FINAL_WRITES and "fb:" in str(params.get("reply_markup", "")):
+            self.finals += 1
+        return result
+
+    async def _stats(self, request: Request) -> JSONResponse:
+        return JSONResponse({"finals": self.finals, "calls": dict(self.by_method)})
+
+
+async def serve(port: int, token: str) -> None:
+    api = CountingBotAPI(token)
+    # Only the methods are needed: not the history a test reads, which would grow with every call.
+    api.calls = _Discard()
+    config = uvicorn.Config(api.app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+    await uvicorn.Server(config).serve()
+
+
+class _Discard(list):  # type: ignore[type-arg]
+    """A list that keeps nothing: the fake appends every call to ``calls``, the benchmark only counts."""
+
+    def append(self, item: object) -> None:
+        pass
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--token", default="123:ABC")
+    args = parser.parse_args()
+    asyncio.run(serve(args.port, args.token))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
