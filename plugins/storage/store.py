@@ -643,8 +643,11 @@ class TortoiseStore:
 
     @_in_context
     async def find_api_key(self, prefix: str) -> tuple[ApiKeyRecord, str] | None:
-        key = await ApiKey.get_or_none(prefix=prefix)
-        return None if key is None else (_api_key_record(key), key.key_hash)
+        row = await turns.find_api_key(prefix)  # every request: plain SQL (turns.py)
+        if row is None:
+            return None
+        key_hash = row.pop("key_hash")
+        return ApiKeyRecord(**{**row, "scopes": tuple(row["scopes"] or ())}), key_hash
 
     @_in_context
     async def list_api_keys(self) -> list[ApiKeyRecord]:

@@ -1,6 +1,7 @@
-"""The reads every answered question makes, in plain SQL: its user, its open conversation, its history.
+"""The reads of every request and every answered question, in plain SQL: the API key of the request, the
+user, their open conversation and its history.
 
-Each turn makes these three reads. Through the ORM each one costs about 0.15 ms of CPU to build its query
+Each question makes these four reads. Through the ORM each one costs about 0.15 ms of CPU to build its query
 and turn rows into model instances, five times the database call itself, and they run on the process's
 one event loop for every question. Here the SQL is written once per dialect (Tortoise's parameter style,
 the models' table names) and rows stay tuples. Writes, and the rare paths (a new user, a new conversation),
@@ -13,7 +14,10 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from otvet.plugins.storage.models import Conversation, Message, User
+from otvet.plugins.storage.models import ApiKey, Conversation, Message, User
+
+#: The API key's columns, converted by the model's own fields (datetimes, the JSON list of scopes).
+API_KEY_COLUMNS = ("id", "name", "prefix", "key_hash", "scopes", "created_at", "last_used_at", "revoked_at")
 
 
 def _db(model: type[Any]) -> BaseDBAsyncClient:
@@ -42,6 +46,9 @@ def _queries(db: BaseDBAsyncClient) -> dict[str, str]:
         "conversation": (
             f'SELECT id, chat_id FROM "{Conversation._meta.db_table}"'
             f" WHERE user_id = {p[0]} AND chat_id = {p[1]} AND closed_at IS NULL ORDER BY id LIMIT 1"
+        ),
+        "api_key": (
+            f'SELECT {", ".join(API_KEY_COLUMNS)} FROM "{ApiKey._meta.db_table}" WHERE prefix = {p[0]}'
         ),
         # Insertion order (id), not created_at: timestamps come from each process's clock.
         "history": (
@@ -74,3 +81,15 @@ async def history(conversation_id: int, limit: int) -> list[tuple[str, str]]:
     """``(role, text)`` of the conversation's last ``limit`` answered messages, oldest first."""
     rows = await _rows(Message, "history", [conversation_id, limit])
     return [(row[0], row[1]) for row in reversed(rows)]
+
+
+async def find_api_key(prefix: str) -> dict[str, Any] | None:
+    """The API key row with this prefix, its values as the model's fields read them, or None."""
+    rows = await _rows(ApiKey, "api_key", [prefix])
+    if not rows:
+        return None
+    fields = ApiKey._meta.fields_map
+    return {
+        name: fields[name].to_python_value(value)
+        for name, value in zip(API_KEY_COLUMNS, tuple(rows[0]), strict=True)
+    }
