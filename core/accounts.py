@@ -146,6 +146,14 @@ class Principal:
 # --- validation ------------------------------------------------------------------------------------------
 
 
+def _is_username(username: str) -> bool:
+    try:
+        check_username(username)
+    except ValueError:
+        return False
+    return True
+
+
 def check_username(username: str) -> str:
     """The username as stored, or ValueError saying what is wrong with it."""
     name = username.strip()
@@ -295,7 +303,9 @@ class Accounts:
         if self._dummy_hash is None:  # made before the lookup, so the first login of each kind costs the same
             self._dummy_hash = await asyncio.to_thread(self.hasher.hash, secrets.token_urlsafe(16))
         found = None
-        if len(password) <= MAX_PASSWORD_LENGTH:
+        # A name no account can have is not looked up: it is often a password typed into the wrong field,
+        # and the database drivers log every query's parameters at DEBUG.
+        if len(password) <= MAX_PASSWORD_LENGTH and _is_username(username):
             found = await self.store.find_admin(username.strip())
         if found is None:
             # Spend the same time as a real verification, so a wrong username looks like a wrong password.

@@ -13,11 +13,12 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
+from urllib.parse import quote, quote_plus, unquote
 
 from pydantic import BaseModel, SecretStr
 
@@ -72,16 +73,38 @@ def settings_secrets(settings: Settings) -> list[str]:
     walk(settings)
     match = _URL_PASSWORD.search(settings.database_url.get_secret_value())
     if match:
-        found.append(match.group(2))
+        # As written in the URL (percent-encoded) and as the driver uses it (decoded).
+        found += [match.group(2), unquote(match.group(2))]
     return sorted({s for s in found if len(s) >= MIN_SECRET_CHARS}, key=len, reverse=True)
+
+
+#: How a library may escape a text it writes: inside JSON (either way for non-ASCII), a ``repr()`` (an
+#: exception's args, a dict it prints), a URL.
+_ESCAPES: tuple[Callable[[str], str], ...] = (
+    lambda text: json.dumps(text)[1:-1],
+    lambda text: json.dumps(text, ensure_ascii=False)[1:-1],
+    lambda text: repr(text)[1:-1],
+    lambda text: quote(text, safe=""),
+    lambda text: quote_plus(text, safe=""),
+)
+
+
+def written_forms(secret: str) -> set[str]:
+    """``secret`` as it can appear in a log line: plain, escaped once, or escaped twice (a ``repr()`` in an
+    exception's traceback, inside a JSON line)."""
+    once = {secret} | {escape(secret) for escape in _ESCAPES}
+    return once | {escape(form) for form in once for escape in _ESCAPES}
 
 
 class Redactor:
     """Masks the configured secrets, URL passwords and bearer tokens in a formatted line."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        # Longest first, so a secret that contains another is masked whole.
-        self.secrets = sorted({s for s in secrets if len(s) >= MIN_SECRET_CHARS}, key=len, reverse=True)
+        # Each secret also as it looks inside a JSON line, a repr() and a URL: a quote or backslash in it is
+        # escaped there, and the plain form would no longer match. Longest first, so a secret that contains
+        # another is masked whole.
+        forms = {form for s in secrets if len(s) >= MIN_SECRET_CHARS for form in written_forms(s)}
+        self.secrets = sorted(forms, key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
         for secret in self.secrets:

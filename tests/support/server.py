@@ -15,6 +15,7 @@ import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -34,6 +35,8 @@ class Service:
     process: asyncio.subprocess.Process
     base: str
     port: int
+    #: Where stderr goes instead of a pipe (see ``service``).
+    stderr_file: Path | None = None
 
     async def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:  # noqa: ASYNC109
         """Signal the process and wait for it to exit; its exit status (killed when it does not stop)."""
@@ -49,8 +52,34 @@ class Service:
 
     async def stderr(self) -> str:
         """What the process wrote on stderr (read once it has exited)."""
+        if self.stderr_file is not None:
+            return self.stderr_file.read_text(errors="replace")
         stream = self.process.stderr
         return (await stream.read()).decode(errors="replace") if stream else ""
+
+
+async def _start(
+    command: str,
+    host_args: tuple[str, ...],
+    port_option: str,
+    port: int,
+    args: tuple[str, ...],
+    env: dict[str, str],
+    cwd: Path,
+    log_file: IO[bytes] | None,
+) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        *otvet_command(),
+        command,
+        *host_args,
+        port_option,
+        str(port),
+        *args,
+        env=env,
+        cwd=cwd,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=log_file if log_file is not None else asyncio.subprocess.PIPE,
+    )
 
 
 @contextlib.asynccontextmanager
@@ -65,24 +94,21 @@ async def service(
     scheme: str = "http",
     verify: ssl.SSLContext | bool = True,
     port_option: str = "--port",
+    stderr_file: Path | None = None,
 ) -> AsyncIterator[Service]:
     """Run ``otvet COMMAND`` (``port_option`` picks its listener) and yield it once ``ready_path`` answers
-    200; stop it with SIGTERM afterwards (killing it if it does not stop in 15 s)."""
+    200; stop it with SIGTERM afterwards (killing it if it does not stop in 15 s).
+
+    stderr is a pipe read at the end, unless ``stderr_file``: a service logging at DEBUG writes more than a
+    pipe holds, and would block once it is full."""
     port = free_port()
     host_args = ("--host", "127.0.0.1") if port_option == "--port" else ()
-    process = await asyncio.create_subprocess_exec(
-        *otvet_command(),
-        command,
-        *host_args,
-        port_option,
-        str(port),
-        *args,
-        env=env,
-        cwd=cwd,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    running = Service(process, f"{scheme}://127.0.0.1:{port}", port)
+    # The child keeps its own copy of the descriptor: ours can close as soon as it has started.
+    # Opening a local file does not wait on anything worth a thread.
+    with open(stderr_file, "wb") if stderr_file else contextlib.nullcontext() as log_file:  # noqa: ASYNC230
+        process = await _start(command, host_args, port_option, port, args, env, cwd, log_file)
+    running = Service(process, f"{scheme}://127.0.0.1:{port}", port, stderr_file)
+
     try:
         async with httpx.AsyncClient(verify=verify) as client:
             for _ in range(int(startup_seconds * 10)):
