@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 import pytest
 
@@ -39,6 +39,37 @@ XSS_PAYLOADS = [
     ),
     pytest.param("' onmouseover='alert(1)' x='", id="single-quote-attribute"),
 ]
+LOGIN = {"query": 'mutation { login(username: "nobody", password: "wrong") { token } }'}
+COMPLETION = {"model": "otvet", "messages": [{"role": "user", "content": "Hi?"}]}
+TOUR: list[tuple[str, str, Any, str | None]] = [
+    ("GET", "/", None, None),
+    ("GET", "/widget.js", None, None),
+    ("GET", "/widget.css", None, None),
+    ("GET", "/healthz", None, None),
+    ("GET", "/readyz", None, None),
+    ("GET", "/metrics", None, None),
+    ("GET", "/graphql", None, None),
+    ("GET", "/graphql?query={__typename}", None, None),
+    (
+        "POST",
+        "/graphql",
+        {"query": 'mutation { login(username: "nobody", password: "wrong") { token } }'},
+        None,
+    ),
+    ("POST", "/graphql", {"query": "{ me { name } }"}, "admin"),
+    ("POST", "/graphql", {"query": "{ me { name } }"}, "not-a-key"),
+    ("GET", "/v1/models", None, "ask"),
+    ("GET", "/v1/models", None, None),
+    (
+        "POST",
+        "/v1/chat/completions",
+        {"model": "otvet", "messages": [{"role": "user", "content": "Hi?"}]},
+        "ask",
+    ),
+    ("POST", "/telegram/webhook", {"update_id": 1}, None),
+    ("GET", "/no/such/page", None, None),
+]
+
 #: Tables no injection may touch: every model's table (names from the models, not typed here).
 TABLES = sorted(
     {

@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from tests.frontends.graphql.client import Api, codes
 from tests.frontends.graphql.conftest import ApiFactory
-from tests.security.payloads import table_counts
+from tests.security.payloads import TOUR, table_counts
 
 #: State-changing operations a cross-site page would want to run.
 MUTATIONS = [
@@ -102,39 +102,8 @@ async def test_the_openai_endpoint_refuses_a_form_post_without_a_bearer_header(s
 
 # --- no cookies ------------------------------------------------------------------------------------------
 
+
 #: A tour of every endpoint: (method, path, JSON body or None, credential scope or None).
-LOGIN = {"query": 'mutation { login(username: "nobody", password: "wrong") { token } }'}
-COMPLETION = {"model": "otvet", "messages": [{"role": "user", "content": "Hi?"}]}
-TOUR: list[tuple[str, str, Any, str | None]] = [
-    ("GET", "/", None, None),
-    ("GET", "/widget.js", None, None),
-    ("GET", "/widget.css", None, None),
-    ("GET", "/healthz", None, None),
-    ("GET", "/readyz", None, None),
-    ("GET", "/metrics", None, None),
-    ("GET", "/graphql", None, None),
-    ("GET", "/graphql?query={__typename}", None, None),
-    (
-        "POST",
-        "/graphql",
-        {"query": 'mutation { login(username: "nobody", password: "wrong") { token } }'},
-        None,
-    ),
-    ("POST", "/graphql", {"query": "{ me { name } }"}, "admin"),
-    ("POST", "/graphql", {"query": "{ me { name } }"}, "not-a-key"),
-    ("GET", "/v1/models", None, "ask"),
-    ("GET", "/v1/models", None, None),
-    (
-        "POST",
-        "/v1/chat/completions",
-        {"model": "otvet", "messages": [{"role": "user", "content": "Hi?"}]},
-        "ask",
-    ),
-    ("POST", "/telegram/webhook", {"update_id": 1}, None),
-    ("GET", "/no/such/page", None, None),
-]
-
-
 async def test_no_response_sets_a_cookie(sqlite_api: Api) -> None:
     statuses = []
     for method, path, body, scope in TOUR:

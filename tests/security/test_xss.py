@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from otvet.core.i18n import I18n
@@ -183,3 +184,29 @@ async def test_graphiql_turned_off_serves_no_page(api_with: Any) -> None:
         response = await api.client.get("/graphql", headers={"accept": "text/html"})
         assert response.status_code == 404 and "<script" not in response.text
         assert response.headers["content-security-policy"].startswith("default-src 'none'")
+
+
+async def test_every_response_carries_the_security_headers(sqlite_api: Api) -> None:
+    from tests.security.test_csrf_cors import TOUR
+
+    for method, path, body, scope in [
+        *TOUR,
+        ("PUT", "/graphql", None, None),
+        ("GET", "/v1/chat/completions", None, None),
+    ]:
+        response = await sqlite_api.client.request(method, path, json=body, headers=sqlite_api.headers(scope))
+        assert response.headers["x-content-type-options"] == "nosniff", (method, path)
+        assert response.headers["referrer-policy"] == "no-referrer", (method, path)
+        csp = response.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in csp and "default-src 'none'" in csp, (method, path, csp)
+
+
+async def test_the_ops_listener_carries_them_too(sqlite_api: Api) -> None:
+    from otvet.frontends.app import create_ops_app
+
+    transport = httpx.ASGITransport(app=create_ops_app(sqlite_api.otvet))
+    async with httpx.AsyncClient(transport=transport, base_url="http://ops.test") as client:
+        for path in ("/healthz", "/readyz", "/metrics", "/nothing"):
+            response = await client.get(path)
+            assert response.headers["x-content-type-options"] == "nosniff", path
+            assert response.headers["content-security-policy"].startswith("default-src 'none'"), path
