@@ -69,6 +69,8 @@ MIN_PASSWORD_LENGTH = 12
 #: Longer passwords are refused: hashing megabytes on request would be a cheap way to burn CPU.
 MAX_PASSWORD_LENGTH = 1024
 MAX_NAME_LENGTH = 150
+#: Longest engine user id the store keeps (``otvet_user.external_id``).
+MAX_EXTERNAL_ID = 255
 #: ``last_used_at`` of an API key is written at most this often, not on every request.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
 KEY_PREFIX = "otv_"
@@ -132,7 +134,15 @@ class Principal:
         Namespaced by the caller (``key:3/u42``), so two integrators sending the same user id never share
         a conversation, and per-user quotas and usage reports see each end user, whichever API asked.
         """
-        return self.user_id if user is None else f"{self.user_id}/{user}"
+        if user is None:
+            return self.user_id
+        found = f"{self.user_id}/{user}"
+        if len(found) > MAX_EXTERNAL_ID:
+            # The APIs take ids up to 256 characters and the prefix adds some: past the stored column's
+            # length, the end is replaced by a digest of the whole, so long ids stay apart and fit.
+            digest = hashlib.sha256(found.encode()).hexdigest()[:32]
+            found = f"{found[: MAX_EXTERNAL_ID - len(digest) - 1]}#{digest}"
+        return found
 
     def owns(self, external_id: str) -> bool:
         """Whether the engine user ``external_id`` is this caller or one of its end users."""

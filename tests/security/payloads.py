@@ -106,3 +106,10 @@ async def display_names(otvet: Otvet, channel: str) -> list[str | None]:
     store = cast(TortoiseStore, otvet.store)
     with store._current():
         return list(await models.User.filter(channel=channel).values_list("display_name", flat=True))
+
+
+async def stored_texts(otvet: Otvet, role: str = "user") -> list[str]:
+    """Every stored message text of ``role``, oldest first."""
+    store = cast(TortoiseStore, otvet.store)
+    with store._current():
+        return list(await models.Message.filter(role=role).order_by("id").values_list("text", flat=True))

@@ -8,15 +8,23 @@ internal error. The last test reads the product code: no SQL may be built from v
 from __future__ import annotations
 
 import ast
+import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from otvet.core.app import Otvet
 from otvet.core.engine import Turn
+from otvet.core.store import SourceRecord
 from otvet.frontends.graphql.turns import MAX_ID_CHARS
+from tests.conftest import make_settings
 from tests.frontends.graphql.client import Api, codes
-from tests.security.payloads import SQL_PAYLOADS, VERY_LONG, printable, table_counts
+from tests.frontends.widget.client import widget_socket
+from tests.frontends.widget.conftest import Served
+from tests.security.payloads import SQL_PAYLOADS, VERY_LONG, printable, stored_texts, table_counts
+from tests.support.cli import clean_env, run_otvet
 from tests.support.providers import MockProvider
 
 ASK = """mutation($input: AskInput!) { ask(input: $input) {
@@ -240,6 +248,90 @@ async def test_nul_characters_are_refused_before_anything_runs(api: Api, mock_pr
     mock_provider.then("fine")
     answer = await api.otvet.engine.ask(Turn("widget", "visitor\x00", "What\x00 now?", display_name="A\x00"))
     assert answer.text == "fine" and mock_provider.requests[-1].question == "What now?"
+
+
+# --- the other frontends ----------------------------------------------------------------------------------
+
+#: The payloads as one list, for the frontends that take several questions in one conversation.
+ALL = [str(param.values[0]) for param in SQL_PAYLOADS if param.id != "nul"]
+
+
+async def test_widget_questions_and_visitors_are_stored_verbatim(served: Served) -> None:
+    before = await table_counts(served.otvet)
+    async with widget_socket(served.ws_url, origin=served.origin) as socket:
+        await socket.hello(language="en")
+        for number, payload in enumerate(ALL):
+            _, answer = await socket.ask(f"How? {payload}", question_id=f"q{number}")
+            assert answer["type"] == "answer", answer
+    assert await stored_texts(served.otvet) == [f"How? {payload}" for payload in ALL]
+    after = await table_counts(served.otvet)
+    unrelated = {"otvet_source", "otvet_chunk", "otvet_admin_account", "otvet_api_key", "otvet_check"}
+    assert {table: after[table] for table in unrelated} == {table: before[table] for table in unrelated}
+    assert after["otvet_message"] == before["otvet_message"] + 2 * len(ALL)
+
+
+async def test_openai_endpoint_questions_earlier_turns_and_users_are_kept_verbatim(
+    api: Api, mock_provider: MockProvider
+) -> None:
+    headers = api.headers("ask")
+    for payload in ALL:
+        mock_provider.then(f"Echo {payload}")
+        body = {
+            "model": "otvet",
+            "user": payload[:200],
+            "messages": [
+                {"role": "user", "content": f"Earlier {payload}"},
+                {"role": "assistant", "content": f"Said {payload}"},
+                {"role": "user", "content": f"Now {payload}"},
+            ],
+        }
+        response = await api.client.post("/v1/chat/completions", json=body, headers=headers)
+        assert response.status_code == 200, response.text
+        assert response.json()["choices"][0]["message"]["content"] == f"Echo {payload}"
+        assert mock_provider.requests[-1].question == f"Now {payload}"
+    assert [text for text in await stored_texts(api.otvet) if text.startswith("Now ")] == [
+        f"Now {payload}" for payload in ALL
+    ]
+
+
+async def test_the_longest_openai_user_ids_are_stored_and_kept_apart(
+    api: Api, mock_provider: MockProvider
+) -> None:
+    """``user`` may have 256 characters; namespaced by the key (``key:1/``) it was too long for the store
+    (an internal error). Two that differ only in their last character stay two users."""
+    before = await table_counts(api.otvet)
+    for last in "ab":
+        mock_provider.then("ok")
+        body = {"model": "otvet", "user": "'" * 255 + last, "messages": [{"role": "user", "content": "Hi?"}]}
+        response = await api.client.post("/v1/chat/completions", json=body, headers=api.headers("ask"))
+        assert response.status_code == 200, response.text
+    after = await table_counts(api.otvet)
+    assert after["otvet_user"] == before["otvet_user"] + 2
+
+
+def test_ingested_file_names_titles_and_texts_are_stored_verbatim(tmp_path: Path, db_url: str) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    names = {}
+    for number, payload in enumerate(ALL[:6]):
+        # File names cannot hold "/" or NUL; every quote and keyword can.
+        path = folder / f"{number} {payload.replace('/', ' ')[:80]}.md"
+        path.write_text(f"# Title {payload}\n\nThe text {payload}\n", encoding="utf-8")
+        names[number] = payload
+    env = clean_env(tmp_path / "data", OTVET_DATABASE_URL=db_url)
+    result = run_otvet("ingest", str(folder), env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    sources = asyncio.run(_sources(tmp_path, db_url))
+    titles = sorted(source.title for source in sources)
+    assert titles == sorted(f"Title {payload}" for payload in names.values())
+    texts = json.dumps([source.content for source in sources], ensure_ascii=False)
+    for payload in names.values():
+        assert json.dumps(f"The text {payload}", ensure_ascii=False)[1:-1] in texts
+
+
+async def _sources(tmp_path: Path, db_url: str) -> list[SourceRecord]:
+    async with Otvet(make_settings(tmp_path / "reader", db_url)) as otvet:
+        return await otvet.store.list_sources()
 
 
 # --- no SQL built from values ----------------------------------------------------------------------------
