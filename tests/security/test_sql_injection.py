@@ -21,9 +21,18 @@ from otvet.core.store import SourceRecord
 from otvet.frontends.graphql.turns import MAX_ID_CHARS
 from tests.conftest import make_settings
 from tests.frontends.graphql.client import Api, codes
+from tests.frontends.telegram.conftest import BotEnv
+from tests.frontends.telegram.test_bot import final_answers
 from tests.frontends.widget.client import widget_socket
 from tests.frontends.widget.conftest import Served
-from tests.security.payloads import SQL_PAYLOADS, VERY_LONG, printable, stored_texts, table_counts
+from tests.security.payloads import (
+    SQL_PAYLOADS,
+    VERY_LONG,
+    display_names,
+    printable,
+    stored_texts,
+    table_counts,
+)
 from tests.support.cli import clean_env, run_otvet
 from tests.support.providers import MockProvider
 
@@ -307,6 +316,20 @@ async def test_the_longest_openai_user_ids_are_stored_and_kept_apart(
         assert response.status_code == 200, response.text
     after = await table_counts(api.otvet)
     assert after["otvet_user"] == before["otvet_user"] + 2
+
+
+async def test_telegram_questions_and_names_are_stored_verbatim(echo_bot: BotEnv) -> None:
+    before = await table_counts(echo_bot.otvet)
+    for number, payload in enumerate(ALL[:5]):
+        update = echo_bot.api.private_message(f"Q{number} {payload}", language_code="en")
+        update["message"]["from"].update(first_name=payload[:64], last_name="' OR 1=1 --", username="o_r_1")
+        echo_bot.api.queue_update(update)
+        await final_answers(echo_bot, number + 1)
+    assert await stored_texts(echo_bot.otvet) == [f"Q{n} {payload}" for n, payload in enumerate(ALL[:5])]
+    # One user, renamed by each update: the last name given is the one kept.
+    assert await display_names(echo_bot.otvet, "telegram") == [f"{ALL[4][:64]} ' OR 1=1 --"]
+    after = await table_counts(echo_bot.otvet)
+    assert after["otvet_source"] == before["otvet_source"] and after["otvet_chunk"] == before["otvet_chunk"]
 
 
 def test_ingested_file_names_titles_and_texts_are_stored_verbatim(tmp_path: Path, db_url: str) -> None:
