@@ -47,6 +47,9 @@ class NewSource:
 
 #: The shortest pause between two checks for a newer version, whatever ``refresh_seconds`` says.
 MIN_REFRESH_SECONDS = 0.1
+#: Indexes up to this many chunks are searched on the event loop itself (bench/bench_retrieval.py: p99
+#: under 0.3 ms at 2,000 chunks); larger ones in a worker thread.
+INLINE_SEARCH_CHUNKS = 2000
 
 #: Sources named with this prefix (the demo knowledge base) are placeholders: the first real source added
 #: replaces them, so a new deployment's own knowledge never mixes with the demo.
@@ -132,7 +135,10 @@ class KnowledgeBase:
         if isinstance(index, HybridIndex):
             vector = await self.vectors.question(query)
             return await asyncio.to_thread(functools.partial(index.search, query, k, query_vector=vector))
-        # Searching 100k chunks takes milliseconds of CPU: keep it off the event loop anyway.
+        # Searching 100k chunks takes milliseconds of CPU: keep it off the event loop. A small index is
+        # searched in tens of microseconds, less than handing the search to a thread and back costs.
+        if 0 < len(index) <= INLINE_SEARCH_CHUNKS:
+            return index.search(query, k)
         return await asyncio.to_thread(index.search, query, k)
 
     async def index(self) -> RetrieverIndex:
