@@ -34,6 +34,7 @@ from otvet.core.sources import ParsedSource, SourceError, SourceType
 from otvet.frontends.graphql.errors import BAD_USER_INPUT, ApiError
 from otvet.frontends.graphql.pagination import decode_cursor, encode_cursor
 from otvet.frontends.widget import protocol
+from otvet.plugins.sources_html import _Extractor, escape_unclosed_tail
 from tests.conftest import make_settings
 from tests.plugins.test_sources_docx import make_docx
 from tests.plugins.test_sources_pdf import make_pdf
@@ -191,6 +192,11 @@ def _alias_bomb(levels: int) -> bytes:
         # these would take many minutes and hit the test's timeout; now they take about a second.
         pytest.param("html", b"<div>" * 400_000 + b"deep", None, id="html-deep-nesting"),
         pytest.param("html", b"<tr>" + b"<td>x" * 400_000, None, id="html-long-table-row"),
+        # Python's html.parser looked for a ">" from every unclosed "<" to the end: 400 KB of "<!--" took
+        # 155 s. These are 1-2 MB each.
+        pytest.param("html", b"<p>x</p>" + b"<!--" * 400_000, None, id="html-unclosed-comments"),
+        pytest.param("html", b"<p>x</p>" + b"<a" * 500_000, None, id="html-unclosed-tags"),
+        pytest.param("html", b"<p>x</p>" + b"</a" * 400_000, None, id="html-unclosed-end-tags"),
         pytest.param("markdown", b"#" * 100_000 + b" x\n\n" + b"*" * 50_000, None, id="markdown-runs"),
         pytest.param(
             "qa_csv", b'question,answer\n"' + b"a" * 200_000 + b'",b\n', "field larger", id="csv-field"
@@ -275,6 +281,55 @@ def test_html_headings_become_sections_and_escaped_text_comes_back(
         # html.parser turns a NUL into U+FFFD and drops CRs like a browser; everything else comes back.
         shown = _flat(paragraph.replace("\x00", "\ufffd").replace("\r", " "))
         assert shown in _flat(texts)
+
+
+html_ish = st.lists(
+    st.sampled_from(
+        [
+            "<",
+            ">",
+            "</",
+            "<!--",
+            "-->",
+            "<p>",
+            "</p>",
+            "<h2>",
+            "</h2>",
+            "<!",
+            "<?",
+            "<![CDATA[",
+            "]]>",
+            "<a",
+            "<script>",
+            "</script>",
+            "'",
+            '"',
+            "=",
+            "&lt;",
+            "&",
+            " ",
+            "\n",
+            "text",
+            "<title>",
+            "<main>",
+        ]
+    )
+    | hostile_text(3),
+    max_size=40,
+).map("".join)
+
+
+@given(text=html_ish)
+@example(text="<p>x</p>tail <!-- unclosed")
+@example(text="<p>x<script>if (a<b)")
+def test_escaping_the_unclosed_tail_changes_nothing_the_html_parser_reads(text: str) -> None:
+    def blocks(page: str) -> list[tuple[int, str]]:
+        extractor = _Extractor()
+        extractor.feed(page)
+        extractor.close()
+        return [(block.level, block.text) for block in extractor.blocks]
+
+    assert blocks(escape_unclosed_tail(text)) == blocks(text)
 
 
 ascii_words = st.lists(st.sampled_from(WORDS["en"]), min_size=1, max_size=8).map(" ".join)
