@@ -29,6 +29,8 @@ from tests.frontends.telegram.test_bot import final_answers
 from tests.frontends.widget.client import widget_socket
 from tests.frontends.widget.conftest import ServeFactory
 from tests.security.payloads import XSS_PAYLOADS, display_names
+from tests.support.browser import chromium, require_chromium
+from tests.support.cli import clean_env, run_otvet
 from tests.support.providers import MockProvider
 from tests.support.telegram_html import parse_html
 from tests.support.telegram_updates import USER_ID
@@ -210,3 +212,52 @@ async def test_the_ops_listener_carries_them_too(sqlite_api: Api) -> None:
             response = await client.get(path)
             assert response.headers["x-content-type-options"] == "nosniff", path
             assert response.headers["content-security-policy"].startswith("default-src 'none'"), path
+
+
+# --- the widget in real Chromium --------------------------------------------------------------------------
+
+#: Each sets its own flag if it ever runs: the test reads them all.
+KNOWLEDGE_XSS = [
+    "<script>window.__xss1=1</script>",
+    '"><svg onload="window.__xss2=1">',
+    "<img src=x onerror=window.__xss3=1>",
+    '<iframe src="javascript:window.__xss4=1"></iframe>',
+    "&lt;b&gt;entity&lt;/b&gt; &#60;i&#62;",
+]
+
+
+@pytest.fixture
+async def hostile_knowledge(tmp_path: Path) -> Any:
+    """``otvet serve`` whose only source has markup in its title, its section headings and its text."""
+    from tests.frontends.widget.test_browser import _serve
+
+    require_chromium()
+    document = tmp_path / "tickets.md"
+    sections = "\n\n".join(
+        f"## Refunds {payload}\n\nRefunds take five days. {payload}" for payload in KNOWLEDGE_XSS
+    )
+    document.write_text(f"# Tickets {KNOWLEDGE_XSS[1]}\n\n{sections}\n", encoding="utf-8")
+    env = clean_env(tmp_path / "data", OTVET_LOAD_DEMO="false")
+    ingested = run_otvet("ingest", str(document), env=env, cwd=tmp_path)
+    assert ingested.returncode == 0, ingested.stderr
+    async for served in _serve(tmp_path, OTVET_LOAD_DEMO="false"):
+        yield served
+
+
+async def test_markup_in_knowledge_and_questions_never_runs_in_the_widget(hostile_knowledge: Any) -> None:
+    from tests.frontends.widget.test_browser import _ask, _open_page, _open_widget
+
+    async with chromium() as browser:
+        # Without the page's CSP, so that markup the widget wrongly parsed would really run.
+        page = await _open_page(browser, hostile_knowledge, bypass_csp=True)
+        await _open_widget(page)
+        await _ask(page, " ".join(KNOWLEDGE_XSS))
+        answer = await _ask(page, "Do refunds take five days?")
+        assert "five days" in await answer.inner_text()
+        shown = await page.locator('[role="log"]').inner_text()
+        assert KNOWLEDGE_XSS[0] in shown and KNOWLEDGE_XSS[2] in shown, "the markup is shown as text"
+        panel = page.locator(".otvet-panel")
+        assert await panel.locator("script, svg, img, iframe").count() == 0
+        flags = await page.evaluate("[1, 2, 3, 4].map((n) => window['__xss' + n])")
+        assert flags == [None, None, None, None]
+        assert hostile_knowledge.problems == []
