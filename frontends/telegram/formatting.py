@@ -30,6 +30,9 @@ _LINE = re.compile(r"[ \t]*\n\s*")
 # whitespace, and an answer must reach the user exactly as written.
 _SENTENCE = re.compile(r"[.!?…]+(?:[)\]\"'»]|\[\d+\])*(\s+)(?=[\"'«(\[]?[A-ZА-ЯЁ0-9])")
 _WORD = re.compile(r"\s+")
+#: Lone surrogates (an LLM's JSON may escape one): no Bot API request can carry them, so Telegram refused the
+#: message and its plain-text retry alike, and the user got no answer at all.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,11 @@ def telegram_length(text: str) -> int:
     return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
 
 
+def sendable(text: str) -> str:
+    """``text`` with each lone surrogate shown as U+FFFD, the rest unchanged."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def escape(text: str) -> str:
     """Escape text for Telegram HTML: only ``&``, ``<`` and ``>`` are special outside attributes."""
     return html.escape(text, quote=False)
@@ -68,7 +76,7 @@ def render_answer(
     is never split when it fits in one message; a longer one spills line by line, its header always
     together with the first source. Returns ``[]`` for an empty answer without sources.
     """
-    messages = [Rendered(escape(part), part) for part in split_text(text, limit)]
+    messages = [Rendered(escape(part), part) for part in split_text(sendable(text), limit)]
     if not sources:
         return messages
     header_text = translator.gettext("Sources:")
@@ -102,6 +110,7 @@ def render_partial(text: str, *, limit: int = MESSAGE_LIMIT) -> str:
     whole answer properly anyway. The result is empty for empty text; Telegram rejects empty messages, so
     the caller should not send it.
     """
+    text = sendable(text)
     if telegram_length(text) <= limit:
         return escape(text)
     return escape(text[: _fit(text, limit - telegram_length(ELLIPSIS))].rstrip()) + ELLIPSIS
@@ -151,13 +160,13 @@ def _cut(text: str, fit: int) -> tuple[int, int]:
 
 def _source_line(number: int, source: SourceRef, label_limit: int) -> Rendered:
     """``[n] Title › Section``, a link when the source has an http(s) URL."""
-    label = " ".join(source.label().split())  # a line break in a title would break the one-line layout
+    label = " ".join(sendable(source.label()).split())  # a line break would break the one-line layout
     if telegram_length(label) > label_limit:
         label = label[: _fit(label, label_limit - telegram_length(ELLIPSIS))].rstrip() + ELLIPSIS
     prefix = f"[{number}] "
     shown = escape(label)
     if source.url and _is_web_url(source.url):
-        shown = f'<a href="{html.escape(source.url, quote=True)}">{shown}</a>'
+        shown = f'<a href="{html.escape(sendable(source.url), quote=True)}">{shown}</a>'
     return Rendered(prefix + shown, prefix + label)
 
 
