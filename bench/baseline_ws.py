@@ -86,8 +86,15 @@ def main() -> None:
     args = parser.parse_args()
     deltas = max(1, int(os.environ.get("OTVET_BENCH_DELTAS", "1") or 1))
     app = create_app(args.database_url, deltas)
+    # The options Otvet's listener uses (frontends/server.py), permessage-deflate off among them.
     uvicorn.run(
-        app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False, server_header=False
+        app,
+        host="127.0.0.1",
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+        ws_per_message_deflate=False,
     )
 
 

@@ -70,6 +70,10 @@ def uvicorn_config(
         "forwarded_allow_ips": ",".join(settings.forwarded_allow_ips) or "127.0.0.1",
         "timeout_graceful_shutdown": max(settings.shutdown_seconds, 1.0),
         "server_header": False,
+        # No permessage-deflate on WebSockets: its zlib state is ~50 KB per socket (most of an idle widget
+        # socket's memory, docs/performance.md) and a deflate per frame, to save a few bytes on the small
+        # JSON frames the widget and GraphQL subscriptions send. Browsers connect either way.
+        "ws_per_message_deflate": False,
     }
     tls = settings.tls
     if tls.enabled:

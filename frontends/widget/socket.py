@@ -1,9 +1,11 @@
 """The widget's chat socket ``/ws/chat``: origin check, hello, questions streamed through the engine, limits.
 
-Each socket runs two tasks: a receiver that reads and handles the client's frames, and a sender that writes
-the frames queued for it, each within ``send_timeout_seconds``, so a client that stops reading is dropped
-without holding up anyone else. An answer is a third task, one at a time per socket; when the client leaves
-mid-answer it is cancelled, which closes the engine's stream and marks the question ``cancelled``.
+Each socket runs a receiver task that reads and handles the client's frames. Frames for the client are
+queued and written by a sender task, each within ``send_timeout_seconds``, so a client that stops reading
+is dropped without holding up anyone else; the sender runs only while frames are queued, so an idle socket
+holds one task, not two (a task and its frames cost kilobytes, times thousands of sockets). An answer is a
+task of its own, one at a time per socket; when the client leaves mid-answer it is cancelled, which closes
+the engine's stream and marks the question ``cancelled``.
 """
 
 from __future__ import annotations
@@ -81,6 +83,9 @@ class WidgetHub:
         self.questions = RateLimiter(self.settings.questions_per_minute, clock=clock)
         self.connections = RateLimiter(self.settings.connections_per_minute_per_ip, clock=clock)
         self.frames = RateLimiter(self.settings.messages_per_minute_per_ip, clock=clock)
+        #: The open sockets: when the service drains, one callback closes them all (no task per socket).
+        self.sessions: set[_Session] = set()
+        otvet.lifecycle.when_draining(self._drain_all)
 
     def set_clock(self, clock: Callable[[], float]) -> None:
         """Move every limit to another clock (tests step through a minute without waiting for it)."""
@@ -89,6 +94,10 @@ class WidgetHub:
 
     async def endpoint(self, websocket: WebSocket) -> None:
         await _Session(self, websocket).run()
+
+    def _drain_all(self) -> None:
+        for session in list(self.sessions):
+            session.start_draining()
 
 
 class _Session:
@@ -104,6 +113,11 @@ class _Session:
         self.identity: Identity | None = None
         self.language = self.otvet.settings.default_language
         self.answering: asyncio.Task[None] | None = None
+        self.receiver: asyncio.Task[bool] | None = None
+        self.sender: asyncio.Task[None] | None = None
+        self.draining: asyncio.Task[None] | None = None
+        #: Set once the close is written or the client stopped reading: nothing more is sent.
+        self.finished = False
 
     @property
     def t(self) -> Translator:
@@ -128,60 +142,77 @@ class _Session:
                 await asyncio.wait_for(ws.send_text(_dump(frame)), self.settings.send_timeout_seconds)
                 await asyncio.wait_for(ws.close(TRY_AGAIN_LATER), self.settings.send_timeout_seconds)
             return
-        sender = asyncio.create_task(self._send_loop())
-        receiver = asyncio.create_task(self._receive_loop())
-        drain = asyncio.create_task(self._close_when_draining(sender))
+        self.receiver = receiver = asyncio.create_task(self._receive_loop())
+        self.hub.sessions.add(self)
+        if self.otvet.lifecycle.draining:
+            self.start_draining()
         try:
-            done, _ = await asyncio.wait({sender, receiver, drain}, return_when=asyncio.FIRST_COMPLETED)
-            closing = drain in done or (receiver in done and not receiver.cancelled() and receiver.result())
-            if closing:
+            # The receiver ends when the client leaves (False) or a close is queued (True); the sender
+            # cancels it when the socket is over (the close written, or the client stopped reading).
+            await asyncio.wait({receiver})
+            if not receiver.cancelled() and receiver.result() and self.sender is not None:
                 # A close is queued: let the sender deliver what is queued, then the close.
-                await asyncio.wait({sender}, timeout=self.settings.send_timeout_seconds * 2)
+                await asyncio.wait({self.sender}, timeout=self.settings.send_timeout_seconds * 2)
         finally:
-            for task in (receiver, drain, self.answering, sender):
-                if task is not None and not task.done():
+            self.hub.sessions.discard(self)
+            tasks = [t for t in (receiver, self.draining, self.answering, self.sender) if t is not None]
+            for task in tasks:
+                if not task.done():
                     task.cancel()
             # Waited for, so a cancelled answer has marked its question before the socket is gone.
-            await asyncio.gather(
-                *(t for t in (receiver, drain, self.answering, sender) if t is not None),
-                return_exceptions=True,
-            )
+            await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _close_when_draining(self, sender: asyncio.Task[None]) -> None:
-        """When the service starts stopping: finish the answer being written, then close with 1012 (the widget
-        reconnects). Held as work in progress until the close is written, so nothing queued is cut off."""
-        await self.otvet.lifecycle.drain_started.wait()
+    def start_draining(self) -> None:
+        """The service is stopping: close this socket once its answer is written (WidgetHub calls this)."""
+        if self.draining is None:
+            self.draining = asyncio.create_task(self._close_when_draining())
+
+    async def _close_when_draining(self) -> None:
+        """Finish the answer being written, then close with 1012 (the widget reconnects). Held as work in
+        progress until the close is written, so nothing queued is cut off."""
         with self.otvet.lifecycle.busy():
             while self.answering is not None and not self.answering.done():
                 await asyncio.wait({self.answering})
             await self._send(_Close(SERVICE_RESTART, "server restarting"))
-            await asyncio.wait({sender}, timeout=self.settings.send_timeout_seconds * 2)
+            if self.sender is not None:
+                await asyncio.wait({self.sender}, timeout=self.settings.send_timeout_seconds * 2)
 
     async def _send_loop(self) -> None:
-        while True:
-            item = await self.outbox.get()
-            try:
-                if isinstance(item, _Close):
-                    await asyncio.wait_for(
-                        self.websocket.close(item.code, item.reason), self.settings.send_timeout_seconds
-                    )
-                    return
-                await asyncio.wait_for(
-                    self.websocket.send_text(_dump(item)), self.settings.send_timeout_seconds
-                )
-            except TimeoutError:
-                log.info("widget client %s stopped reading its frames: disconnected", self.address)
-                return
-            except Exception:  # the client has gone meanwhile
-                return
+        """Write the queued frames, then end; started again by the next :meth:`_send`."""
+        timeout = self.settings.send_timeout_seconds
+        try:
+            while not self.outbox.empty():
+                item = self.outbox.get_nowait()
+                # asyncio.timeout, not wait_for: no task per frame on the streaming path.
+                async with asyncio.timeout(timeout):
+                    if isinstance(item, _Close):
+                        await self.websocket.close(item.code, item.reason)
+                        break
+                    await self.websocket.send_text(_dump(item))
+            else:
+                return  # all written: the socket goes on
+        except TimeoutError:
+            log.info("widget client %s stopped reading its frames: disconnected", self.address)
+        except Exception:  # the client has gone meanwhile
+            pass
+        # The close is written or the client is gone: the socket is over.
+        self.finished = True
+        if self.receiver is not None and not self.receiver.done():
+            self.receiver.cancel()
 
     async def _send(self, frame: dict[str, Any] | _Close) -> None:
+        if self.finished:
+            return
         await self.outbox.put(frame)
+        if self.sender is None or self.sender.done():
+            self.sender = asyncio.create_task(self._send_loop())
 
     async def _receive(self, seconds: float) -> str | None:
         """The next text frame; None when ``seconds`` pass first. Raises on a disconnect or a huge frame."""
         try:
-            message = await asyncio.wait_for(self.websocket.receive(), max(seconds, 0.0))
+            # asyncio.timeout, not wait_for: an idle socket waits in its receiver, without a task of its own.
+            async with asyncio.timeout(max(seconds, 0.0)):
+                message = await self.websocket.receive()
         except TimeoutError:
             return None
         if message["type"] == "websocket.disconnect":
