@@ -2,8 +2,9 @@
 no 200 answer may carry an ``INTERNAL_SERVER_ERROR`` (how frontends/graphql/errors.py reports an
 unexpected exception).
 
-The service runs with the extractive answerer, the demo knowledge base and an admin API key, so queries
-and mutations run as an administrator and reach their resolvers instead of stopping at authentication.
+The service runs with the extractive answerer, the demo knowledge base and an admin API key, on SQLite and
+on PostgreSQL, so queries and mutations run as an administrator and reach their resolvers instead of
+stopping at authentication.
 Every query and mutation of the introspected schema is fuzzed with :data:`EXAMPLES_PER_OPERATION` examples
 (valid GraphQL documents with generated arguments; no shrinking, so a failure costs no extra requests),
 the whole run bounded by :data:`BUDGET_SECONDS` of wall-clock time. :data:`EXCLUDED` names the few
@@ -54,11 +55,17 @@ class Findings:
     outcomes: Counter[str] = field(default_factory=Counter)
 
 
-@pytest.fixture
-async def served(tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
-    """``otvet serve`` with the demo knowledge base and an admin API key; no per-key rate limit, so the
-    fuzzer's requests reach the resolvers instead of being refused after the 120th in a minute."""
-    env = clean_env(tmp_path / "data", OTVET_LOG_LEVEL="WARNING", OTVET_API__REQUESTS_PER_MINUTE="0")
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def served(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
+    """``otvet serve`` with the demo knowledge base and an admin API key, on each database (text PostgreSQL
+    cannot store, such as NUL, fails only there); no per-key rate limit, so the fuzzer's requests reach the
+    resolvers instead of being refused after the 120th in a minute."""
+    database = {}
+    if request.param == "postgres":
+        database["OTVET_DATABASE_URL"] = await request.getfixturevalue("postgres_cluster").create_database()
+    env = clean_env(
+        tmp_path / "data", OTVET_LOG_LEVEL="WARNING", OTVET_API__REQUESTS_PER_MINUTE="0", **database
+    )
     created = run_otvet("key", "create", "fuzzer", "--scope", "admin", "--json", env=env, cwd=tmp_path)
     assert created.returncode == 0, created.stderr
     record, _ = json.JSONDecoder().raw_decode(created.stdout)
