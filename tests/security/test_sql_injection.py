@@ -181,6 +181,9 @@ BY_ID = [
     "query($a: ID!) { job(id: $a) { id } }",
     "query($a: ID) { feedback(filter: {conversationId: $a}) { nodes { id } } }",
     "query($a: ID) { conversations(filter: {userId: $a}) { nodes { id } } }",
+    "query($a: String) { conversations { nodes { messages(after: $a) { nodes { id } } } } }",
+    'mutation($a: String) { ask(input: {question: "q", language: $a}) { __typename } }',
+    "mutation($a: String!) { addUrlSource(url: $a) { added } }",
 ]
 
 
@@ -197,6 +200,29 @@ async def test_cursors_ids_and_filters_refuse_payloads_calmly(api: Api, payload:
     jobs = await api.data("query($s: String) { jobs(status: $s) { nodes { id } } }", {"s": payload})
     assert jobs["jobs"]["nodes"] == []
     assert await table_counts(api.otvet) == before
+
+
+async def test_corrections_and_conversation_resets_keep_payloads_verbatim(
+    api: Api, mock_provider: MockProvider
+) -> None:
+    for payload in ALL:
+        mock_provider.then("An answer.")
+        user = payload[:MAX_ID_CHARS]
+        answer = (await api.data(ASK, {"input": {"question": f"Q {payload}", "userId": user}}, key="ask"))[
+            "ask"
+        ]
+        corrected = await api.data(
+            "mutation($m: ID!, $a: String!) { correctAnswer(messageId: $m, answer: $a) { question answer } }",
+            {"m": answer["messageId"], "a": f"Better: {payload}"},
+        )
+        assert corrected["correctAnswer"] == {"question": f"Q {payload}", "answer": f"Better: {payload}"}
+        reset = "mutation($u: String) { resetConversation(userId: $u) }"
+        assert (await api.data(reset, {"u": user}, key="ask")) == {"resetConversation": True}
+        assert (await api.data(reset, {"u": user + "'"}, key="ask")) == {"resetConversation": False}
+    candidates = await api.data("{ candidates(first: 50) { nodes { answer } } }")
+    assert [c["answer"] for c in candidates["candidates"]["nodes"]] == [
+        f"Better: {payload}" for payload in ALL
+    ]
 
 
 #: Every text argument with a length limit, each given :data:`VERY_LONG`: (document, variables, scope).
