@@ -16,6 +16,7 @@ On top of strawberry it adds:
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
@@ -23,7 +24,7 @@ from typing import Any
 
 from cross_web import HTTPException
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -41,6 +42,7 @@ from otvet.frontends.graphql import errors, media
 from otvet.frontends.graphql.context import GraphQLContext
 from otvet.frontends.graphql.ide import ide_policy
 from otvet.frontends.http_auth import auth_headers, auth_status, request_principal
+from otvet.frontends.untrusted import load_json
 
 log = logging.getLogger("otvet.frontends.graphql")
 
@@ -53,6 +55,12 @@ _HTTP_CODES = {
     413: errors.PAYLOAD_TOO_LARGE,
     414: errors.PAYLOAD_TOO_LARGE,
 }
+
+
+#: The close code for a WebSocket frame over the size limit (RFC 6455's "message too big").
+FRAME_TOO_BIG = 1009
+#: graphql-transport-ws's close code for a message that is not one of the protocol's.
+BAD_MESSAGE = 4400
 
 
 class BodyTooLarge(Exception):
@@ -72,6 +80,45 @@ def _limited(receive: Receive, limit: int) -> Receive:
         return message
 
     return wrapped
+
+
+def _frames_limited(receive: Receive, send: Send, limit: int) -> tuple[Receive, Send]:
+    """A WebSocket whose frames over ``limit`` bytes close it with 1009, as a body over it gets 413, and
+    whose text frames that are not a JSON object close it with 4400.
+
+    Without this a ``subscribe`` message could be as large as the server's WebSocket limit (16 MiB in
+    uvicorn) and would be parsed whole. After closing, the app is told the client left (so its
+    subscriptions stop) and whatever it still sends is dropped: the socket is gone.
+    """
+    closed = False
+
+    async def limited_receive() -> Message:
+        message = await receive()
+        if message["type"] == "websocket.receive":
+            text, data = message.get("text"), message.get("bytes")
+            # Characters first: a text over the limit in characters is over it in bytes, and is not encoded.
+            size = len(data) if data is not None else len(text or "")
+            if size <= limit and text:
+                size = len(text.encode("utf-8"))
+            if size > limit:
+                log.info("WebSocket frame of %d bytes refused (graphql.max_body_bytes is %d)", size, limit)
+                return await close(FRAME_TOO_BIG, "frame too large")
+            if text is not None and not text.lstrip().startswith("{"):
+                # Every graphql-transport-ws message is an object; strawberry fails on any other JSON value.
+                return await close(BAD_MESSAGE, "WebSocket message must be a JSON object")
+        return message
+
+    async def close(code: int, reason: str) -> Message:
+        nonlocal closed
+        closed = True
+        await send({"type": "websocket.close", "code": code, "reason": reason})
+        return {"type": "websocket.disconnect", "code": code}
+
+    async def guarded_send(message: Message) -> None:
+        if not closed:
+            await send(message)
+
+    return limited_receive, guarded_send
 
 
 def _is_multipart(headers: Mapping[str, str]) -> bool:
@@ -108,6 +155,9 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
         return HTMLResponse(html, headers=headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await super().__call__(scope, *_frames_limited(receive, send, self.limits.max_body_bytes))
+            return
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
@@ -126,6 +176,12 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
                 response = self._too_large(chosen, limit)
             else:
                 response = await self.run(request)
+        except ClientDisconnect:
+            # Gone before its body arrived (a slow client giving up, or one trickling on purpose): nobody is
+            # left to answer, and a traceback per dropped connection would let anyone flood the log.
+            log.debug("client disconnected before its request body arrived")
+            await request.close()
+            return
         except BodyTooLarge:
             response = self._too_large(chosen, limit)
         except HTTPException as exc:
@@ -184,6 +240,16 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
         if chosen == media.GRAPHQL_RESPONSE_JSON and getattr(request.state, _REQUEST_ERROR, False):
             response.status_code = 400
         return response
+
+    def decode_json(self, data: str | bytes) -> object:
+        # Bytes that are not UTF-8 and nesting deeper than the parser recurses raise JSONDecodeError too, so
+        # strawberry answers them as bad JSON (400; 4400 on a WebSocket) instead of failing with a 500. So
+        # does a bare string, number or null, which strawberry would fail on: a body (and variables) must be
+        # an object, or a list (batching, which is then refused by name).
+        value = load_json(data)
+        if not isinstance(value, dict | list):
+            raise json.JSONDecodeError("expected a JSON object", "", 0)
+        return value
 
     async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
         data = await super().parse_http_body(request)

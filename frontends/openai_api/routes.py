@@ -11,11 +11,12 @@ import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import TYPE_CHECKING, cast
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from otvet.core.accounts import AuthError, Principal
 from otvet.core.types import Event, Failure, Turn
+from otvet.frontends import untrusted
 from otvet.frontends.http_auth import request_principal
 from otvet.frontends.openai_api import conversation, wire
 from otvet.frontends.openai_api.errors import MISSING_KEY, ApiError, auth_response, failure_error
@@ -144,15 +145,11 @@ async def _model(otvet: Otvet) -> dict[str, object]:
 
 async def read_body(request: Request) -> bytes:
     """The request body, refused with 413 past :data:`MAX_BODY_BYTES` without reading all of it."""
-    too_large = ApiError(
-        413, f"The request body is larger than {MAX_BODY_BYTES} bytes.", code="request_too_large"
-    )
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise too_large
-    body = bytearray()
-    async for piece in request.stream():
-        body += piece
-        if len(body) > MAX_BODY_BYTES:
-            raise too_large
-    return bytes(body)
+    try:
+        return await untrusted.read_body(request, MAX_BODY_BYTES)
+    except ClientDisconnect:  # gone mid-body: the answer reaches nobody, but no traceback is logged either
+        raise ApiError(400, "The request body did not arrive in full.") from None
+    except untrusted.BodyTooLarge:
+        raise ApiError(
+            413, f"The request body is larger than {MAX_BODY_BYTES} bytes.", code="request_too_large"
+        ) from None

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from otvet.frontends.openai_api.errors import invalid
+from otvet.frontends.untrusted import load_json
 
 #: Larger bodies are refused with 413 before they are parsed: a conversation of questions is far smaller.
 MAX_BODY_BYTES = 1 << 20
@@ -63,8 +64,8 @@ class Dialogue:
 def parse_request(body: bytes) -> ChatCompletionRequest:
     """The validated request, or a 400 saying what is wrong and where."""
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = load_json(body)
+    except json.JSONDecodeError as exc:
         raise invalid(f"The request body is not valid JSON: {exc}.") from None
     if not isinstance(data, dict):
         raise invalid("The request body must be a JSON object.")

@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 import signal
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from otvet import hookimpl
+from otvet.frontends.untrusted import BodyTooLarge, load_json, read_body
 
 if TYPE_CHECKING:
     from otvet.core.app import Otvet
@@ -47,15 +47,23 @@ async def telegram_webhook(request: Request) -> Response:
         return JSONResponse({"error": "the Telegram webhook is not enabled"}, status_code=404)
     secret = otvet.settings.telegram.secret_token.get_secret_value()
     given = request.headers.get("x-telegram-bot-api-secret-token", "")
-    if secret and not hmac.compare_digest(given.encode(), secret.encode()):
+    if not secret:
+        # The path is the same in every deployment: without a secret anyone could post updates in any
+        # user's name (an admin's too), so none is accepted.
+        return JSONResponse({"error": "the webhook needs OTVET_TELEGRAM__SECRET_TOKEN"}, status_code=403)
+    if not hmac.compare_digest(given.encode(), secret.encode()):
         return JSONResponse({"error": "wrong secret token"}, status_code=403)
-    body = await request.body()
-    if len(body) > MAX_UPDATE_BYTES:
-        return JSONResponse({"error": "update too large"}, status_code=413)
     try:
-        data = json.loads(body)
+        # Counted while it arrives: a huge body is refused without holding it in memory.
+        body = await read_body(request, MAX_UPDATE_BYTES)
+    except BodyTooLarge:
+        return JSONResponse({"error": "update too large"}, status_code=413)
+    except ClientDisconnect:  # gone mid-body: nobody to answer, and no traceback to log
+        return JSONResponse({"error": "the update did not arrive in full"}, status_code=400)
+    try:
+        data = load_json(body)  # JSONDecodeError (a ValueError) also for non-UTF-8 and too deep nesting
         update = Update.de_json(data, application.bot)
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
         log.warning("rejected a malformed webhook update: %s", exc)
         return JSONResponse({"error": "not a Telegram update"}, status_code=400)
     if update is None:
@@ -94,7 +102,13 @@ def startup(otvet: Otvet) -> Any:
         await application.initialize()
         await application.start()
         otvet.state[STATE_KEY] = application
-        log.info("Telegram webhook ready at %s", WEBHOOK_PATH)
+        if not otvet.settings.telegram.secret_token.get_secret_value():
+            log.error(
+                "telegram.secret_token (OTVET_TELEGRAM__SECRET_TOKEN) is not set: every webhook update is "
+                "refused until it is (set it, then run otvet telegram set-webhook again)"
+            )
+        else:
+            log.info("Telegram webhook ready at %s", WEBHOOK_PATH)
 
     return start_bot()
 

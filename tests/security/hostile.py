@@ -6,7 +6,7 @@ attacker could add, change or remove (knowledge, credentials, jobs), compared be
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from otvet.core.app import Otvet
@@ -45,3 +45,43 @@ def graphql_app(app: Any) -> GraphQLApp:
         if isinstance(getattr(route, "app", None), GraphQLApp):
             return route.app
     raise AssertionError("no /graphql route in this app")
+
+
+# --- the Telegram webhook without a bot ---------------------------------------------------------------------
+
+
+class UpdateQueue:
+    """Stands in for python-telegram-bot's update queue: records what the webhook hands to the bot."""
+
+    def __init__(self) -> None:
+        self.updates: list[Any] = []
+
+    async def put(self, update: Any) -> None:
+        self.updates.append(update)
+
+
+@dataclass
+class StubBot:
+    """What the webhook route needs of the bot's ``Application`` (put it in ``otvet.state[STATE_KEY]``)."""
+
+    update_queue: UpdateQueue = field(default_factory=UpdateQueue)
+    bot: Any = None
+
+    async def stop(self) -> None:  # the plugin stops the bot it finds when Otvet stops
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+
+#: A minimal valid update: a private /start message.
+UPDATE = {
+    "update_id": 1,
+    "message": {
+        "message_id": 1,
+        "date": 1700000000,
+        "chat": {"id": 5, "type": "private"},
+        "from": {"id": 5, "is_bot": False, "first_name": "Eve"},
+        "text": "/start",
+    },
+}

@@ -35,7 +35,7 @@ from tests.frontends.graphql.conftest import serve_api
 from tests.frontends.graphql.test_permissions import operation, root_fields
 from tests.frontends.widget.client import widget_socket
 from tests.frontends.widget.conftest import serve_widget
-from tests.security.hostile import graphql_app, snapshot
+from tests.security.hostile import UPDATE, StubBot, UpdateQueue, graphql_app, snapshot
 from tests.support.providers import MockProvider
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -336,40 +336,6 @@ async def test_tokens_of_one_purpose_are_refused_as_another(
 WEBHOOK_SECRET = "webhook-secret-0123456789"
 
 
-class _Queue:
-    """Stands in for python-telegram-bot's update queue: records what the webhook would hand to the bot."""
-
-    def __init__(self) -> None:
-        self.updates: list[Any] = []
-
-    async def put(self, update: Any) -> None:
-        self.updates.append(update)
-
-
-@dataclass
-class _Application:
-    update_queue: _Queue
-    bot: Any = None
-
-    async def stop(self) -> None:  # the plugin stops the bot it finds when Otvet stops
-        pass
-
-    async def shutdown(self) -> None:
-        pass
-
-
-UPDATE = {
-    "update_id": 1,
-    "message": {
-        "message_id": 1,
-        "date": 1700000000,
-        "chat": {"id": 5, "type": "private"},
-        "from": {"id": 5, "is_bot": False, "first_name": "Eve"},
-        "text": "/start",
-    },
-}
-
-
 @pytest.mark.parametrize(
     "given",
     [
@@ -390,8 +356,8 @@ async def test_a_webhook_post_without_the_exact_secret_is_refused_and_processes_
     from tests.conftest import make_settings
 
     async with Otvet(make_settings(tmp_path, telegram={"secret_token": WEBHOOK_SECRET})) as otvet:
-        queue = _Queue()
-        otvet.state[STATE_KEY] = _Application(queue)
+        queue = UpdateQueue()
+        otvet.state[STATE_KEY] = StubBot(queue)
         transport = httpx.ASGITransport(app=create_app(otvet))
         async with httpx.AsyncClient(transport=transport, base_url="http://otvet") as client:
             headers = {} if given is None else {"X-Telegram-Bot-Api-Secret-Token": given}

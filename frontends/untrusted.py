@@ -1,0 +1,47 @@
+"""Reading what clients send, alike in every frontend: bodies bounded, JSON failing only as ValueError.
+
+``json.loads`` has two failures that are not ``JSONDecodeError``: bytes that are not UTF-8 raise
+``UnicodeDecodeError``, and nesting deeper than Python's recursion limit (``[[[[…`` — a few kilobytes do
+it) raises ``RecursionError``. A handler that only catches the first kind turns either into a 500 and a
+traceback for a few bytes anyone can send. :func:`load_json` turns all of them into ``JSONDecodeError``,
+which is what strawberry's request and WebSocket parsers catch.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+
+
+class BodyTooLarge(Exception):
+    """The request body is over the limit (declared by ``Content-Length`` or counted while reading)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the request body is larger than {limit} bytes")
+        self.limit = limit
+
+
+def load_json(data: str | bytes) -> Any:
+    """``json.loads``, failing with ``json.JSONDecodeError`` for anything that is not JSON it can load."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", "", 0) from None
+    except UnicodeDecodeError as exc:
+        raise json.JSONDecodeError(f"not UTF-8 (byte {exc.start})", "", exc.start) from None
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, or :class:`BodyTooLarge` as soon as it is known to be larger than ``limit`` bytes: from
+    ``Content-Length`` before reading anything, else once that many bytes have arrived (never more)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(limit)
+    body = bytearray()
+    async for piece in request.stream():
+        body += piece
+        if len(body) > limit:
+            raise BodyTooLarge(limit)
+    return bytes(body)
