@@ -167,7 +167,16 @@ async def test_a_password_change_ends_every_session_of_that_admin_only(admin: Ad
     ] == "anna"
 
 
-async def test_stored_password_hashes_are_argon2id_in_the_database_row(admin: Admin) -> None:
+async def test_stored_password_hashes_are_argon2id_in_the_database_row(
+    tmp_path: Path, db_url: str, mock_provider: MockProvider
+) -> None:
+    async with serve_api(tmp_path, mock_provider, db_url) as api:
+        await api.otvet.accounts.create_admin("root", PASSWORD)
+        admin = Admin(api, await login(api, "root", PASSWORD))
+        await _assert_argon2id_rows(admin)
+
+
+async def _assert_argon2id_rows(admin: Admin) -> None:
     change = 'mutation($p: String!) { setAdminPassword(username: "root", password: $p) }'
     await admin.api.data(change, {"p": "another long passphrase"}, key=admin.token)
     await admin.api.otvet.accounts.create_admin("second", PASSWORD)

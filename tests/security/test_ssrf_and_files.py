@@ -77,8 +77,8 @@ class Target:
 
 
 @contextlib.asynccontextmanager
-async def _target(tmp_path: Path, **overrides: Any) -> AsyncIterator[Target]:
-    async with WebServer() as web, serve_api(tmp_path, MockProvider(), **overrides) as api:
+async def _target(tmp_path: Path, database_url: str = "", **overrides: Any) -> AsyncIterator[Target]:
+    async with WebServer() as web, serve_api(tmp_path, MockProvider(), database_url, **overrides) as api:
         web.pages["/"] = Page(HTML, headers={"Content-Type": "text/html"})
         await api.data(
             'mutation { addTextSource(name: "kept.md", text: "# Kept\\n\\nKept text.") { added } }'
@@ -90,6 +90,13 @@ async def _target(tmp_path: Path, **overrides: Any) -> AsyncIterator[Target]:
 async def target(tmp_path: Path) -> AsyncIterator[Target]:
     """Nothing on loopback is allowed (the defaults)."""
     async with _target(tmp_path) as found:
+        yield found
+
+
+@pytest.fixture
+async def stored(tmp_path: Path, db_url: str) -> AsyncIterator[Target]:
+    """As ``target``, on each database: what an upload leaves behind is the database's to keep."""
+    async with _target(tmp_path, db_url) as found:
         yield found
 
 
@@ -343,8 +350,9 @@ NAMES = {
 
 @pytest.mark.parametrize("filename", list(NAMES))
 async def test_upload_names_cannot_traverse_or_smuggle_paths(
-    target: Target, tmp_path: Path, filename: str
+    stored: Target, tmp_path: Path, filename: str
 ) -> None:
+    target = stored
     body = await target.upload((filename, b"# Title\n\nUploaded text.\n"))
     assert "errors" not in body, body
     [stored] = body["data"]["uploadSources"]["added"]
@@ -471,7 +479,8 @@ HOSTILE_FILES: dict[str, tuple[str, bytes | Callable[[], bytes], str]] = {
 
 
 @pytest.mark.parametrize("attack", list(HOSTILE_FILES))
-async def test_hostile_uploads_are_refused_whole_with_the_file_named(target: Target, attack: str) -> None:
+async def test_hostile_uploads_are_refused_whole_with_the_file_named(stored: Target, attack: str) -> None:
+    target = stored
     name, content, reason = HOSTILE_FILES[attack]
     data = content() if callable(content) else content
     # A good file in the same batch is not stored either: nothing is half-ingested.
