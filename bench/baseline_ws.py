@@ -12,6 +12,7 @@ then an ``answer``. The socket is held until the client closes it: what the memo
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import os
@@ -59,6 +60,9 @@ def create_app(database_url: str, deltas: int) -> Starlette:
                         await websocket.send_text(
                             json.dumps({"type": "delta", "id": frame["id"], "text": text})
                         )
+                        # Yield as Otvet's widget does after each delta: otherwise every frame is made
+                        # before the first leaves, and the baseline times its own loop, not the wire.
+                        await asyncio.sleep(0)
                     await websocket.send_text(
                         json.dumps({"type": "answer", "id": frame["id"], "text": "done"})
                     )

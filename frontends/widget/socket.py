@@ -399,6 +399,9 @@ class _Session:
                 async for event in events:
                     if isinstance(event, Delta):
                         await self._send(protocol.delta(question_id, event.text))
+                        # Let the sender write it now: a provider with its next token at hand would otherwise
+                        # queue the whole answer before the first frame leaves (a token waits for all).
+                        await asyncio.sleep(0)
                     elif isinstance(event, Final):
                         self.language = event.language
                         await self._send(protocol.answer(question_id, event))
