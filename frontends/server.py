@@ -74,6 +74,10 @@ def uvicorn_config(
         # socket's memory, docs/performance.md) and a deflate per frame, to save a few bytes on the small
         # JSON frames the widget and GraphQL subscriptions send. Browsers connect either way.
         "ws_per_message_deflate": False,
+        # uvicorn would otherwise buffer WebSocket messages up to 16 MiB before the app's own limits
+        # (widget.max_message_bytes, graphql.max_body_bytes) see them. Four times the larger of those leaves
+        # the apps to refuse with their own reasons; anything bigger is cut off (1009) while still arriving.
+        "ws_max_size": 4 * max(settings.widget.max_message_bytes, settings.graphql.max_body_bytes),
     }
     tls = settings.tls
     if tls.enabled:

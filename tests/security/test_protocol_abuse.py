@@ -532,3 +532,23 @@ async def test_a_subscriber_that_never_reads_does_not_hold_up_others(
                 ASK.replace("__typename", "__typename ... on Answer { text }"), key="ask"
             )
     assert answer == {"ask": {"__typename": "Answer", "text": "Others are answered."}}
+
+
+async def test_a_huge_websocket_message_is_cut_off_by_the_server_before_the_app_sees_it(
+    tmp_path: Path,
+) -> None:
+    """uvicorn buffers a message whole before the app can look at it: ``otvet serve`` caps that at four times
+    the apps' own frame limits, so a 4 MiB message is refused while it arrives (1009) by the protocol layer,
+    and a merely oversized one still gets the app's own reason."""
+    async with otvet_serve(tmp_path) as running:
+        url = running.base.replace("http://", "ws://") + "/graphql"
+        credential = f"Bearer {running.key}"
+        for size, app_refused in ((GRAPHQL_LIMIT + 1000, True), (4 * 1024 * 1024, False)):
+            async with graphql_socket(url, credential) as socket:
+                payload = {"query": "{ __typename }", "variables": {"padding": "x" * size}}
+                with contextlib.suppress(websockets.ConnectionClosed):
+                    await socket.send({"id": "1", "type": "subscribe", "payload": payload})
+                code, reason = await _closed_with(socket.connection)
+            assert code == FRAME_TOO_BIG and (reason == "frame too large") == app_refused, (size, reason)
+        async with httpx.AsyncClient(base_url=running.base) as client:
+            assert (await client.get("/readyz")).status_code == 200
