@@ -11,11 +11,9 @@ Hypothesis profiles for the fuzz tests (test_fuzz_*.py, test_schemathesis.py):
 
 from __future__ import annotations
 
-import os
-
 from hypothesis import HealthCheck, settings
 
-PROFILE_ENV = "HYPOTHESIS_PROFILE"
+from tests.security.fuzzing import PROFILE
 
 settings.register_profile(
     "ci",
@@ -33,7 +31,7 @@ settings.register_profile(
     derandomize=False,
     max_examples=3000,
 )
-settings.load_profile(os.environ.get(PROFILE_ENV, "ci"))
+settings.load_profile(PROFILE)
 
 # The frontends' fixtures, reused rather than copied.
 from tests.frontends.graphql.conftest import api, api_with, sqlite_api  # noqa: E402, F401

@@ -8,7 +8,16 @@ separators). ``prose`` is what a knowledge base holds: Russian and English sente
 
 from __future__ import annotations
 
+import os
+
+import pytest
 from hypothesis import strategies as st
+
+#: The Hypothesis profile of this run (tests/security/conftest.py registers them): ``ci`` unless set.
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+#: The per-test timeout of the fuzz tests: a hang fails in CI, and a deep run (HYPOTHESIS_PROFILE=deep, 3,000
+#: examples a test) gets the time it needs.
+FUZZ_TIMEOUT = pytest.mark.timeout(120 if PROFILE == "ci" else 3600)
 
 #: Characters that have broken text code somewhere, drawn far more often than chance would.
 TRICKY_CHARS = (

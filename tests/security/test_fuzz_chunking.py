@@ -8,15 +8,14 @@ word in order, and with an overlap each chunk only repeats the end of the previo
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from otvet.core.chunking import chunk_source, chunk_text, split_sentences
 from otvet.core.sources import ParsedSource, QAPair, Section
-from tests.security.fuzzing import hostile_text, prose
+from tests.security.fuzzing import FUZZ_TIMEOUT, hostile_text, prose
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = FUZZ_TIMEOUT
 
 long_word = st.integers(30, 400).map(lambda n: "слово" * (n // 5))
 texts = st.one_of(

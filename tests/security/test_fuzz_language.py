@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from otvet.core.app import Otvet
 from otvet.plugins.language import MIN_LETTERS, detect, detect_language
 from tests.conftest import make_settings
-from tests.security.fuzzing import WORDS, hostile_text, sentences
+from tests.security.fuzzing import FUZZ_TIMEOUT, WORDS, hostile_text, sentences
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = FUZZ_TIMEOUT
 
 offered = st.sampled_from([("en", "ru"), ("ru",), ("en", "de", "ru"), ("en", "uk", "ru"), ("he", "ar", "zh")])
 

@@ -38,9 +38,9 @@ from otvet.plugins.sources_html import _Extractor, escape_unclosed_tail
 from tests.conftest import make_settings
 from tests.plugins.test_sources_docx import make_docx
 from tests.plugins.test_sources_pdf import make_pdf
-from tests.security.fuzzing import WORDS, hostile_text, mutated, prose, sentences
+from tests.security.fuzzing import FUZZ_TIMEOUT, WORDS, hostile_text, mutated, prose, sentences
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = FUZZ_TIMEOUT
 
 #: Every built-in source type; a new one must be added here (the test below fails until it is).
 SOURCE_TYPES = ("text", "markdown", "html", "pdf", "docx", "qa_csv", "qa_json", "qa_yaml")

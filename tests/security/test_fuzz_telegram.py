@@ -23,10 +23,10 @@ from otvet.frontends.telegram.formatting import (
     split_text,
 )
 from otvet.plugins.locales import LOCALE_DIR
-from tests.security.fuzzing import HOSTILE_CHAR, prose
+from tests.security.fuzzing import FUZZ_TIMEOUT, HOSTILE_CHAR, prose
 from tests.support.telegram_html import parse_html, utf16_len
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = FUZZ_TIMEOUT
 
 #: Any character (lone surrogates too: an LLM's JSON may escape one), and HTML- or Markdown-looking text.
 answer_char = st.one_of(
