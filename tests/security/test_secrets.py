@@ -12,15 +12,16 @@ import io
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote
 
 import httpx
 import pytest
 
-from otvet.core.logs import configure_logging
+from otvet.core.logs import Redactor, configure_logging, settings_secrets
 from otvet.core.types import Turn
+from tests.conftest import make_settings
 from tests.frontends.graphql.client import Api
 from tests.support.cli import clean_env, run_otvet, run_otvet_async
 from tests.support.fake_openai import FakeOpenAI
@@ -256,3 +257,33 @@ def _raised(function: object) -> BaseException:
     except ValueError as exc:
         return exc
     raise AssertionError("did not raise")
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        pytest.param(lambda s: s, id="plain"),
+        pytest.param(lambda s: json.dumps(s), id="json"),
+        pytest.param(lambda s: json.dumps(s, ensure_ascii=False), id="json-unicode"),
+        pytest.param(repr, id="repr"),
+        pytest.param(lambda s: json.dumps(repr(s)), id="repr-in-json"),
+        pytest.param(lambda s: json.dumps({"args": [s]}), id="nested-json"),
+        pytest.param(lambda s: quote(s, safe=""), id="url-encoded"),
+    ],
+)
+def test_the_log_mask_finds_every_secret_however_it_was_written(
+    tmp_path: Path, write: Callable[[str], str]
+) -> None:
+    settings = make_settings(
+        tmp_path,
+        f"postgres://otvet:{quote(DB_PASSWORD, safe='')}@db.example/otvet",
+        openai={"api_key": OPENAI_KEY},
+        api={"secret_key": SIGNING_KEY},
+        telegram={"token": BOT_TOKEN, "secret_token": WEBHOOK_SECRET},
+        metrics={"token": METRICS_TOKEN},
+    )
+    redact = Redactor(settings_secrets(settings))
+    for secret in SECRETS[:-1]:  # the admin password is no setting: it is never logged at all
+        line = f"failed: {write(secret)} (attempt 2)"
+        assert leaks(redact(line), SECRETS) == [], redact(line)
+        assert redact(line).startswith("failed: ") and redact(line).endswith(" (attempt 2)")
