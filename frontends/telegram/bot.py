@@ -31,7 +31,7 @@ from otvet.core.transport import warn_if_cleartext
 from otvet.core.types import Turn
 from otvet.frontends.telegram.delivery import Delivery
 from otvet.frontends.telegram.formatting import escape
-from otvet.frontends.telegram.request import Httpx2Request
+from otvet.frontends.telegram.request import BOT_API_CONNECTIONS, BOT_API_POOL_TIMEOUT, Httpx2Request
 from otvet.frontends.telegram.throttle import EditThrottle, interval_for
 from otvet.frontends.telegram.updates import TrackedUpdates
 
@@ -302,8 +302,8 @@ def build_application(otvet: Otvet, *, webhook: bool = False) -> Application:  #
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
         .concurrent_updates(TrackedUpdates(otvet))
-        # Bot API calls over httpx2: httpx's pool costs milliseconds of CPU per call under load (request.py).
-        .request(Httpx2Request())
+        # Bot API calls over httpx2, in a small pool: a big one costs milliseconds per call (request.py).
+        .request(Httpx2Request(BOT_API_CONNECTIONS, pool_timeout=BOT_API_POOL_TIMEOUT))
     )
     if settings.rate_limit:
         # Flood control: spaces requests within Telegram's limits, waits out RetryAfter and retries.
