@@ -34,6 +34,6 @@ settings.register_profile(
 settings.load_profile(PROFILE)
 
 # The frontends' fixtures, reused rather than copied.
-from tests.frontends.graphql.conftest import api, api_with, sqlite_api  # noqa: E402, F401
+from tests.frontends.graphql.conftest import api, api_with, sqlite_api, ws_url  # noqa: E402, F401
 from tests.frontends.telegram.conftest import echo_bot  # noqa: E402, F401
 from tests.frontends.widget.conftest import serve, served  # noqa: E402, F401
