@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -406,10 +407,9 @@ ALLOWED = {
     "if/elif that raises otherwise; the table is the model's Meta; the bounds are the driver's placeholders",
     ("plugins/storage/chunks.py", "fetch_chunks"): "columns and table are module constants and the model's "
     "Meta, the values are the driver's placeholders, the limit goes through int()",
-    (
-        "plugins/storage/store.py",
-        "_refresh_statistics",
-    ): "the table name is the Chunk model's Meta, not input",
+    ("plugins/storage/store.py", "_refresh_statistics"): "the table name is the Chunk model's Meta",
+    ("plugins/storage/turns.py", "_queries"): "the tables are the models' Meta, the columns a module "
+    "constant, the values the driver's placeholders; the texts are made once per dialect, before any input",
 }
 
 
@@ -426,10 +426,39 @@ def _call_name(node: ast.Call) -> str:
     return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
 
 
+#: Words that make a string SQL, in the capitals SQL is written in (prose and log messages use none).
+SQL_WORDS = re.compile(
+    r"\b(SELECT|INSERT INTO|DELETE FROM|UPDATE \S+ SET|DROP|ANALYZE|TRUNCATE|ALTER TABLE"
+    r"|CREATE (TABLE|INDEX))\b"
+)
+
+
+def _literal_text(node: ast.expr) -> str:
+    """The constant parts of a string expression (f-string, ``"..." % x``, ``"...".format(x)``)."""
+    if isinstance(node, ast.JoinedStr):
+        return "".join(str(part.value) for part in node.values if isinstance(part, ast.Constant))
+    if isinstance(node, ast.BinOp) and isinstance(node.left, ast.Constant):
+        return str(node.left.value)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        target = node.func.value
+        return str(target.value) if isinstance(target, ast.Constant) else ""
+    return ""
+
+
 def built_sql(source: str) -> list[tuple[str, str]]:
-    """(function, SQL expression) of each SQL-running call whose text is an f-string, ``%``, ``.format``
-    or ``+`` expression, directly or through a variable the same function assigns."""
+    """(function, SQL expression) of each SQL text built from values: the text of an SQL-running call that
+    is an f-string, ``%``, ``.format`` or ``+`` expression, directly or through a variable the same function
+    assigns; and any such expression that reads as SQL, wherever it goes (a dict of queries, a helper's
+    return value)."""
     found = []
+    for function in ast.walk(ast.parse(source)):
+        if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        found += [
+            (function.name, ast.get_source_segment(source, node) or "")
+            for node in ast.walk(function)
+            if isinstance(node, ast.expr) and _is_dynamic(node) and SQL_WORDS.search(_literal_text(node))
+        ]
     for function in ast.walk(ast.parse(source)):
         if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
             continue
@@ -448,7 +477,7 @@ def built_sql(source: str) -> list[tuple[str, str]]:
                     for value in values
                     if _is_dynamic(value)
                 ]
-    return found
+    return list(dict.fromkeys(found))
 
 
 def product_sql() -> dict[tuple[str, str], list[str]]:
@@ -482,11 +511,17 @@ def test_the_static_check_catches_sql_built_from_input() -> None:
         "    await connection.execute_query(sql)\n"
         '    await connection.execute_query("SELECT * FROM t WHERE a = $1", [x])\n'
         '    await connection.execute_query(f"SELECT 1")\n'
+        "def queries(name):\n"
+        '    return {"user": f"SELECT id FROM users WHERE name = \'{name}\'"}\n'
+        'def message(x):\n    return f"Select a file, {x}"\n'
     )
-    assert [sql for _, sql in built_sql(sample)] == [
-        'f"SELECT * FROM t WHERE a = {x}"',
-        '"DELETE FROM t WHERE a = %s" % x',
-        '"SELECT {}".format(y)',
-        '"SELECT " + y',
-        "f\"DELETE FROM t WHERE a = '{x}'\"",
-    ]
+    assert sorted(sql for _, sql in built_sql(sample)) == sorted(
+        [
+            'f"SELECT * FROM t WHERE a = {x}"',
+            '"DELETE FROM t WHERE a = %s" % x',
+            '"SELECT {}".format(y)',
+            '"SELECT " + y',
+            "f\"DELETE FROM t WHERE a = '{x}'\"",
+            "f\"SELECT id FROM users WHERE name = '{name}'\"",
+        ]
+    )
