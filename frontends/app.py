@@ -15,6 +15,7 @@ from starlette.middleware import Middleware
 from otvet.core.app import Otvet
 from otvet.core.jobs import Worker
 from otvet.frontends.middleware import ObservedApp
+from otvet.frontends.untrusted import HeaderLimit
 from otvet.frontends.web_security import ApiCors, SecurityHeaders
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ def create_app(otvet: Otvet, *, worker: bool = False) -> Starlette:
 
     routes = otvet.routes()
     # Outermost first: the request id and metrics see every answer, headers go on CORS refusals too.
-    middleware = [Middleware(ObservedApp, otvet=otvet), Middleware(SecurityHeaders)]
+    middleware = [Middleware(ObservedApp, otvet=otvet), Middleware(SecurityHeaders), Middleware(HeaderLimit)]
     if otvet.settings.api.cors_origins:
         middleware.append(Middleware(ApiCors, origins=otvet.settings.api.cors_origins))
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
@@ -58,7 +59,7 @@ def create_app(otvet: Otvet, *, worker: bool = False) -> Starlette:
 
 def create_ops_app(otvet: Otvet) -> Starlette:
     """``/healthz``, ``/readyz`` and ``/metrics`` of a started ``otvet`` (its command runs the lifecycle)."""
-    middleware = [Middleware(ObservedApp, otvet=otvet), Middleware(SecurityHeaders)]
+    middleware = [Middleware(ObservedApp, otvet=otvet), Middleware(SecurityHeaders), Middleware(HeaderLimit)]
     app = Starlette(routes=otvet.routes(OPS_PLUGINS), middleware=middleware)
     app.state.otvet = otvet
     return app

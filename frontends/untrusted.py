@@ -13,6 +13,8 @@ import json
 from typing import Any
 
 from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 
 class BodyTooLarge(Exception):
@@ -45,3 +47,31 @@ async def read_body(request: Request, limit: int) -> bytes:
         if len(body) > limit:
             raise BodyTooLarge(limit)
     return bytes(body)
+
+
+#: Most bytes a request's header lines may take together (names and values). uvicorn's HTTP parser only
+#: limits headers that arrive in pieces, so a header block sent at once could be megabytes; proxies allow
+#: 8 to 32 KiB (NGINX's default buffers: 4 × 8 KiB).
+MAX_HEADER_BYTES = 32 * 1024
+
+
+class HeaderLimit:
+    """ASGI middleware: a request (or WebSocket handshake) whose headers exceed :data:`MAX_HEADER_BYTES` is
+    refused with 431 (a WebSocket with 403, the only refusal a handshake has) before any app sees it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            size = sum(len(name) + len(value) for name, value in scope["headers"])
+            if size > MAX_HEADER_BYTES:
+                if scope["type"] == "websocket":
+                    await send({"type": "websocket.close", "code": 1008, "reason": "headers too large"})
+                    return
+                message = f"the request headers are larger than {MAX_HEADER_BYTES} bytes"
+                await JSONResponse({"error": {"code": "headers_too_large", "message": message}}, 431)(
+                    scope, receive, send
+                )
+                return
+        await self.app(scope, receive, send)
