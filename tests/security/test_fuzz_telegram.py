@@ -74,7 +74,9 @@ def test_every_part_is_valid_telegram_html_within_the_limit(
 
 
 @given(text=answers, limit=limits)
+@example(text="\ud800 x", limit=40)  # found by a deep run: the UTF-16 count cannot take a lone surrogate
 def test_split_text_keeps_every_visible_character_in_order(text: str, limit: int) -> None:
+    text = sendable(text)  # as render_answer calls it: Telegram is never sent a lone surrogate
     parts = split_text(text, limit)
     assert all(0 < utf16_len(part) <= limit and part == part.strip() for part in parts)
     assert "".join(_visible(part) for part in parts) == _visible(text)
