@@ -4,8 +4,9 @@ Starts ``otvet api`` as a real process (``bench/otvet_bench.py``: the ``instant`
 on SQLite and on a throwaway PostgreSQL cluster, with the demo knowledge base and an API key of scope
 ``ask`` made by ``otvet key create``. ``OTVET_API__REQUESTS_PER_MINUTE=0`` turns the per-key rate limit off
 (one key carries all the load here; a real deployment gives each integrator its own); quotas are off by
-default. ``otvet api`` has no workers option: one process is one replica and uses one core, which is how
-the docs scale it (docs/services/api.md); on a 2-core machine the other core runs the load tool.
+default. ``otvet api --workers N`` with N = ``--workers``, by default one per core (2 on a 2-core machine),
+as docs/services/api.md scales it on one machine; wrk shares those cores (it costs far less per request
+than the server). CPU per answer and RSS are summed over the supervisor and its workers.
 
 The load is wrk (bench/ask.lua) with ``--clients`` connections on 2 threads: each request a new question,
 five questions per end user (``userId``), as an integrator relays its users' questions. A warm-up run first,
@@ -23,11 +24,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,9 +99,9 @@ async def measure(url: str, key: str, pid: int, args: argparse.Namespace, workdi
     """A warm-up run, then the measured one (wrk runs in a thread: the event loop is idle meanwhile)."""
     if args.warmup > 0:
         await asyncio.to_thread(run_wrk, url, key, args.clients, args.warmup, workdir)
-    cpu_before = cpu_seconds(pid)
+    cpu_before = _tree(cpu_seconds, pid)
     r = await asyncio.to_thread(run_wrk, url, key, args.clients, args.seconds, workdir)
-    cpu = cpu_seconds(pid) - cpu_before
+    cpu = _tree(cpu_seconds, pid) - cpu_before
     answers = int(r["answers"])  # type: ignore[call-overload]
     return Load(
         answers_per_second=round(answers / (int(r["duration_us"]) / 1e6), 1),  # type: ignore[call-overload]
@@ -109,9 +111,15 @@ async def measure(url: str, key: str, pid: int, args: argparse.Namespace, workdi
         p50_ms=round(int(r["p50_us"]) / 1000, 2),  # type: ignore[call-overload]
         p99_ms=round(int(r["p99_us"]) / 1000, 2),  # type: ignore[call-overload]
         sample_failure=str(r.get("sample", "")),
-        rss_mb=round(rss_bytes(pid) / 2**20, 1),
+        rss_mb=round(_tree(rss_bytes, pid) / 2**20, 1),
         cpu_ms_per_answer=round(cpu * 1000 / max(answers, 1), 3),
     )
+
+
+def _tree(measure: Callable[[int], float], pid: int) -> float:
+    """``measure`` summed over process ``pid`` and its children (``otvet api --workers``; Linux only)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return measure(pid) + sum(measure(int(child)) for child in children)
 
 
 @asynccontextmanager
@@ -137,7 +145,9 @@ async def bench_database(kind: str, args: argparse.Namespace) -> list[Row]:
             async with start_process(baseline.command(baseline_url, port), ready_url=ready) as base_process:
                 base = await measure(f"http://127.0.0.1:{port}/ask", key, base_process.pid, args, workdir)
             port = free_port()
-            argv = otvet_argv("api", "--host", "127.0.0.1", "--port", str(port))
+            argv = otvet_argv(
+                "api", "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers)
+            )
             async with start_process(argv, env, f"http://127.0.0.1:{port}/readyz") as otvet:
                 profiler = _start_profiler(args.profile, otvet.pid, kind, args)
                 try:
@@ -182,6 +192,7 @@ def _start_profiler(
         "200",
         "--format",
         "raw",
+        "--subprocesses",  # the workers of otvet api --workers
     ]
     return subprocess.Popen([*command, "--output", str(output)], stdout=subprocess.DEVNULL)
 
@@ -199,6 +210,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20, help="measured duration of each run")
     parser.add_argument("--warmup", type=float, default=5, help="warm-up before each measured run, seconds")
     parser.add_argument("--database", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="otvet api --workers (default: one per core)"
+    )
     parser.add_argument(
         "--profile", type=Path, default=None, help="record the Otvet process with py-spy into this folder"
     )

@@ -209,6 +209,8 @@ class ApiSettings(BaseModel):
     requests_per_minute: int = Field(120, ge=0)
     #: Login attempts a minute from one client address, counted in each process (0: no limit).
     login_attempts_per_minute: int = Field(10, ge=0)
+    #: Processes ``otvet api`` serves its port with (one core each; docs/services/api.md#scaling).
+    workers: int = Field(1, ge=1, le=64)
     #: Origins (``https://app.example``) whose pages may call ``/graphql`` and ``/v1`` from a browser (CORS);
     #: ``*`` allows any. Empty: no CORS headers at all, so browsers keep other sites' scripts out.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)

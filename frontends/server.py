@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -95,9 +95,13 @@ def uvicorn_config(
 class ServiceServer(uvicorn.Server):
     """uvicorn for a service's main port (``otvet serve``, ``otvet api``): drains before shutting down."""
 
-    def __init__(self, config: uvicorn.Config, otvet: Otvet) -> None:
+    def __init__(
+        self, config: uvicorn.Config, otvet: Otvet, on_started: Callable[[], None] | None = None
+    ) -> None:
         super().__init__(config)
         self.otvet = otvet
+        #: Called once listening (``otvet api --workers``: the supervisor waits for the first worker).
+        self.on_started = on_started
         self._loop: asyncio.AbstractEventLoop | None = None
         self._drain_asked = False
         self._drain_task: asyncio.Task[None] | None = None
@@ -105,6 +109,8 @@ class ServiceServer(uvicorn.Server):
     async def startup(self, sockets: Any = None) -> None:
         self._loop = asyncio.get_running_loop()
         await super().startup(sockets)
+        if self.started and self.on_started is not None:
+            self.on_started()
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         # Not recorded in uvicorn's captured signals: a drained service exits 0, not by re-raising SIGTERM.

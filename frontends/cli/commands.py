@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import getpass
 import re
+import socket
 import sys
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -36,17 +38,24 @@ def serve(context: Context, host: str | None, port: int | None) -> None:
 @cli.command()
 @click.option("--host", default=None, help="Interface to listen on (default: OTVET_HOST, 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Port to listen on (default: OTVET_PORT, 8000).")
+@click.option(
+    "--workers",
+    default=None,
+    type=click.IntRange(1, 64),
+    help="Processes serving the port, one core each (default: OTVET_API__WORKERS, 1).",
+)
 @pass_context
-def api(context: Context, host: str | None, port: int | None) -> None:
+def api(context: Context, host: str | None, port: int | None, workers: int | None) -> None:
     """Run the HTTP service alone: GraphQL, the widget, the OpenAI-compatible endpoint, the Telegram webhook,
     health and metrics. Stateless: run as many replicas as the load needs, with `otvet worker` for jobs."""
-    serve_http(context, host, port, jobs=False)
+    # Only here: `serve` also runs jobs and a polling Telegram bot, which must not run once per process.
+    workers = context.settings.api.workers if workers is None else workers
+    serve_http(context, host, port, jobs=False, workers=workers)
 
 
-def serve_http(context: Context, host: str | None, port: int | None, *, jobs: bool) -> None:
+def serve_http(context: Context, host: str | None, port: int | None, *, jobs: bool, workers: int = 1) -> None:
     """Serve the HTTP app until SIGTERM or Ctrl-C, which drain it first (frontends/server.py)."""
-    from otvet.frontends.app import create_app
-    from otvet.frontends.server import ServiceServer, TlsConfigError, check_tls, uvicorn_config
+    from otvet.frontends.server import TlsConfigError, check_tls
 
     settings = context.settings
     host = settings.host if host is None else host
@@ -55,14 +64,46 @@ def serve_http(context: Context, host: str | None, port: int | None, *, jobs: bo
         check_tls(settings)
     except TlsConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    otvet = context.otvet
-    server = ServiceServer(uvicorn_config(create_app(otvet, worker=jobs), settings, host, port), otvet)
     scheme = "https" if settings.tls.enabled else "http"
-    where = f"{scheme}://{host}:{port}" if port else f"{host}, on a free port (uvicorn names it below)"
-    click.echo(f"Otvet ({otvet.lifecycle.service}) is serving on {where}", err=True)
-    server.run()
-    if not server.started:
-        sys.exit(3)  # uvicorn has logged why (a port in use, a failed start)
+    if workers == 1:
+        where = f"{scheme}://{host}:{port}" if port else f"{host}, on a free port (uvicorn names it below)"
+        click.echo(f"Otvet ({context.service}) is serving on {where}", err=True)
+        if not _serve_one(context, host, port, jobs=jobs):
+            sys.exit(3)  # uvicorn has logged why (a port in use, a failed start)
+        return
+    from otvet.frontends.workers import Supervisor, bind
+
+    try:
+        sock = bind(host, port)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from None
+    where = f"{scheme}://{host}:{sock.getsockname()[1]}"
+    click.echo(f"Otvet ({context.service}) is serving on {where} with {workers} workers", err=True)
+
+    def serve(sock: socket.socket, ready: Callable[[], None]) -> int:
+        return 0 if _serve_one(context, host, port, jobs=jobs, sock=sock, on_started=ready) else 3
+
+    sys.exit(Supervisor(workers, sock, serve).run())
+
+
+def _serve_one(
+    context: Context,
+    host: str,
+    port: int,
+    *,
+    jobs: bool,
+    sock: socket.socket | None = None,
+    on_started: Callable[[], None] | None = None,
+) -> bool:
+    """One process serving the app (on ``sock`` when a supervisor bound it); False if it never started."""
+    from otvet.frontends.app import create_app
+    from otvet.frontends.server import ServiceServer, uvicorn_config
+
+    otvet = context.otvet
+    config = uvicorn_config(create_app(otvet, worker=jobs), context.settings, host, port)
+    server = ServiceServer(config, otvet, on_started)
+    server.run(sockets=None if sock is None else [sock])
+    return server.started
 
 
 @cli.command()
