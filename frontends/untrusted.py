@@ -49,9 +49,9 @@ async def read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-#: Most bytes a request's header lines may take together (names and values). uvicorn's HTTP parser only
-#: limits headers that arrive in pieces, so a header block sent at once could be megabytes; proxies allow
-#: 8 to 32 KiB (NGINX's default buffers: 4 × 8 KiB).
+#: Most bytes a request's header lines may take together (names and values). uvicorn's HTTP parsers do not
+#: bound them reliably (h11 only while they arrive in pieces, httptools not at all), so a header block sent
+#: at once could be megabytes; proxies allow 8 to 32 KiB (NGINX's default buffers: 4 × 8 KiB).
 MAX_HEADER_BYTES = 32 * 1024
 
 
