@@ -30,8 +30,12 @@ def _has_nul(value: object) -> bool:
     return False
 
 
-def _document_has_nul(document: DocumentNode | None) -> bool:
+def _document_has_nul(query: str | None, document: DocumentNode | None) -> bool:
     """A ``"\\u0000"`` escape in one of the document's own string literals."""
+    if query is not None and "\\u" not in query and NUL not in query:
+        # A literal can spell U+0000 only as an escape (``\\u0000``, ``\\u{0}``) or the raw character:
+        # the text has neither, so no walk over the document (which cost as much as a database read).
+        return False
     found = False
 
     class Finder(Visitor):
@@ -52,7 +56,7 @@ class RefuseNul(SchemaExtension):
         context = self.execution_context
         variables = context.variables if isinstance(context.variables, Mapping) else {}
         if context.pre_execution_errors is None and (
-            _has_nul(dict(variables)) or _document_has_nul(context.graphql_document)
+            _has_nul(dict(variables)) or _document_has_nul(context.query, context.graphql_document)
         ):
             # Set before validation runs: strawberry then reports it as the request's error.
             context.pre_execution_errors = [GraphQLError(MESSAGE, extensions={"code": BAD_USER_INPUT})]

@@ -268,6 +268,7 @@ WITH_NUL = [
     ("mutation($c: String!) { sendFeedback(messageId: 1, value: 1, comment: $c) }", {"c": "\x00"}, "ask"),
     ("query($s: String) { jobs(status: $s) { nodes { id } } }", {"s": "\x00"}, "admin"),
     ('mutation { addTextSource(name: "n\\u0000", text: "x") { added } }', None, "admin"),
+    ('mutation { addTextSource(name: "n", text: "x\\u{0}") { added } }', None, "admin"),  # braced escape
 ]
 
 
