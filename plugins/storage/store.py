@@ -255,7 +255,7 @@ class TortoiseStore:
         user_id: int | None = None,
     ) -> int:
         usage = usage or Usage()
-        message = await Message.create(
+        return await turns.insert_message(
             conversation_id=conversation_id,
             user_id=user_id,
             role=role,
@@ -268,7 +268,6 @@ class TortoiseStore:
             completion_tokens=usage.completion_tokens,
             provider=provider,
         )
-        return message.id
 
     @_in_context
     async def set_message_status(self, message_id: int, status: str) -> None:

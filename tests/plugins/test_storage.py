@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import pkgutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,7 +17,7 @@ from otvet.core.types import HistoryMessage, SourceRef, Usage
 from otvet.plugins.storage import migrations, plugin, schema
 from otvet.plugins.storage.chunks import INSERT_BATCH
 from otvet.plugins.storage.config import APP_LABEL, MIGRATIONS_MODULE, MODELS_MODULE
-from otvet.plugins.storage.models import Chunk, Conversation, Feedback, Source, User
+from otvet.plugins.storage.models import Chunk, Conversation, Feedback, Message, Source, User
 from otvet.plugins.storage.store import TortoiseStore
 from tests.support.fixtures import store_host
 
@@ -218,6 +219,51 @@ async def test_messages_round_trip_every_field(store: TortoiseStore) -> None:
 
     await store.set_message_status(question, "cancelled")
     assert (await store.messages(conversation.id))[0].status == "cancelled"
+
+
+async def test_a_message_is_stored_exactly_as_the_orm_stores_it(store: TortoiseStore) -> None:
+    """add_message writes the row with its own INSERT (plugins/storage/turns.py): every column must hold
+    what ``Message.create`` stores for the same values, in the same database representation."""
+    user = await store.get_or_create_user("telegram", "42")
+    conversation = await store.current_conversation(user.id, "private")
+    sources = (SourceRef("Часы «работы»", source_id=3, chunk_id=9, section='a "b"\\'), SourceRef("Guide"))
+    for values in (
+        {"role": "user", "text": "Когда? 🙂", "language": None, "status": "ok", "sources": ()},
+        {"role": "assistant", "text": "С 9 до 18.", "language": "ru", "status": "failed", "sources": sources},
+    ):
+        extra = {"latency_ms": 120, "provider": "extractive"} if values["role"] == "assistant" else {}
+        usage = Usage(prompt_tokens=50, completion_tokens=7) if extra else Usage()
+        ours = await store.add_message(
+            conversation.id,
+            user_id=user.id,
+            usage=usage,
+            **values,
+            **extra,  # type: ignore[arg-type]
+        )
+        orm = await Message.create(
+            conversation_id=conversation.id,
+            user_id=user.id,
+            **{**values, "sources": [dataclasses.asdict(source) for source in values["sources"]]},  # type: ignore[arg-type]
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            **extra,
+        )
+        db = Message._meta.db
+        _, rows = await db.execute_query(
+            f"SELECT * FROM {Message._meta.db_table} WHERE id IN ({ours}, {orm.id}) ORDER BY id"
+        )
+        mine, theirs = (dict(row) for row in rows)
+        assert mine.pop("id") == ours and theirs.pop("id") == orm.id
+        mine_at, theirs_at = mine.pop("created_at"), theirs.pop("created_at")
+        assert mine == theirs
+        # The same representation of the time (an ISO string with its offset on SQLite, timestamptz on
+        # PostgreSQL), close to each other.
+        assert type(mine_at) is type(theirs_at)
+        if isinstance(mine_at, str):
+            assert len(mine_at) == len(theirs_at) and mine_at[-6:] == theirs_at[-6:], (mine_at, theirs_at)
+        read = await Message.get(id=ours)
+        assert read.created_at.tzinfo is not None
+        assert abs((read.created_at - orm.created_at).total_seconds()) < 60
 
 
 async def test_history_is_the_newest_answered_messages_oldest_first(store: TortoiseStore) -> None:
