@@ -203,10 +203,13 @@ class TortoiseStore:
                 await User.filter(id=user_id).update(display_name=display_name)
             return UserRecord(user_id, channel, external_id, language)
         try:
-            user = await User.create(channel=channel, external_id=external_id, display_name=display_name)
+            user_id = await turns.insert(
+                User, channel=channel, external_id=external_id, display_name=display_name
+            )
         except IntegrityError:  # the same user's first two messages, handled at once
             user = await User.get(channel=channel, external_id=external_id)
-        return UserRecord(user.id, user.channel, user.external_id, user.language)
+            return UserRecord(user.id, user.channel, user.external_id, user.language)
+        return UserRecord(user_id, channel, external_id, None)
 
     @_in_context
     async def set_user_language(self, user_id: int, language: str | None) -> None:
@@ -217,13 +220,13 @@ class TortoiseStore:
         found = await turns.open_conversation(user_id, chat_id)  # every turn: plain SQL (turns.py)
         if found is not None:
             return ConversationRecord(found[0], user_id, found[1])
-        created = await Conversation.create(user_id=user_id, chat_id=chat_id)
+        created = await turns.insert(Conversation, user_id=user_id, chat_id=chat_id)
         # Two first turns at once may both create one; the older wins and the loser leaves no trace.
         oldest = await turns.open_conversation(user_id, chat_id)
-        if oldest is not None and oldest[0] != created.id:
-            await created.delete()
+        if oldest is not None and oldest[0] != created:
+            await Conversation.filter(id=created).delete()
             return ConversationRecord(oldest[0], user_id, oldest[1])
-        return ConversationRecord(created.id, user_id, created.chat_id)
+        return ConversationRecord(created, user_id, chat_id)
 
     @_in_context
     async def reset_conversation(self, user_id: int, chat_id: str) -> bool:
@@ -255,7 +258,8 @@ class TortoiseStore:
         user_id: int | None = None,
     ) -> int:
         usage = usage or Usage()
-        return await turns.insert_message(
+        return await turns.insert(
+            Message,
             conversation_id=conversation_id,
             user_id=user_id,
             role=role,

@@ -5,9 +5,9 @@ Each question makes these four reads. Through the ORM each one costs about 0.15 
 and turn rows into model instances, five times the database call itself, and they run on the process's
 one event loop for every question. Here the SQL is written once per dialect (Tortoise's parameter style,
 the models' table names) and rows stay tuples. The one write of every question and answer, the message
-INSERT, runs the ORM's own statement with the ORM's own value conversions, without building a model
-instance around it (``Message.create`` cost three times the INSERT). Other writes, and the rare paths (a
-new user, a new conversation), stay with the ORM in store.py.
+INSERT, and those of a new user and conversation, run the ORM's own statement with the ORM's own value
+conversions, without building a model instance around it (``Model.create`` cost three times the INSERT).
+Other writes stay with the ORM in store.py.
 """
 
 from __future__ import annotations
@@ -62,25 +62,32 @@ def _queries(db: BaseDBAsyncClient) -> dict[str, str]:
     return found
 
 
-#: The ORM's INSERT of a message and its columns, per connection class.
-_INSERTS: dict[type[BaseDBAsyncClient], tuple[str, tuple[str, ...]]] = {}
+#: The ORM's INSERT statement of a model and its columns, per model and connection class.
+_INSERTS: dict[tuple[type[Any], type[BaseDBAsyncClient]], tuple[str, tuple[str, ...]]] = {}
 
 
-async def insert_message(**values: Any) -> int:
-    """INSERT a message as ``Message.create(**values)`` would (the same statement, every column converted by
-    its field, ``created_at`` the ORM's now) and return its id. Every other column must be given."""
-    db = _db(Message)
-    found = _INSERTS.get(type(db))
+async def insert(model: type[Any], **values: Any) -> int:
+    """INSERT a row as ``model.create(**values)`` would and return its id: the same statement, every column
+    converted by its field, a column not given set to its default or, for ``auto_now_add``, the ORM's now."""
+    db = _db(model)
+    found = _INSERTS.get((model, type(db)))
     if found is None:
-        executor = db.executor_class(model=Message, db=db)
-        found = _INSERTS[type(db)] = (executor.insert_query, tuple(executor.regular_columns))
+        executor = db.executor_class(model=model, db=db)
+        found = _INSERTS[model, type(db)] = (executor.insert_query, tuple(executor.regular_columns))
     query, columns = found
-    fields = Message._meta.fields_map
-    values.setdefault("created_at", timezone.localtime())  # what auto_now_add sets
-    row = [fields[name].to_db_value(values[name], Message) for name in columns]
+    fields = model._meta.fields_map
+    row = [fields[name].to_db_value(_value(fields[name], name, values), model) for name in columns]
     inserted = await db.execute_insert(query, row)
     # SQLite gives the new row id; PostgreSQL the row of the statement's RETURNING id.
     return int(inserted if isinstance(inserted, int) else inserted["id"])
+
+
+def _value(field: Any, name: str, values: dict[str, Any]) -> Any:
+    if name in values:
+        return values[name]
+    if getattr(field, "auto_now_add", False) or getattr(field, "auto_now", False):
+        return timezone.localtime()  # what the field's to_db_value sets on a model instance
+    return field.default() if callable(field.default) else field.default
 
 
 async def _rows(model: type[Any], name: str, values: list[Any]) -> list[Any]:

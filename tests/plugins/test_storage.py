@@ -221,11 +221,47 @@ async def test_messages_round_trip_every_field(store: TortoiseStore) -> None:
     assert (await store.messages(conversation.id))[0].status == "cancelled"
 
 
-async def test_a_message_is_stored_exactly_as_the_orm_stores_it(store: TortoiseStore) -> None:
-    """add_message writes the row with its own INSERT (plugins/storage/turns.py): every column must hold
-    what ``Message.create`` stores for the same values, in the same database representation."""
-    user = await store.get_or_create_user("telegram", "42")
+async def assert_stored_alike(
+    model: type[Any], ours: int, theirs: int, time_column: str, unlike: str | None = None
+) -> None:
+    """Rows ``ours`` (written by the store's own INSERT, plugins/storage/turns.py) and ``theirs`` (by the
+    ORM's ``create``) hold the same values in the same database representation, ids, times and the column
+    ``unlike`` (a unique key the two rows cannot share) aside."""
+    _, rows = await model._meta.db.execute_query(
+        f"SELECT * FROM {model._meta.db_table} WHERE id IN ({ours}, {theirs}) ORDER BY id"
+    )
+    mine, orm = (dict(row) for row in rows)
+    assert (mine.pop("id"), orm.pop("id")) == (ours, theirs)
+    mine_at, orm_at = mine.pop(time_column), orm.pop(time_column)
+    if unlike is not None:
+        assert type(mine.pop(unlike)) is type(orm.pop(unlike))
+    assert mine == orm
+    # An ISO string with its offset on SQLite, timestamptz on PostgreSQL; read back as an aware time.
+    assert type(mine_at) is type(orm_at)
+    if isinstance(mine_at, str):
+        assert len(mine_at) == len(orm_at) and mine_at[-6:] == orm_at[-6:], (mine_at, orm_at)
+    read = getattr(await model.get(id=ours), time_column)
+    assert read.tzinfo is not None
+    assert abs((read - getattr(await model.get(id=theirs), time_column)).total_seconds()) < 60
+
+
+async def test_users_conversations_and_messages_are_stored_exactly_as_the_orm_stores_them(
+    store: TortoiseStore,
+) -> None:
+    """The rows of every turn are written with the store's own INSERTs: each must hold what ``create``
+    stores for the same values."""
+    user = await store.get_or_create_user("telegram", "42", display_name="Анна «А»")
+    orm_user = await User.create(channel="telegram", external_id="43", display_name="Анна «А»")
+    await assert_stored_alike(User, user.id, orm_user.id, "created_at", unlike="external_id")
+    assert (await store.get_or_create_user("telegram", "42")).id == user.id
+
     conversation = await store.current_conversation(user.id, "private")
+    orm_conversation = await Conversation.create(user_id=orm_user.id, chat_id="private")
+    await assert_stored_alike(
+        Conversation, conversation.id, orm_conversation.id, "started_at", unlike="user_id"
+    )
+    assert (await store.current_conversation(user.id, "private")).id == conversation.id
+
     sources = (SourceRef("Часы «работы»", source_id=3, chunk_id=9, section='a "b"\\'), SourceRef("Guide"))
     for values in (
         {"role": "user", "text": "Когда? 🙂", "language": None, "status": "ok", "sources": ()},
@@ -237,33 +273,18 @@ async def test_a_message_is_stored_exactly_as_the_orm_stores_it(store: TortoiseS
             conversation.id,
             user_id=user.id,
             usage=usage,
-            **values,
+            **values,  # type: ignore[arg-type]
             **extra,  # type: ignore[arg-type]
         )
         orm = await Message.create(
             conversation_id=conversation.id,
             user_id=user.id,
-            **{**values, "sources": [dataclasses.asdict(source) for source in values["sources"]]},  # type: ignore[arg-type]
+            **{**values, "sources": [dataclasses.asdict(source) for source in values["sources"]]},  # type: ignore[attr-defined]
             prompt_tokens=usage.prompt_tokens,
             completion_tokens=usage.completion_tokens,
             **extra,
         )
-        db = Message._meta.db
-        _, rows = await db.execute_query(
-            f"SELECT * FROM {Message._meta.db_table} WHERE id IN ({ours}, {orm.id}) ORDER BY id"
-        )
-        mine, theirs = (dict(row) for row in rows)
-        assert mine.pop("id") == ours and theirs.pop("id") == orm.id
-        mine_at, theirs_at = mine.pop("created_at"), theirs.pop("created_at")
-        assert mine == theirs
-        # The same representation of the time (an ISO string with its offset on SQLite, timestamptz on
-        # PostgreSQL), close to each other.
-        assert type(mine_at) is type(theirs_at)
-        if isinstance(mine_at, str):
-            assert len(mine_at) == len(theirs_at) and mine_at[-6:] == theirs_at[-6:], (mine_at, theirs_at)
-        read = await Message.get(id=ours)
-        assert read.created_at.tzinfo is not None
-        assert abs((read.created_at - orm.created_at).total_seconds()) < 60
+        await assert_stored_alike(Message, ours, orm.id, "created_at")
 
 
 async def test_history_is_the_newest_answered_messages_oldest_first(store: TortoiseStore) -> None:
