@@ -6,7 +6,7 @@ on SQLite and on a throwaway PostgreSQL cluster, with the demo knowledge base an
 (one key carries all the load here; a real deployment gives each integrator its own); quotas are off by
 default. ``otvet api --workers N`` with N = ``--workers``, by default one per core (2 on a 2-core machine),
 as docs/services/api.md scales it on one machine; wrk shares those cores (it costs far less per request
-than the server). CPU per answer and RSS are summed over the supervisor and its workers.
+than the server). CPU per answer and memory (PSS) are summed over the supervisor and its workers.
 
 The load is wrk (bench/ask.lua) with ``--clients`` connections on 2 threads: each request a new question,
 five questions per end user (``userId``), as an integrator relays its users' questions. A warm-up run first,
@@ -46,7 +46,6 @@ from common import (
     otvet_argv,
     otvet_env,
     postgres,
-    rss_bytes,
     start_process,
     write_rows,
 )
@@ -69,7 +68,9 @@ class Load:
     p50_ms: float
     p99_ms: float
     sample_failure: str
-    rss_mb: float
+    #: Proportional set size summed over the processes: the workers share the pages they were forked with,
+    #: which summed RSS would count once per worker.
+    pss_mb: float
     #: The server's CPU time (all threads) per answer during the measured run.
     cpu_ms_per_answer: float
 
@@ -111,9 +112,18 @@ async def measure(url: str, key: str, pid: int, args: argparse.Namespace, workdi
         p50_ms=round(int(r["p50_us"]) / 1000, 2),  # type: ignore[call-overload]
         p99_ms=round(int(r["p99_us"]) / 1000, 2),  # type: ignore[call-overload]
         sample_failure=str(r.get("sample", "")),
-        rss_mb=round(_tree(rss_bytes, pid) / 2**20, 1),
+        pss_mb=round(_tree(_pss_bytes, pid) / 2**20, 1),
         cpu_ms_per_answer=round(cpu * 1000 / max(answers, 1), 3),
     )
+
+
+def _pss_bytes(pid: int) -> int:
+    """The proportional set size of process ``pid`` (``Pss`` in /proc/PID/smaps_rollup; Linux only)."""
+    with open(f"/proc/{pid}/smaps_rollup") as rollup:
+        for line in rollup:
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    raise ValueError(f"no Pss for process {pid}")
 
 
 def _tree(measure: Callable[[int], float], pid: int) -> float:
@@ -167,7 +177,7 @@ async def bench_database(kind: str, args: argparse.Namespace) -> list[Row]:
         Row(name, "p50 latency", load.p50_ms, "ms", base.p50_ms),
         Row(name, "p99 latency", load.p99_ms, "ms", base.p99_ms).at_most(MAX_P99_MS),
         Row(name, "server CPU per answer", load.cpu_ms_per_answer, "ms", base.cpu_ms_per_answer),
-        Row(name, "RSS after load", load.rss_mb, "MB", base.rss_mb),
+        Row(name, "PSS after load", load.pss_mb, "MB", base.pss_mb),
     ]
 
 
