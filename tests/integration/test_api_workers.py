@@ -16,6 +16,7 @@ import pytest
 from tests.integration.test_services import ask_key, openai_env, scrape, slow_stream, words_of
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.server import Service, service
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.slow
 SLOW_WORDS = 12  # one word every 0.15 s: an answer takes about 2 s
@@ -32,15 +33,18 @@ def alive(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists()
 
 
-async def serving_processes(api: Service, tries: int = 200) -> set[float]:
-    """The start times of the processes that answered ``/metrics``, each request on a new connection (the
-    kernel hands each one to some worker)."""
+async def both_workers_serve(api: Service) -> None:
+    """Wait until the supervisor has both workers and each has answered ``/metrics`` (told apart by their
+    start times), each request on a new connection, which the kernel hands to some worker. The service
+    reads ready as soon as the first worker serves: the second starts after it."""
+    await eventually(lambda: len(children(api.process.pid)) == 2)
     seen: set[float] = set()
-    for _ in range(tries):
+
+    async def two_seen() -> bool:
         seen.add((await scrape(api.base))[("process_start_time_seconds", ())])
-        if len(seen) > 1:
-            break
-    return seen
+        return len(seen) == 2
+
+    await eventually(two_seen, every=0.01)
 
 
 async def test_two_workers_share_the_port_and_all_drain_on_sigterm(tmp_path: Path) -> None:
@@ -49,9 +53,8 @@ async def test_two_workers_share_the_port_and_all_drain_on_sigterm(tmp_path: Pat
         env = openai_env(tmp_path, fake)
         key = await ask_key(env, tmp_path)
         async with service("api", env, tmp_path, args=("--workers", "2"), ready_path="/readyz") as api:
+            await both_workers_serve(api)
             workers = children(api.process.pid)
-            assert len(workers) == 2, workers
-            assert len(await serving_processes(api)) == 2  # both workers accept connections
 
             async with contextlib.AsyncExitStack() as stack:
                 streams = [
@@ -77,6 +80,7 @@ async def test_two_workers_share_the_port_and_all_drain_on_sigterm(tmp_path: Pat
 async def test_a_worker_dying_unasked_stops_the_service_with_an_error(tmp_path: Path) -> None:
     env = openai_env(tmp_path, FakeOpenAI())  # never asked: no answer is wanted here
     async with service("api", env, tmp_path, args=("--workers", "2"), ready_path="/readyz") as api:
+        await both_workers_serve(api)
         first, second = children(api.process.pid)
         os.kill(first, signal.SIGKILL)
         assert await asyncio.wait_for(api.process.wait(), timeout=30) not in (0, None)
