@@ -17,6 +17,7 @@ from otvet.frontends.graphql.errors import StableErrorCodes, log_errors
 from otvet.frontends.graphql.limits import Limits
 from otvet.frontends.graphql.mutations import Mutation
 from otvet.frontends.graphql.nul import RefuseNul
+from otvet.frontends.graphql.operation_name import RequireOperationName
 from otvet.frontends.graphql.queries import Query
 from otvet.frontends.graphql.subscriptions import Subscription
 
@@ -46,7 +47,13 @@ def _build(key: tuple[tuple[str, Any], ...]) -> OtvetSchema:
         # Factories, not instances: strawberry makes one of each per operation, so nothing is shared.
         # CachedDocuments after Limits: the rules Limits adds are part of what "validated" means.
         # RefuseNul before CachedDocuments: a cached document still has new variables to check.
-        extensions=[StableErrorCodes, lambda: Limits(settings), RefuseNul, lambda: CachedDocuments(known)],
+        extensions=[
+            StableErrorCodes,
+            lambda: Limits(settings),
+            RequireOperationName,
+            RefuseNul,
+            lambda: CachedDocuments(known),
+        ],
         # Without introspection, "did you mean ...?" suggestions would still reveal the schema.
         config=StrawberryConfig(disable_field_suggestions=not settings.introspection),
     )

@@ -48,6 +48,26 @@ async def test_graphql_response_json_when_asked_for_with_400_for_request_errors(
     assert coercion.status_code == 400 and codes(coercion.json()) == ["BAD_USER_INPUT"]
 
 
+async def test_several_operations_without_an_operation_name_run_none_of_them(sqlite_api: Api) -> None:
+    # The spec's GetOperation: a request error. Strawberry alone would run the first (here, a mutation).
+    document = (
+        'mutation Make { createApiKey(name: "stray", scopes: [ASK]) { key } } query Look { __typename }'
+    )
+    accept = {"accept": GRAPHQL_RESPONSE_JSON}
+    refused = await sqlite_api.post(document, headers=accept)
+    assert refused.status_code == 400, refused.text
+    assert "data" not in refused.json() and codes(refused.json()) == ["BAD_REQUEST"]
+    assert "operationName" in refused.json()["errors"][0]["message"]
+    assert [key.name for key in await sqlite_api.otvet.accounts.list_api_keys()].count("stray") == 0
+
+    named = await sqlite_api.client.post(
+        "/graphql",
+        json={"query": document, "operationName": "Look"},
+        headers=sqlite_api.headers("admin", accept),
+    )
+    assert named.json() == {"data": {"__typename": "Query"}}
+
+
 async def test_application_json_keeps_status_200_for_graphql_errors(sqlite_api: Api) -> None:
     refused = await sqlite_api.post("{ noSuchField }", key=None, headers={"accept": "application/json"})
     assert refused.status_code == 200
