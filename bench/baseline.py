@@ -21,7 +21,7 @@ import contextlib
 import json
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
 import uvicorn
@@ -118,8 +118,10 @@ def _ask_input(body: Any) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-def create_app(database_url: str) -> Starlette:
-    state: dict[str, Database] = {}
+def database_lifespan(
+    database_url: str, state: dict[str, Any]
+) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
+    """A baseline app's lifespan: ``state["db"]`` is open while the app serves."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -128,6 +130,13 @@ def create_app(database_url: str) -> Starlette:
             yield
         finally:
             await state.pop("db").close()
+
+    return lifespan
+
+
+def create_app(database_url: str) -> Starlette:
+    state: dict[str, Any] = {}
+    lifespan = database_lifespan(database_url, state)
 
     async def ask(request: Request) -> Response:
         try:

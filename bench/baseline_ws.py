@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import sys
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -30,19 +28,12 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from baseline import Database, open_database
+from baseline import database_lifespan
 
 
 def create_app(database_url: str, deltas: int) -> Starlette:
-    state: dict[str, Database] = {}
-
-    @contextlib.asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        state["db"] = await open_database(database_url)
-        try:
-            yield
-        finally:
-            await state.pop("db").close()
+    state: dict[str, Any] = {}
+    lifespan = database_lifespan(database_url, state)
 
     async def chat(websocket: WebSocket) -> None:
         await websocket.accept()

@@ -18,24 +18,18 @@ from otvet.core.logs import Redactor, log_context, settings_secrets
 from otvet.core.types import Turn
 from otvet.frontends.app import create_app
 from tests.conftest import make_settings
+from tests.support.logcapture import root_logger_restored
 from tests.support.providers import MockProvider
 
 
 @pytest.fixture
 def captured(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
     """What configure_logging writes (to this stream instead of stderr); the root logger is restored after."""
-    root = logging.getLogger()
-    saved = (list(root.handlers), root.level)
     stream = io.StringIO()
     real = logs.configure_logging
     monkeypatch.setattr(logs, "configure_logging", lambda *a, **k: real(*a, **k, stream=stream))
-    yield stream
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    for handler in saved[0]:
-        root.addHandler(handler)
-    root.setLevel(saved[1])
-    logging.getLogger("uvicorn.access").disabled = False
+    with root_logger_restored():
+        yield stream
 
 
 def lines(stream: io.StringIO) -> list[dict[str, object]]:

@@ -16,6 +16,7 @@ from otvet.core.ingest import source_type_for_page
 from otvet.core.sources import SourceError
 from otvet.plugins import sources_docx
 from otvet.plugins.sources_docx import DocxSource
+from tests.support.archives import zip_bytes as _zip
 from tests.support.cli import clean_env, run_otvet
 
 #: What a document holds: ("title" or "h1".."h6", text), ("p" | "li" | "num", text) or ("table", rows).
@@ -137,14 +138,6 @@ def test_a_language_otvet_does_not_speak_is_ignored() -> None:
     assert parsed.language is None
 
 
-def _zip(members: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in members.items():
-            archive.writestr(name, content)
-    return out.getvalue()
-
-
 def _bomb() -> bytes:
     """A few hundred KB that would unpack into more than 200 MiB of zeros."""
     out = io.BytesIO()
@@ -165,9 +158,15 @@ OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)
     [
         (b"Just some text, not a document.", "bad.docx: is not a Word .docx file \\(not a zip archive\\)"),
         (b"PK\x03\x04 cut short", "is not a Word .docx file"),
-        (_zip({"hello.txt": b"hi"}), "is a zip archive but not a Word document \\(no word/document.xml\\)"),
+        (
+            _zip({"hello.txt": b"hi"}),
+            "is a zip archive but not a Word document \\(no word/document.xml\\)",
+        ),
         (OLE, "is an old Word .doc or a password-protected document: save it from Word as .docx"),
-        (_zip({"[Content_Types].xml": b"<x", "word/document.xml": b"<x"}), "is not a readable Word document"),
+        (
+            _zip({"[Content_Types].xml": b"<x", "word/document.xml": b"<x"}),
+            "is not a readable Word document",
+        ),
         (make_docx([("p", "Cut short.")])[:-200], "is not a Word .docx file"),
         (make_docx([("h1", "Only a heading")]), "has no text: there is nothing to learn from"),
     ],

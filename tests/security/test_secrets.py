@@ -26,6 +26,7 @@ from tests.frontends.graphql.client import Api
 from tests.support.cli import clean_env, run_otvet, run_otvet_async
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.fake_telegram import FakeBotAPI
+from tests.support.logcapture import root_logger_restored
 from tests.support.providers import MockProvider
 from tests.support.server import free_port, service
 
@@ -214,17 +215,10 @@ async def test_the_command_line_with_a_refusing_provider_leaks_no_secret(tmp_pat
 @pytest.fixture(params=["text", "json"])
 def captured_log(request: pytest.FixtureRequest) -> Iterator[io.StringIO]:
     """What configure_logging writes at DEBUG in each format; the root logger is restored after."""
-    root = logging.getLogger()
-    saved = (list(root.handlers), root.level)
     stream = io.StringIO()
-    configure_logging("DEBUG", fmt=request.param, secrets=SECRETS, service="api", stream=stream)
-    yield stream
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    for handler in saved[0]:
-        root.addHandler(handler)
-    root.setLevel(saved[1])
-    logging.getLogger("uvicorn.access").disabled = False
+    with root_logger_restored():
+        configure_logging("DEBUG", fmt=request.param, secrets=SECRETS, service="api", stream=stream)
+        yield stream
 
 
 async def test_a_crashing_plugin_leaks_no_secret(

@@ -30,6 +30,7 @@ from tests.conftest import make_settings
 from tests.frontends.graphql.client import Api, codes
 from tests.frontends.graphql.conftest import serve_api
 from tests.security.hostile import Snapshot, snapshot
+from tests.support.archives import zip_bytes
 from tests.support.cli import clean_env, run_otvet_async
 from tests.support.providers import MockProvider
 from tests.support.web import Page, WebServer
@@ -370,14 +371,6 @@ async def test_upload_names_cannot_traverse_or_smuggle_paths(
 # --- uploaded files: size, bombs, broken and mis-encoded content --------------------------------------------
 
 
-def _zip(members: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in members.items():
-            archive.writestr(name, content)
-    return out.getvalue()
-
-
 def _docx_bomb() -> bytes:
     """A small .docx whose media folder unpacks to 210 MiB of zeros."""
     out = io.BytesIO()
@@ -392,7 +385,7 @@ def _docx_bomb() -> bytes:
 
 def _lying_docx() -> bytes:
     """A zip whose directory says its document is 13 bytes while the deflate stream holds 50 MiB."""
-    data = bytearray(_zip({"word/document.xml": b"<w:document/>" + b"\0" * (50 * 1024 * 1024)}))
+    data = bytearray(zip_bytes({"word/document.xml": b"<w:document/>" + b"\0" * (50 * 1024 * 1024)}))
     central = data.rindex(b"PK\x01\x02")
     local = data.index(b"PK\x03\x04")
     for offset in (local + 22, central + 24):  # the uncompressed size in both headers
