@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
@@ -133,9 +134,24 @@ def storable(parsed: ParsedSource, *, origin: str) -> ParsedSource:
     )
 
 
+def _looks_like_utf16(head: bytes) -> bool:
+    """UTF-16 text (what Windows editors save as "Unicode"): a NUL in nearly every other byte, since Latin
+    letters, digits and punctuation have a zero high byte (Cyrillic's is 0x04: its share stays low, so the
+    mark, when there is one, decides)."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return True
+    even, odd = head[0::2], head[1::2]
+    return len(head) >= 8 and max(even.count(0) / len(even), odd.count(0) / len(odd)) > 0.9
+
+
 def decode_text(data: bytes, *, origin: str) -> str:
     """Decode a text file as UTF-8 (with or without BOM), refusing binary or mis-encoded input clearly."""
-    if b"\x00" in data[:4096]:
+    head = data[:4096]
+    if b"\x00" in head:
+        # Refused either way (a UTF-16 mark alone cannot tell text from bytes that start with 0xFF 0xFE), but
+        # an admin who saved a file as "Unicode" needs to hear what to do, not that it is binary.
+        if _looks_like_utf16(head):
+            raise SourceError("looks like UTF-16 text; save it as UTF-8", origin=origin)
         raise SourceError("looks like a binary file, not text", origin=origin)
     try:
         return data.decode("utf-8-sig")

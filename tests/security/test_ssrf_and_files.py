@@ -294,7 +294,7 @@ RESPONSES: dict[str, tuple[Callable[[], Page], str]] = {
     ),
     "lying charset": (  # UTF-16 labelled UTF-8: the parser sees the NULs
         lambda: Page("Café".encode("utf-16-le"), headers={"Content-Type": "text/plain; charset=utf-8"}),
-        "looks like a binary file, not text",
+        "looks like UTF-16 text; save it as UTF-8",
     ),
 }
 
@@ -464,8 +464,8 @@ HOSTILE_FILES: dict[str, tuple[str, bytes | Callable[[], bytes], str]] = {
     "html binary": ("bin.html", b"\x00\x01\x02\x03" * 100, "looks like a binary file"),
     "markdown invalid utf-8": ("bad.md", b"# T\n\n\xff\xfe\xfd \xc3\x28\n", "is not valid UTF-8"),
     "markdown latin-1": ("latin.md", "# Café\n\nnaïve façade\n".encode("latin-1"), "is not valid UTF-8"),
-    "text utf-16": ("wide.txt", "Plain words in UTF-16.\n".encode("utf-16"), "wide.txt: "),
-    "text utf-16 without bom": ("wide.md", "# Words\n\nin UTF-16\n".encode("utf-16-le"), "wide.md: "),
+    "text utf-16": ("wide.txt", "Plain words in UTF-16.\n".encode("utf-16"), "looks like UTF-16 text"),
+    "text utf-16 without bom": ("wide.md", "# Words\n\nin UTF-16\n".encode("utf-16-le"), "like UTF-16"),
     "markdown nothing": ("empty.md", b"   \n\n", "empty.md"),
     "unknown extension": ("payload.exe", b"MZ", "unknown kind of file"),
 }
