@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import pluggy
 
+from otvet.core import ast_race
+
+# Before anything imports Strawberry or Tortoise, which parse annotations and source as they load.
+ast_race.install()
+
 __version__ = "0.1.0"
 
 #: Marker for plugin hook implementations: ``from otvet import hookimpl``.

@@ -40,6 +40,26 @@ def environment(tmp_path: Path, fake: FakeOpenAI) -> dict[str, str]:
     )
 
 
+#: Retrieves a fake fine-tuning job survives: for as long as a test needs it running.
+HELD = 10**9
+
+
+def _only(fake: FakeOpenAI) -> str:
+    (job_id,) = fake.fine_tuning_jobs
+    return job_id
+
+
+async def _read_until(stream: asyncio.StreamReader, marker: str) -> str:
+    """Lines of ``stream`` up to and including the first holding ``marker``."""
+    seen = ""
+    while marker not in seen:
+        line = await stream.readline()
+        if not line:
+            raise AssertionError(f"the stream ended before {marker!r}: {seen!r}")
+        seen += line.decode()
+    return seen
+
+
 async def with_pairs(tmp_path: Path) -> None:
     """Store the pairs in the database the commands use (in this process: quicker than `otvet ingest`)."""
     async with Otvet(make_settings(tmp_path)) as otvet:
@@ -98,13 +118,30 @@ async def test_start_wait_follows_the_job_and_prints_the_setting_or_the_failure(
         *otvet_command(), "worker", env=env, cwd=tmp_path, stderr=asyncio.subprocess.DEVNULL
     )
     try:
-        code, out, err = await run_otvet_async("finetune", "start", "--wait", env=env, cwd=tmp_path)
-        assert code == 0, err
-        (remote,) = fake.fine_tuning_jobs.values()
-        model = remote["fine_tuned_model"]
+        # The remote job stays running until the command has shown that: a fixed number of polls raced the
+        # command's own half-second poll, and on a busy machine the job could finish between two of them.
+        fake.fine_tune_polls = HELD
+        waiting = await asyncio.create_subprocess_exec(
+            *otvet_command(),
+            "finetune",
+            "start",
+            "--wait",
+            env=env,
+            cwd=tmp_path,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        assert waiting.stdout is not None and waiting.stderr is not None
+        shown = await asyncio.wait_for(_read_until(waiting.stderr, "  running"), PROCESS_SECONDS)
+        assert "Waiting for a worker" in shown and "succeeded" not in shown
+        fake.fine_tune_polls = 0  # the next retrieve finishes the job
+        out_bytes, err_bytes = await asyncio.wait_for(waiting.communicate(), PROCESS_SECONDS)
+        out, err = out_bytes.decode(), shown + err_bytes.decode()
+        assert waiting.returncode == 0, err
+        model = fake.fine_tuning_jobs[_only(fake)]["fine_tuned_model"]
         assert f"fine-tuned model {model}" in out
         assert f"OTVET_OPENAI__MODEL={model}" in out
-        assert "running" in err  # progress was shown while waiting
+        assert "succeeded 100%" in err
 
         fake.fail_fine_tune("The training file is too small.")
         code, out, err = await run_otvet_async("finetune", "start", "--wait", env=env, cwd=tmp_path)
