@@ -254,6 +254,9 @@ class GraphQLSettings(BaseModel):
     max_body_bytes: int = Field(131072, ge=1024)
     #: Largest multipart request (``uploadSources``, the GraphQL multipart request spec), in bytes.
     max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1024)
+    #: Seconds a subscription message may wait for a client that does not read before that client's
+    #: WebSocket is dropped (with its subscriptions, whose provider streams are closed).
+    send_timeout_seconds: float = Field(10.0, gt=0)
 
 
 class WorkerSettings(BaseModel):

@@ -16,9 +16,10 @@ On top of strawberry it adds:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -82,15 +83,23 @@ def _limited(receive: Receive, limit: int) -> Receive:
     return wrapped
 
 
-def _frames_limited(receive: Receive, send: Send, limit: int) -> tuple[Receive, Send]:
-    """A WebSocket whose frames over ``limit`` bytes close it with 1009, as a body over it gets 413, and
-    whose text frames that are not a JSON object close it with 4400.
+def _frames_limited(
+    receive: Receive, send: Send, limit: int, send_timeout: float, on_stuck: Callable[[], None]
+) -> tuple[Receive, Send]:
+    """A WebSocket whose frames over ``limit`` bytes close it with 1009, as a body over it gets 413, whose
+    text frames that are not a JSON object close it with 4400, and whose client is dropped when a message
+    for it waits ``send_timeout`` seconds to be written.
 
-    Without this a ``subscribe`` message could be as large as the server's WebSocket limit (16 MiB in
-    uvicorn) and would be parsed whole. After closing, the app is told the client left (so its
+    Without the size check a ``subscribe`` message could be as large as the server's WebSocket limit (16 MiB
+    in uvicorn) and would be parsed whole. After closing, the app is told the client left (so its
     subscriptions stop) and whatever it still sends is dropped: the socket is gone.
+
+    A client that stops reading fills the socket's buffers, and then every send waits. Without the timeout
+    its subscription would hold a task and the provider's open stream for as long as the TCP connection
+    lives. ``on_stuck`` ends the whole connection (its subscriptions are cancelled, which closes their
+    provider streams and marks their questions cancelled), and the send that waited in vain waits for that.
     """
-    closed = False
+    closed = stuck = False
 
     async def limited_receive() -> Message:
         message = await receive()
@@ -109,14 +118,25 @@ def _frames_limited(receive: Receive, send: Send, limit: int) -> tuple[Receive, 
         return message
 
     async def close(code: int, reason: str) -> Message:
-        nonlocal closed
-        closed = True
-        await send({"type": "websocket.close", "code": code, "reason": reason})
+        await guarded_send({"type": "websocket.close", "code": code, "reason": reason})
         return {"type": "websocket.disconnect", "code": code}
 
     async def guarded_send(message: Message) -> None:
-        if not closed:
-            await send(message)
+        nonlocal closed, stuck
+        if closed:
+            return
+        if message["type"] == "websocket.close":
+            closed = True
+        try:
+            async with asyncio.timeout(send_timeout):
+                await send(message)
+        except TimeoutError:
+            if not stuck:  # once: several sends (a subscription's, a pong) may be waiting
+                stuck = closed = True
+                log.info("GraphQL WebSocket client stopped reading its messages: disconnected")
+                on_stuck()
+            # on_stuck cancels this task too (the connection's, or the subscription's with it): wait for that.
+            await asyncio.Event().wait()
 
     return limited_receive, guarded_send
 
@@ -156,7 +176,7 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
-            await super().__call__(scope, *_frames_limited(receive, send, self.limits.max_body_bytes))
+            await self._socket(scope, receive, send)
             return
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
@@ -282,6 +302,24 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
         return response
 
     # --- WebSocket --------------------------------------------------------------------------------------
+
+    async def _socket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # No deadline until a client stops reading; then one that has passed, which cancels the connection.
+        deadline = asyncio.timeout(None)
+        guarded = _frames_limited(
+            receive,
+            send,
+            self.limits.max_body_bytes,
+            self.limits.send_timeout_seconds,
+            lambda: deadline.reschedule(asyncio.get_running_loop().time()),
+        )
+        try:
+            async with deadline:
+                await super().__call__(scope, *guarded)
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            # Dropped for not reading: returning lets the server close the connection.
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> GraphQLContext:
         return GraphQLContext(otvet=self.otvet, request=request, login_limiter=self.login_limiter)

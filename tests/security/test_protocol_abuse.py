@@ -12,6 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
+import random
+import string
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +31,7 @@ from otvet.frontends.telegram.plugin import MAX_UPDATE_BYTES, STATE_KEY
 from otvet.frontends.untrusted import MAX_HEADER_BYTES
 from tests.conftest import make_settings
 from tests.frontends.graphql.client import Api, codes
-from tests.frontends.graphql.conftest import serve_api
+from tests.frontends.graphql.conftest import ApiFactory, serve_api
 from tests.frontends.graphql.wsclient import PROTOCOL, GraphQLSocket, graphql_socket
 from tests.frontends.telegram.test_webhook import SECRET, webhook_env
 from tests.security.hostile import UPDATE, StubBot, UpdateQueue, snapshot
@@ -516,7 +519,7 @@ async def test_a_subscriber_that_never_reads_does_not_hold_up_others(
 ) -> None:
     mock_provider.then(*["lorem ipsum dolor sit amet " * 400] * 2000)  # ~20 MB, more than socket buffers hold
     mock_provider.then("Others ", "are ", "answered.")
-    async with websockets.connect(ws_url, subprotocols=[PROTOCOL], max_queue=1) as stuck:  # type: ignore[list-item]
+    async with websockets.connect(ws_url, subprotocols=[PROTOCOL], max_queue=1, close_timeout=1) as stuck:  # type: ignore[list-item]
         init = {"type": "connection_init", "payload": {"authorization": f"Bearer {sqlite_api.keys['ask']}"}}
         await stuck.send(json.dumps(init))
         assert json.loads(await stuck.recv())["type"] == "connection_ack"
@@ -533,6 +536,50 @@ async def test_a_subscriber_that_never_reads_does_not_hold_up_others(
                 ASK.replace("__typename", "__typename ... on Answer { text }"), key="ask"
             )
     assert answer == {"ask": {"__typename": "Answer", "text": "Others are answered."}}
+
+
+async def test_a_subscriber_that_never_reads_is_dropped_and_its_answer_cancelled(
+    api_with: ApiFactory, mock_provider: MockProvider, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After ``graphql.send_timeout_seconds`` of a message waiting for it, the client is disconnected: its
+    subscription stops, which closes the provider's stream and records the question as cancelled, instead of
+    both staying open for as long as the TCP connection does."""
+    # Random letters: the test server keeps permessage-deflate on, which would shrink repeated text to
+    # nothing. 8 MB, more than the socket buffers hold.
+    letters = random.Random(0).choices(string.ascii_letters, k=10_000)
+    mock_provider.then(*["".join(letters[i:] + letters[:i]) for i in range(800)], hang=True)
+    caplog.set_level(logging.INFO, "otvet.frontends.graphql")
+    async with api_with(graphql={"send_timeout_seconds": 0.5}) as api:
+        server = LoopbackServer(api.app, "the GraphQL app")
+        port = await server.start()
+        try:
+            url = f"ws://127.0.0.1:{port}/graphql"
+            async with websockets.connect(
+                url, subprotocols=[PROTOCOL], max_queue=1, close_timeout=1
+            ) as stuck:  # type: ignore[list-item]
+                init = {"type": "connection_init", "payload": {"authorization": f"Bearer {api.keys['ask']}"}}
+                await stuck.send(json.dumps(init))
+                assert json.loads(await stuck.recv())["type"] == "connection_ack"
+                subscribe = {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {"query": ASK_STREAM, "variables": {"q": "Long?"}},
+                }
+                await stuck.send(json.dumps(subscribe))
+                # It never reads again; the server gives up on it.
+                await eventually(lambda: mock_provider.closed_streams == 1, within=20)
+                (conversation,) = await api.otvet.store.list_conversations(channel="graphql")
+                statuses = [m.status for m in await api.otvet.store.messages(conversation.id)]
+                assert statuses == ["cancelled"]
+                assert "stopped reading its messages: disconnected" in caplog.text
+                # The server goes on answering others.
+                mock_provider.then("Still ", "here.")
+                answer = await api.data(
+                    ASK.replace("__typename", "__typename ... on Answer { text }"), key="ask"
+                )
+                assert answer == {"ask": {"__typename": "Answer", "text": "Still here."}}
+        finally:
+            await server.stop()
 
 
 async def test_a_huge_websocket_message_is_cut_off_by_the_server_before_the_app_sees_it(
