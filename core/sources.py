@@ -114,15 +114,32 @@ def sections_by_heading(blocks: Iterable[tuple[bool, str]], title: str) -> list[
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
+#: Longest title kept whole. A title is shown with every answer citing its source (a Telegram message, a
+#: widget chip), so a parser's title (a page's ``<title>``, a heading that is really a paragraph) is cut
+#: there; a title an admin types is refused beyond it instead (frontends/graphql/training.py).
+MAX_TITLE_CHARS = 300
+
+
 def _storable_text(text: str) -> str:
     return _UNSTORABLE.sub(lambda m: "" if m.group() == "\x00" else "\ufffd", text)
 
 
+def _storable_title(title: str) -> str:
+    """One line of at most :data:`MAX_TITLE_CHARS`, cut at a word with an ellipsis when longer."""
+    title = " ".join(_storable_text(title).split())
+    if len(title) <= MAX_TITLE_CHARS:
+        return title
+    cut = title[: MAX_TITLE_CHARS - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > MAX_TITLE_CHARS // 2 else cut).rstrip() + "…"
+
+
 def storable(parsed: ParsedSource, *, origin: str) -> ParsedSource:
     """``parsed`` as the knowledge base can store it: NULs dropped (never text in a document), lone
-    surrogates shown as U+FFFD. A pair left with an empty question or answer is refused, as an empty one is.
+    surrogates shown as U+FFFD, titles on one line and cut to :data:`MAX_TITLE_CHARS`. A pair left with an
+    empty question or answer is refused, as an empty one is.
     """
-    sections = [Section(_storable_text(s.text), _storable_text(s.title)) for s in parsed.sections]
+    sections = [Section(_storable_text(s.text), _storable_title(s.title)) for s in parsed.sections]
     pairs = [
         QAPair(_storable_text(p.question).strip(), _storable_text(p.answer).strip()) for p in parsed.qa_pairs
     ]
@@ -130,7 +147,7 @@ def storable(parsed: ParsedSource, *, origin: str) -> ParsedSource:
         raise SourceError("a question or answer holds nothing but NUL characters", origin=origin)
     language = _storable_text(parsed.language) if parsed.language is not None else None
     return ParsedSource(
-        _storable_text(parsed.title), [s for s in sections if s.text.strip()], pairs, language
+        _storable_title(parsed.title), [s for s in sections if s.text.strip()], pairs, language
     )
 
 

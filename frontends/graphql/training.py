@@ -25,7 +25,7 @@ from otvet.core.app import Otvet
 from otvet.core.embeddings import EmbeddingError
 from otvet.core.ingest import fetch_source, parse_data
 from otvet.core.knowledge import NewSource
-from otvet.core.sources import SourceError
+from otvet.core.sources import MAX_TITLE_CHARS, SourceError
 from otvet.core.store import NotFound
 from otvet.frontends.graphql.context import context_of
 from otvet.frontends.graphql.errors import (
@@ -66,6 +66,14 @@ def _name(name: str) -> str:
     return name
 
 
+def _title(title: str | None) -> str | None:
+    """The title an admin gave, or None for the parser's own; refused, not cut, when it is too long."""
+    title = " ".join((title or "").split())
+    if len(title) > MAX_TITLE_CHARS:
+        raise bad_input(f"title is longer than {MAX_TITLE_CHARS} characters")
+    return title or None
+
+
 def _language(otvet: Otvet, language: str | None) -> str | None:
     if language is not None and language not in otvet.i18n.languages:
         raise bad_input(f"unknown language {language!r}: choose from {', '.join(otvet.i18n.languages)}")
@@ -104,10 +112,10 @@ class TrainingMutations:
         rebuild: bool = True,
     ) -> IngestResult:
         otvet = context_of(info).otvet
-        name, language = _name(name), _language(otvet, language)
+        name, title, language = _name(name), _title(title), _language(otvet, language)
         source = await _parse(otvet, "markdown", text.encode("utf-8"), name)
-        if title and title.strip():
-            source.parsed.title = title.strip()
+        if title:
+            source.parsed.title = title
         if language:
             source.parsed.language = language
         # The title and language are part of what is stored: changing them alone is a change.
@@ -127,10 +135,10 @@ class TrainingMutations:
         rebuild: bool = True,
     ) -> IngestResult:
         otvet = context_of(info).otvet
-        name, language = _name(name), _language(otvet, language)
+        name, title, language = _name(name), _title(title), _language(otvet, language)
         document: dict[str, object] = {"pairs": [{"question": p.question, "answer": p.answer} for p in pairs]}
-        if title and title.strip():
-            document["title"] = title.strip()
+        if title:
+            document["title"] = title
         if language:
             document["language"] = language
         data = json.dumps(document, ensure_ascii=False).encode("utf-8")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from otvet.core.sources import SourceError
+from otvet.core.ingest import parse_data
+from otvet.core.sources import MAX_TITLE_CHARS, SourceError
 from otvet.plugins.sources_qa import CsvQASource, JsonQASource, YamlQASource
 from otvet.plugins.sources_text import MarkdownSource, TextSource
 
@@ -25,6 +26,19 @@ def test_markdown_sections_follow_headings_and_front_matter_sets_title_and_langu
 def test_markdown_title_falls_back_to_the_first_h1_then_the_file_name() -> None:
     assert MarkdownSource().parse(b"# Hello\n\ntext", origin="x.md").title == "Hello"
     assert MarkdownSource().parse(b"just text", origin="my_notes.md").title == "My notes"
+
+
+def test_titles_are_one_line_and_long_ones_are_cut_at_a_word() -> None:
+    """A title is shown with every answer that cites its source: a heading that is really a paragraph, or a
+    title spread over lines, must not become a citation the size of a page."""
+    words = " ".join(f"word{i}" for i in range(2000))
+    yaml = b"title: |\n  First line\n  second line\npairs:\n  - question: Q?\n    answer: A.\n"
+    assert parse_data(yaml, YamlQASource(), "faq.yaml").parsed.title == "First line second line"
+    parsed = parse_data(f"# {words}\n\nThe text.".encode(), MarkdownSource(), "long.md").parsed
+    (section,) = parsed.sections
+    assert len(section.title) <= MAX_TITLE_CHARS and section.title.endswith("…")
+    assert words.startswith(section.title[:-1]) and section.title[-2] != " "
+    assert section.text == "The text."
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,7 @@ from otvet.core.app import Otvet
 from otvet.core.chunking import chunk_source
 from otvet.core.ingest import parse_data
 from otvet.core.knowledge import NewSource
-from otvet.core.sources import ParsedSource, SourceError, SourceType
+from otvet.core.sources import MAX_TITLE_CHARS, ParsedSource, SourceError, SourceType
 from otvet.frontends.graphql.errors import BAD_USER_INPUT, ApiError
 from otvet.frontends.graphql.pagination import decode_cursor, encode_cursor
 from otvet.frontends.widget import protocol
@@ -92,6 +92,8 @@ def parse_or_refuse(source_type: SourceType, data: bytes) -> NewSource | None:
     for text in _strings(source.parsed):
         assert "\x00" not in text, f"a NUL would make PostgreSQL refuse the source: {text!r}"
         text.encode("utf-8")  # a lone surrogate raises here, as it would in the database driver
+    for title in (source.parsed.title, *(section.title for section in source.parsed.sections)):
+        assert len(title) <= MAX_TITLE_CHARS and "\n" not in title, f"a title to show with answers: {title!r}"
     pieces = list(chunk_source(source.parsed, max_chars=300, overlap=60))
     assert pieces and all(piece.text.strip() for piece in pieces)
     return source

@@ -149,6 +149,22 @@ async def test_text_and_qa_sources_build_a_version(sqlite_api: Api) -> None:
     assert len(await sqlite_api.otvet.store.list_sources()) == 2  # nothing stored
 
 
+async def test_a_title_over_300_characters_is_refused_not_cut(sqlite_api: Api) -> None:
+    text = f"""mutation($title: String) {{
+        addTextSource(name: "guide.md", title: $title, text: "Install it with pip.") {{ {INGEST} }} }}"""
+    pairs = f"""mutation($title: String) {{ addQaPairs(name: "faq", title: $title,
+        pairs: [{{question: "What is Otvet?", answer: "A bot."}}]) {{ {INGEST} }} }}"""
+    for mutation in (text, pairs):
+        refused = await sqlite_api.body(mutation, {"title": "x" * 301})
+        assert codes(refused) == ["BAD_USER_INPUT"], refused
+        assert refused["errors"][0]["message"].endswith("title is longer than 300 characters")
+        assert await sqlite_api.otvet.store.list_sources() == []
+    # Spaces and line breaks do not count: the title is kept on one line.
+    added = await sqlite_api.data(text, {"title": "  My\n  guide  " + " " * 400})
+    assert added["addTextSource"]["added"] == ["guide.md"]
+    assert (await sqlite_api.data("{ sources { title } }"))["sources"] == [{"title": "My guide"}]
+
+
 async def test_a_url_source_is_fetched_parsed_and_cited_with_its_link(api_with: ApiFactory) -> None:
     async with WebServer() as web:
         web.pages["/returns.html"] = Page(
