@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from otvet.config.settings import Settings
 from otvet.core.app import Otvet
+from tests.support.logcapture import root_logger_restored
 from tests.support.providers import MockProvider
 
 pytest_plugins = ["tests.support.fixtures"]
@@ -22,6 +23,14 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
         if name.startswith("OTVET_") and not name.startswith("OTVET_TEST_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("OTVET_CONFIG_FILE", str(tmp_path / "absent.toml"))
+
+
+@pytest.fixture(autouse=True)
+def _logging_restored() -> Iterator[None]:
+    """A test that runs the CLI in process gets its ``configure_logging``: a handler on that test's
+    captured stderr, which pytest closes after it. Every test leaves logging as it found it."""
+    with root_logger_restored():
+        yield
 
 
 def make_settings(tmp_path: Path, database_url: str = "", **overrides: object) -> Settings:
