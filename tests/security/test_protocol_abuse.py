@@ -514,13 +514,12 @@ async def test_a_key_over_its_rate_limit_gets_429_everywhere_then_recovers(tmp_p
 # --- a client that never reads ------------------------------------------------------------------------------
 
 
-async def test_a_subscriber_that_never_reads_does_not_hold_up_others(
-    sqlite_api: Api, ws_url: str, mock_provider: MockProvider
-) -> None:
-    mock_provider.then(*["lorem ipsum dolor sit amet " * 400] * 2000)  # ~20 MB, more than socket buffers hold
-    mock_provider.then("Others ", "are ", "answered.")
-    async with websockets.connect(ws_url, subprotocols=[PROTOCOL], max_queue=1, close_timeout=1) as stuck:  # type: ignore[list-item]
-        init = {"type": "connection_init", "payload": {"authorization": f"Bearer {sqlite_api.keys['ask']}"}}
+@contextlib.asynccontextmanager
+async def _subscribed_then_not_reading(url: str, key: str) -> AsyncIterator[None]:
+    """A graphql-ws client that subscribes to a long answer and never reads again. ``max_queue=1`` makes
+    its library stop reading the socket too, so the server's writes back up."""
+    async with websockets.connect(url, subprotocols=[PROTOCOL], max_queue=1, close_timeout=1) as stuck:  # type: ignore[list-item]
+        init = {"type": "connection_init", "payload": {"authorization": f"Bearer {key}"}}
         await stuck.send(json.dumps(init))
         assert json.loads(await stuck.recv())["type"] == "connection_ack"
         subscribe = {
@@ -529,7 +528,16 @@ async def test_a_subscriber_that_never_reads_does_not_hold_up_others(
             "payload": {"query": ASK_STREAM, "variables": {"q": "Long?"}},
         }
         await stuck.send(json.dumps(subscribe))
-        # It never reads again. Meanwhile another client asks and gets its whole answer.
+        yield
+
+
+async def test_a_subscriber_that_never_reads_does_not_hold_up_others(
+    sqlite_api: Api, ws_url: str, mock_provider: MockProvider
+) -> None:
+    mock_provider.then(*["lorem ipsum dolor sit amet " * 400] * 2000)  # ~20 MB, more than socket buffers hold
+    mock_provider.then("Others ", "are ", "answered.")
+    async with _subscribed_then_not_reading(ws_url, sqlite_api.keys["ask"]):
+        # Meanwhile another client asks and gets its whole answer.
         await eventually(lambda: len(mock_provider.requests) == 1)  # its answer is being written
         async with asyncio.timeout(30):
             answer = await sqlite_api.data(
@@ -554,19 +562,8 @@ async def test_a_subscriber_that_never_reads_is_dropped_and_its_answer_cancelled
         port = await server.start()
         try:
             url = f"ws://127.0.0.1:{port}/graphql"
-            async with websockets.connect(
-                url, subprotocols=[PROTOCOL], max_queue=1, close_timeout=1
-            ) as stuck:  # type: ignore[list-item]
-                init = {"type": "connection_init", "payload": {"authorization": f"Bearer {api.keys['ask']}"}}
-                await stuck.send(json.dumps(init))
-                assert json.loads(await stuck.recv())["type"] == "connection_ack"
-                subscribe = {
-                    "id": "1",
-                    "type": "subscribe",
-                    "payload": {"query": ASK_STREAM, "variables": {"q": "Long?"}},
-                }
-                await stuck.send(json.dumps(subscribe))
-                # It never reads again; the server gives up on it.
+            async with _subscribed_then_not_reading(url, api.keys["ask"]):
+                # The server gives up on it.
                 await eventually(lambda: mock_provider.closed_streams == 1, within=20)
                 (conversation,) = await api.otvet.store.list_conversations(channel="graphql")
                 statuses = [m.status for m in await api.otvet.store.messages(conversation.id)]
