@@ -5,11 +5,17 @@
 it) raises ``RecursionError``. A handler that only catches the first kind turns either into a 500 and a
 traceback for a few bytes anyone can send. :func:`load_json` turns all of them into ``JSONDecodeError``,
 which is what strawberry's request and WebSocket parsers catch.
+
+JSON also lets an escape spell half a surrogate pair (``"\\ud800"``). That is valid JSON but not text:
+UTF-8 cannot encode it, so it failed later, wherever the string was first written (the database, a log, a
+reply). In a question or a source's title it became an internal error in every frontend. :func:`load_json`
+refuses it as bad JSON too, with the escape named.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from starlette.requests import Request
@@ -25,14 +31,62 @@ class BodyTooLarge(Exception):
         self.limit = limit
 
 
+#: An escape of a surrogate code unit: lone, or half of a pair (``\\ud83d\\ude00`` is one emoji). Only a
+#: body with one is searched for lone ones.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def load_json(data: str | bytes) -> Any:
-    """``json.loads``, failing with ``json.JSONDecodeError`` for anything that is not JSON it can load."""
+    """``json.loads``, failing with ``json.JSONDecodeError`` for anything that is not JSON it can load, or
+    that holds a string no UTF-8 text can (a lone surrogate)."""
     try:
-        return json.loads(data)
+        text = _text(data)
+        value = json.loads(text)
     except RecursionError:
         raise json.JSONDecodeError("nested too deeply", "", 0) from None
     except UnicodeDecodeError as exc:
         raise json.JSONDecodeError(f"not UTF-8 (byte {exc.start})", "", exc.start) from None
+    if "\\u" in text and _SURROGATE_ESCAPE.search(text) is not None:
+        lone = _lone_surrogate(value)
+        if lone is not None:
+            escape = re.search(re.escape(f"\\u{ord(lone):04x}"), text, re.IGNORECASE)
+            raise _half_pair(lone, text, escape.start() if escape else 0)
+    return value
+
+
+def _text(data: str | bytes) -> str:
+    """The JSON text. Bytes are decoded as json.loads would, but strictly (it lets surrogates encoded in
+    UTF-8 through); a string handed over decoded is checked for raw surrogates the same way."""
+    if isinstance(data, bytes):
+        return data.decode(json.detect_encoding(data))
+    try:
+        data.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise _half_pair(data[exc.start], data, exc.start) from None
+    return data
+
+
+def _half_pair(surrogate: str, text: str, position: int) -> json.JSONDecodeError:
+    return json.JSONDecodeError(f"\\u{ord(surrogate):04x} is half a surrogate pair, not text", text, position)
+
+
+def _lone_surrogate(value: object) -> str | None:
+    """The first lone surrogate in a loaded JSON value's strings (keys too); paired escapes were joined into
+    one character by the decoder, so any left is lone."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            found = _SURROGATE.search(item)
+            if found is not None:
+                return found.group()
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
 
 
 async def read_body(request: Request, limit: int) -> bytes:

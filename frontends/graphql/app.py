@@ -205,7 +205,7 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
         except BodyTooLarge:
             response = self._too_large(chosen, limit)
         except HTTPException as exc:
-            response = self._http_error(chosen, exc.status_code, exc.reason)
+            response = self._http_error(chosen, exc.status_code, exc.reason, exc.__cause__)
         except StarletteHTTPException as exc:  # the multipart parser's limits (too many parts...)
             response = self._http_error(chosen, exc.status_code, str(exc.detail))
         try:
@@ -221,9 +221,14 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
     def _too_large(self, chosen: str, limit: int) -> Response:
         return self._refusal(chosen, 413, f"the request body is larger than {limit} bytes")
 
-    def _http_error(self, chosen: str, status: int, reason: str) -> Response:
+    def _http_error(
+        self, chosen: str, status: int, reason: str, cause: BaseException | None = None
+    ) -> Response:
         if status == 404 and not self.limits.graphiql:
             reason = "GraphiQL is turned off on this server (graphql.graphiql): send a query instead"
+        if isinstance(cause, json.JSONDecodeError):
+            # Strawberry's "Unable to parse request body as JSON" alone leaves the client guessing what.
+            reason = f"{reason}: {cause}"
         return self._refusal(chosen, status, reason)
 
     async def run(

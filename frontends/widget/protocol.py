@@ -7,13 +7,13 @@ answers it with a ``bad_request`` error and stays open.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from otvet.core.store import StoredMessage
 from otvet.core.types import Final, SourceRef
+from otvet.frontends.untrusted import load_json
 
 #: Longest client-chosen question id.
 MAX_ID_CHARS = 64
@@ -84,19 +84,10 @@ def _int(data: dict[str, Any], name: str) -> int:
     return value
 
 
-def _load(text: str) -> Any:
-    """The frame's JSON; ValueError also for nesting deeper than the parser recurses (``[[[[...``), which
-    would otherwise escape as RecursionError and end the socket with an internal error."""
-    try:
-        return json.loads(text)
-    except RecursionError:
-        raise ValueError("nested too deeply") from None
-
-
 def question_id_of(text: str) -> str | None:
     """The ``id`` of a frame that may be a question, for errors about it; None when there is none."""
     try:
-        data = _load(text)
+        data = load_json(text)
     except ValueError:
         return None
     value = data.get("id") if isinstance(data, dict) else None
@@ -106,9 +97,9 @@ def question_id_of(text: str) -> str | None:
 def parse(text: str) -> ClientFrame:
     """One client frame; :class:`BadFrame` saying what is wrong otherwise."""
     try:
-        data = _load(text)
-    except ValueError:
-        raise BadFrame("the frame is not valid JSON") from None
+        data = load_json(text)
+    except ValueError as exc:
+        raise BadFrame(f"the frame is not valid JSON: {getattr(exc, 'msg', exc)}") from None
     if not isinstance(data, dict):
         raise BadFrame('a frame is a JSON object with a "type"')
     kind = data.get("type")

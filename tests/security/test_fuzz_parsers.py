@@ -12,6 +12,7 @@ settings refuse bad input with their own error types.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import html
 import io
 import json
@@ -33,6 +34,7 @@ from otvet.core.knowledge import NewSource
 from otvet.core.sources import MAX_TITLE_CHARS, ParsedSource, SourceError, SourceType
 from otvet.frontends.graphql.errors import BAD_USER_INPUT, ApiError
 from otvet.frontends.graphql.pagination import decode_cursor, encode_cursor
+from otvet.frontends.untrusted import load_json
 from otvet.frontends.widget import protocol
 from otvet.plugins.sources_html import _Extractor, escape_unclosed_tail
 from tests.conftest import make_settings
@@ -461,14 +463,52 @@ frame_fields = st.fixed_dictionaries(
 @given(text=hostile_text() | json_values.map(json.dumps) | frame_fields.map(json.dumps))
 @example(text="[" * 20_000)  # found: RecursionError escaped parse() and ended the socket
 @example(text='{"type": "question", "id": "' + "i" * 65 + '", "text": "x"}')
+@example(text='{"type": "question", "id": "q", "text": "\\ud800"}')  # found: reached the engine, which failed
 def test_widget_frames_parse_or_raise_bad_frame(text: str) -> None:
     try:
         frame: object = protocol.parse(text)
     except protocol.BadFrame as exc:
         frame = str(exc)
     assert isinstance(frame, protocol.ClientFrame) or (isinstance(frame, str) and frame)
+    if isinstance(frame, protocol.ClientFrame):
+        # What a frame carries is stored and logged: it must be text UTF-8 can write.
+        for field in dataclasses.fields(frame):  # type: ignore[arg-type]
+            value = getattr(frame, field.name)
+            if isinstance(value, str):
+                value.encode("utf-8")
     question_id = protocol.question_id_of(text)
     assert question_id is None or len(question_id) <= protocol.MAX_ID_CHARS
+
+
+def _strings_of(value: object) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings_of(key)
+            yield from _strings_of(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings_of(item)
+
+
+@given(
+    data=json_values.map(json.dumps)
+    | json_values.map(lambda value: json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    | st.binary(max_size=200)
+)
+@example(data=b'{"q": "\\ud83d\\ude00"}')  # a pair of escapes is one emoji: kept
+@example(data=b'{"q": "\\\\ud800"}')  # an escaped backslash, then letters: kept
+def test_request_json_loads_as_text_or_is_refused_as_bad_json(data: str | bytes) -> None:
+    """Every frontend reads JSON through load_json: what it returns is text UTF-8 can write (a lone surrogate,
+    escaped or raw, is refused), and valid JSON that is text loads exactly as json.loads loads it."""
+    try:
+        value = load_json(data)
+    except json.JSONDecodeError:
+        return
+    for text in _strings_of(value):
+        text.encode("utf-8")
+    assert json.dumps(value) == json.dumps(json.loads(data))  # dumped: NaN is not equal to itself
 
 
 #: What an environment variable can hold: no NUL, nothing UTF-8 cannot encode.

@@ -182,6 +182,8 @@ async def test_slow_clients_trickling_bodies_do_not_block_others(tmp_path: Path)
 class Body:
     content: bytes
     content_type: str = "application/json"
+    #: What the error message must say, so the client learns what to fix.
+    detail: str = ""
 
 
 MALFORMED = {
@@ -189,9 +191,21 @@ MALFORMED = {
     "deep object": Body(
         ('{"query": "{ __typename }", "variables": ' + '{"a":' * 20_000 + "1" + "}" * 20_001).encode()
     ),
-    "invalid utf-8": Body(b'{"query": "{ __typename \xff\xfe }"}'),
+    "invalid utf-8": Body(b'{"query": "{ __typename \xff\xfe }"}', detail="not UTF-8 (byte 24)"),
     "overlong utf-8": Body(b'{"query": "{ __typename \xc0\xaf }"}'),
-    "lone surrogate escape": Body(b'{"query": "{ __typename } \\ud800"}'),
+    "lone surrogate escape": Body(
+        b'{"query": "{ __typename } \\ud800"}', detail="\\ud800 is half a surrogate pair, not text"
+    ),
+    # Found: a question or title spelled with one reached the database or the provider and failed there.
+    "lone surrogate in a variable": Body(
+        b'{"query": "mutation($q: String!) { ask(input: {question: $q}) { __typename } }",'
+        b' "variables": {"q": "Why \\ud800?"}}',
+        detail="\\ud800 is half a surrogate pair, not text: line 1 column 106",
+    ),
+    "lone low surrogate in a key": Body(
+        b'{"query": "{ __typename }", "variables": {"\\udc00": 1}}', detail="\\udc00 is half a surrogate pair"
+    ),
+    "surrogate encoded in utf-8": Body(b'{"query": "{ __typename \xed\xa0\x80 }"}', detail="not UTF-8"),
     "truncated": Body(b'{"query": "{ __typ'),
     "not an object": Body(b'"{ __typename }"'),
     "number": Body(b"12345"),
@@ -228,12 +242,15 @@ async def test_malformed_graphql_bodies_are_400_with_a_json_error(sqlite_api: Ap
     refused = response.json()
     assert refused.get("data") is None and codes(refused), refused
     assert all(code in ("BAD_REQUEST", "GRAPHQL_PARSE_FAILED", "BAD_USER_INPUT") for code in codes(refused))
+    assert body.detail in refused["errors"][0]["message"], refused
+    assert await sqlite_api.otvet.store.list_conversations(channel="graphql") == []
     assert (await sqlite_api.data("{ __typename }")) == {"__typename": "Query"}
 
 
 V1_MALFORMED = {
     "deep": b'{"model": "otvet", "messages": ' + DEEP.encode() + b"}",
     "invalid utf-8": b'{"model": "otvet", "messages": [{"role": "user", "content": "\xff\xfe"}]}',
+    "lone surrogate": b'{"model": "otvet", "messages": [{"role": "user", "content": "Why \\udfff?"}]}',
     "array": b'[{"model": "otvet"}]',
     "truncated": b'{"model": "otv',
     "messages not a list": b'{"model": "otvet", "messages": "hello"}',
@@ -255,6 +272,10 @@ WEBHOOK_MALFORMED = {
     "deep": DEEP.encode(),
     "deep inside an update": b'{"update_id": 1, "message": ' + DEEP.encode() + b"}",
     "invalid utf-8": b'{"update_id": 1, "message": {"text": "\xff\xfe"}}',
+    # A whole update but for the text: only the lone surrogate is wrong with it.
+    "lone surrogate": json.dumps(
+        {**UPDATE, "message": {**UPDATE["message"], "text": "Why \ud800?"}}
+    ).encode(),
     "array": b"[1, 2, 3]",
     "number": b"7",
     "string": b'"update"',
@@ -409,6 +430,7 @@ async def test_an_oversized_connection_init_closes_the_socket_with_1009(ws_url: 
         pytest.param("{not json", id="not json"),
         pytest.param(DEEP[:60_000] + DEEP[-60_000:], id="deep json"),
         pytest.param(b"\xff\xfe binary", id="binary frame"),
+        pytest.param('{"type": "connection_init", "payload": {"x": "\\ud800"}}', id="lone surrogate"),
         pytest.param(json.dumps({"type": "subscribe"}), id="subscribe without id"),
         pytest.param(json.dumps({"type": "no such type"}), id="unknown type"),
         pytest.param(json.dumps([1, 2, 3]), id="array"),

@@ -121,6 +121,7 @@ async def test_bad_frames_get_bad_request_and_the_socket_keeps_working(serve: Se
         assert (await socket.hello())["type"] == "welcome"
         for frame, detail in [
             ("{not json", "not valid JSON"),
+            ('{"type": "question", "id": "s", "text": "\\ud800"}', "\\ud800 is half a surrogate pair"),
             ("[1, 2]", "JSON object"),
             (json.dumps({"type": "shout"}), "unknown frame type"),
             (json.dumps({"type": "question", "id": "q"}), '"text"'),
