@@ -116,7 +116,7 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 #: Longest title kept whole. A title is shown with every answer citing its source (a Telegram message, a
 #: widget chip), so a parser's title (a page's ``<title>``, a heading that is really a paragraph) is cut
-#: there; a title an admin types is refused beyond it instead (frontends/graphql/training.py).
+#: there; a title an admin types is refused beyond it instead (:func:`given_title`).
 MAX_TITLE_CHARS = 300
 
 
@@ -124,9 +124,23 @@ def _storable_text(text: str) -> str:
     return _UNSTORABLE.sub(lambda m: "" if m.group() == "\x00" else "\ufffd", text)
 
 
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def given_title(title: str | None) -> str | None:
+    """A title an admin gave, on one line; None when it is blank (the parser's own stays). A parser's title
+    is cut, but this one is refused with ValueError when longer than :data:`MAX_TITLE_CHARS`: the admin
+    chose its words, so the admin chooses which to drop."""
+    title = _one_line(title or "")
+    if len(title) > MAX_TITLE_CHARS:
+        raise ValueError(f"title is longer than {MAX_TITLE_CHARS} characters")
+    return title or None
+
+
 def _storable_title(title: str) -> str:
     """One line of at most :data:`MAX_TITLE_CHARS`, cut at a word with an ellipsis when longer."""
-    title = " ".join(_storable_text(title).split())
+    title = _one_line(_storable_text(title))
     if len(title) <= MAX_TITLE_CHARS:
         return title
     cut = title[: MAX_TITLE_CHARS - 1]

@@ -25,7 +25,7 @@ from otvet.core.app import Otvet
 from otvet.core.embeddings import EmbeddingError
 from otvet.core.ingest import fetch_source, parse_data
 from otvet.core.knowledge import NewSource
-from otvet.core.sources import MAX_TITLE_CHARS, SourceError
+from otvet.core.sources import SourceError, given_title
 from otvet.core.store import NotFound
 from otvet.frontends.graphql.context import context_of
 from otvet.frontends.graphql.errors import (
@@ -67,11 +67,10 @@ def _name(name: str) -> str:
 
 
 def _title(title: str | None) -> str | None:
-    """The title an admin gave, or None for the parser's own; refused, not cut, when it is too long."""
-    title = " ".join((title or "").split())
-    if len(title) > MAX_TITLE_CHARS:
-        raise bad_input(f"title is longer than {MAX_TITLE_CHARS} characters")
-    return title or None
+    try:
+        return given_title(title)
+    except ValueError as exc:
+        raise bad_input(str(exc)) from None
 
 
 def _language(otvet: Otvet, language: str | None) -> str | None:

@@ -163,6 +163,13 @@ async def test_a_title_over_300_characters_is_refused_not_cut(sqlite_api: Api) -
     added = await sqlite_api.data(text, {"title": "  My\n  guide  " + " " * 400})
     assert added["addTextSource"]["added"] == ["guide.md"]
     assert (await sqlite_api.data("{ sources { title } }"))["sources"] == [{"title": "My guide"}]
+    # 300 is allowed, and kept whole.
+    await sqlite_api.data(pairs, {"title": "y" * 300})
+    titles = {
+        source["name"]: source["title"]
+        for source in (await sqlite_api.data("{ sources { name title } }"))["sources"]
+    }
+    assert titles == {"guide.md": "My guide", "faq": "y" * 300}
 
 
 async def test_a_url_source_is_fetched_parsed_and_cited_with_its_link(api_with: ApiFactory) -> None:
