@@ -20,6 +20,7 @@ from otvet.core.feedback import record_rating
 from otvet.core.llm import AnswerRequest, Provider, ProviderDone, ProviderError
 from otvet.core.logs import log_context
 from otvet.core.quotas import QUOTA_CODES, quota_message
+from otvet.core.sources import storable_text
 from otvet.core.tokens import estimate_tokens
 from otvet.core.types import Delta, Event, Failure, Final, HistoryMessage, Passage, SourceRef, Turn, Usage
 
@@ -61,13 +62,16 @@ class _Outcome:
     note: str = ""
 
 
-def without_nul(turn: Turn) -> Turn:
-    """``turn`` without NUL characters (U+0000) in its texts and ids: PostgreSQL cannot store them (SQLite
-    can, so both would differ) and no language needs them. Every frontend's turn passes here."""
+def storable_turn(turn: Turn) -> Turn:
+    """``turn`` with texts and ids both databases can store (:func:`~otvet.core.sources.storable_text`).
+    Without NULs, which PostgreSQL cannot store (SQLite can, so both would differ) and no language needs.
+    Lone surrogates become U+FFFD: UTF-8 cannot encode them, and they do reach here. A command-line
+    argument typed in a terminal that is not UTF-8 carries its bytes as surrogates. The JSON frontends
+    refuse them before (frontends/untrusted.py). Every frontend's turn passes here."""
     texts = {
-        name: value.replace("\x00", "")
+        name: clean
         for name in ("user_id", "text", "chat_id", "display_name")
-        if isinstance(value := getattr(turn, name), str) and "\x00" in value
+        if isinstance(value := getattr(turn, name), str) and (clean := storable_text(value)) != value
     }
     return dataclasses.replace(turn, **texts) if texts else turn
 
@@ -94,7 +98,7 @@ class Engine:
         time to the first delta and to the answer (core/metrics.py), and a trace span when tracing is on.
         """
         otvet = self.otvet
-        turn = without_nul(turn)
+        turn = storable_turn(turn)
         metrics, channel = otvet.metrics, turn.channel
         started = time.monotonic()
         span = otvet.tracing.start("otvet.turn", channel=channel)

@@ -120,7 +120,11 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 MAX_TITLE_CHARS = 300
 
 
-def _storable_text(text: str) -> str:
+def storable_text(text: str) -> str:
+    """``text`` as either database can store it: NULs dropped (never text in a document or a question),
+    lone surrogates shown as U+FFFD."""
+    if text.isascii() and "\x00" not in text:
+        return text  # the common case, without a search through the text
     return _UNSTORABLE.sub(lambda m: "" if m.group() == "\x00" else "\ufffd", text)
 
 
@@ -140,7 +144,7 @@ def given_title(title: str | None) -> str | None:
 
 def _storable_title(title: str) -> str:
     """One line of at most :data:`MAX_TITLE_CHARS`, cut at a word with an ellipsis when longer."""
-    title = _one_line(_storable_text(title))
+    title = _one_line(storable_text(title))
     if len(title) <= MAX_TITLE_CHARS:
         return title
     cut = title[: MAX_TITLE_CHARS - 1]
@@ -153,13 +157,13 @@ def storable(parsed: ParsedSource, *, origin: str) -> ParsedSource:
     surrogates shown as U+FFFD, titles on one line and cut to :data:`MAX_TITLE_CHARS`. A pair left with an
     empty question or answer is refused, as an empty one is.
     """
-    sections = [Section(_storable_text(s.text), _storable_title(s.title)) for s in parsed.sections]
+    sections = [Section(storable_text(s.text), _storable_title(s.title)) for s in parsed.sections]
     pairs = [
-        QAPair(_storable_text(p.question).strip(), _storable_text(p.answer).strip()) for p in parsed.qa_pairs
+        QAPair(storable_text(p.question).strip(), storable_text(p.answer).strip()) for p in parsed.qa_pairs
     ]
     if any(not pair.question or not pair.answer for pair in pairs):
         raise SourceError("a question or answer holds nothing but NUL characters", origin=origin)
-    language = _storable_text(parsed.language) if parsed.language is not None else None
+    language = storable_text(parsed.language) if parsed.language is not None else None
     return ParsedSource(
         _storable_title(parsed.title), [s for s in sections if s.text.strip()], pairs, language
     )

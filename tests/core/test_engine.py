@@ -110,6 +110,30 @@ async def test_bad_questions_are_refused_clearly_without_calling_the_provider(
     assert mock_provider.requests == []
 
 
+async def test_text_no_database_can_store_is_made_storable_and_answered(
+    otvet: Otvet, mock_provider: MockProvider
+) -> None:
+    """A NUL (PostgreSQL refuses it) is dropped and a lone surrogate (UTF-8 cannot encode it: a terminal that
+    is not UTF-8 hands its bytes over so) is shown as U+FFFD, in the text and the ids alike, on both
+    databases. Before, the turn failed as an internal error when it was first stored."""
+    mock_provider.then("Answered.")
+    odd = turn("Caf\udce9 \x00open?", user="u\x00\udcff", display_name="Ren\udce9e", chat_id="c\ud800")
+    final = await otvet.engine.ask(odd)
+    assert isinstance(final, Final) and final.text == "Answered."
+    assert mock_provider.requests[0].question == "Caf\ufffd open?"
+    assert await messages_of(otvet, final.conversation_id) == [
+        ("user", "Caf\ufffd open?", "ok"),
+        ("assistant", "Answered.", "ok"),
+    ]
+    summary = await otvet.store.get_conversation(final.conversation_id)  # type: ignore[arg-type]
+    assert summary is not None
+    assert (summary.external_id, summary.display_name, summary.chat_id) == (
+        "u\ufffd",
+        "Ren\ufffde",
+        "c\ufffd",
+    )
+
+
 async def test_a_too_long_question_is_refused_in_its_own_language(otvet: Otvet) -> None:
     result = await otvet.engine.ask(turn("Очень длинный вопрос. " * 300))
     assert isinstance(result, Failure) and result.language == "ru"

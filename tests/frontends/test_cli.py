@@ -40,6 +40,16 @@ def test_ask_in_english_answers_in_english_with_sources(demo_dir: tuple[Path, di
     assert "Connecting Telegram" in sources
 
 
+def test_a_question_typed_in_a_terminal_that_is_not_utf8_is_answered(demo_dir: tuple[Path, dict]) -> None:
+    """A Latin-1 terminal sends "é" as the byte 0xE9, which Python hands over as a lone surrogate. It used to
+    fail as an internal error when the question was stored; now it is shown as U+FFFD and answered."""
+    work, env = demo_dir
+    typed = "How do I connect Telegram\udce9?"  # subprocess passes it as the bytes b"Telegram\xe9?"
+    result = run_otvet("ask", typed, env=env, cwd=work)
+    assert result.returncode == 0, result.stderr
+    assert "BotFather" in result.stdout and "ERROR" not in result.stderr
+
+
 def test_a_question_outside_the_knowledge_base_gets_a_localized_i_dont_know(
     demo_dir: tuple[Path, dict],
 ) -> None:
