@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from otvet.core.knowledge import IngestReport, NewSource
-from otvet.core.sources import SourceError, SourceType, storable
+from otvet.core.sources import SourceError, SourceType, storable, storable_text
 
 if TYPE_CHECKING:
     from otvet.core.app import Otvet
@@ -149,12 +149,18 @@ async def ingest_paths(
         name = prefix + (str(resolved.relative_to(root)) if resolved.is_relative_to(root) else str(resolved))
         source_type = source_type_for(path, source_types)
         assert source_type is not None
-        try:
-            parsed.append(await asyncio.to_thread(parse_file, path, source_type, name))
-        except SourceError as exc:
-            problems.append(str(exc))
-        except OSError as exc:
-            problems.append(f"{name}: cannot be read ({exc.strerror or exc})")
+        if storable_text(name) != name:
+            # A name written in another encoding (Python hands its bytes over as surrogates) cannot be
+            # stored as the source's name: refused like any bad file, shown with U+FFFD where it fails.
+            shown = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            problems.append(f"{shown}: the file name is not UTF-8 text; rename the file")
+        else:
+            try:
+                parsed.append(await asyncio.to_thread(parse_file, path, source_type, name))
+            except SourceError as exc:
+                problems.append(str(exc))
+            except OSError as exc:
+                problems.append(f"{name}: cannot be read ({exc.strerror or exc})")
         if progress:
             progress(done, len(files) + len(urls))
     for done, url in enumerate(urls, len(files) + 1):

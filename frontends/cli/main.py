@@ -184,6 +184,10 @@ def main(argv: list[str] | None = None) -> Any:
         versions,  # noqa: F401  (otvet versions, promote, rollback, checks ...)
     )
 
+    not_text = _not_utf8(sys.argv[1:] if argv is None else argv)
+    if not_text:
+        click.echo(f"Error: {not_text}", err=True)
+        sys.exit(2)
     try:
         context = Context(load_settings())
         context.pm.hook.register_commands(cli=cli)
@@ -194,6 +198,23 @@ def main(argv: list[str] | None = None) -> Any:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)
     return cli.main(args=argv, prog_name="otvet", obj=context)
+
+
+def _not_utf8(args: list[str]) -> str:
+    """What is wrong with an argument that is not UTF-8 text, or "". A terminal in another encoding (Latin-1,
+    CP1251) passes its bytes on, and Python hands undecodable ones over as lone surrogates. No database, log
+    or reply can write those, so a question, key name or check would fail deep inside as a confusing error."""
+    for number, arg in enumerate(args, 1):
+        if _SURROGATE.search(arg):
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            return (
+                f"argument {number} ({shown!r}) is not UTF-8 text: set the terminal to UTF-8 "
+                "(for example LANG=C.UTF-8) and type it again"
+            )
+    return ""
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def echo_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:

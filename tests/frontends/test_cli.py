@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -40,14 +41,26 @@ def test_ask_in_english_answers_in_english_with_sources(demo_dir: tuple[Path, di
     assert "Connecting Telegram" in sources
 
 
-def test_a_question_typed_in_a_terminal_that_is_not_utf8_is_answered(demo_dir: tuple[Path, dict]) -> None:
-    """A Latin-1 terminal sends "é" as the byte 0xE9, which Python hands over as a lone surrogate. It used to
-    fail as an internal error when the question was stored; now it is shown as U+FFFD and answered."""
+def test_arguments_and_file_names_that_are_not_utf8_are_refused_clearly(
+    demo_dir: tuple[Path, dict], tmp_path: Path
+) -> None:
+    """A Latin-1 terminal sends "é" as the byte 0xE9, which Python hands over as a lone surrogate. A question
+    or key name holding one failed deep inside (a traceback, or "could not find a free API key prefix"); a
+    file so named failed the whole ingest with a traceback."""
     work, env = demo_dir
-    typed = "How do I connect Telegram\udce9?"  # subprocess passes it as the bytes b"Telegram\xe9?"
-    result = run_otvet("ask", typed, env=env, cwd=work)
-    assert result.returncode == 0, result.stderr
-    assert "BotFather" in result.stdout and "ERROR" not in result.stderr
+    for args in (("ask", "Caf\udce9?"), ("key", "create", "caf\udce9", "--scope", "ask")):
+        result = run_otvet(*args, env=env, cwd=work)  # subprocess passes "\udce9" as the byte 0xE9
+        assert result.returncode == 2, result
+        assert "('Caf\ufffd?') is not UTF-8 text" in result.stderr or "('caf\ufffd')" in result.stderr
+        assert "set the terminal to UTF-8" in result.stderr and "Traceback" not in result.stderr
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / os.fsdecode(b"caf\xe9.md")).write_text("# Caf\u00e9\n\nOpen at nine.\n")
+    (folder / "good.md").write_text("# Good\n\nA good file.\n")
+    result = run_otvet("ingest", str(folder), env=env, cwd=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result
+    output = result.stdout + result.stderr
+    assert "Nothing was added" in output and "docs/caf\ufffd.md: the file name is not UTF-8 text" in output
 
 
 def test_a_question_outside_the_knowledge_base_gets_a_localized_i_dont_know(
