@@ -48,9 +48,10 @@ def normalised_origins(value: list[str]) -> list[str]:
 class ExtractiveSettings(BaseModel):
     """The built-in extractive answerer (no external service)."""
 
-    #: Below this relevance (0..1, the share of the question's weighted terms a passage covers) Otvet says
-    #: it does not know instead of guessing.
-    min_relevance: float = Field(0.5, ge=0.0, le=1.0)
+    #: Below this relevance (0..1) of the best passage Otvet says it does not know instead of guessing. Empty:
+    #: the threshold calibrated for the retrieval in use (0.3 with the built-in embedder, 0.4 with BM25
+    #: alone; docs/quality.md).
+    min_relevance: float | None = Field(None, ge=0.0, le=1.0)
     #: A stored Q&A pair answers directly when its question covers at least this share of the user's.
     qa_min_relevance: float = Field(0.75, ge=0.0, le=1.0)
     #: How many sentences an extractive answer quotes at most.
@@ -64,14 +65,21 @@ class RetrievalSettings(BaseModel):
 
     retriever: str = "bm25"
     top_k: int = Field(5, ge=1, le=100)
+    #: BM25's term-frequency saturation and length normalisation (Lucene's defaults).
+    bm25_k1: float = Field(1.5, ge=0.0, le=5.0)
+    bm25_b: float = Field(0.75, ge=0.0, le=1.0)
+    #: A file of synonym groups (one comma-separated group a line, ``#`` comments) added to the built-in
+    #: ones: a question holding one word of a group also finds pages holding another. See docs/knowledge.md.
+    synonyms_file: Path | None = None
     #: How often (seconds) a process that answers questions checks the database for a newly promoted
     #: knowledge version (in the background; at least every 0.1 s).
     refresh_seconds: float = Field(5.0, ge=0.0)
-    #: The embedder (a name registered through ``register_embedders``, e.g. ``openai``) that gives chunks
-    #: vectors for hybrid retrieval; empty: BM25 alone. See docs/knowledge.md.
-    embedder: str = ""
-    #: Reciprocal rank fusion's constant: a passage scores Σ 1/(fusion_k + rank) over BM25 and vectors.
-    fusion_k: int = Field(60, ge=1)
+    #: The embedder (a name registered through ``register_embedders``) that gives chunks vectors for hybrid
+    #: retrieval: ``use`` (on this machine, no service), ``openai``; empty: BM25 alone. See docs/knowledge.md.
+    embedder: str = "use"
+    #: How much a passage's similarity in meaning counts against the share of the question's words it holds:
+    #: its relevance is (words + vector_weight × similarity) / (1 + vector_weight).
+    vector_weight: float = Field(1.0, ge=0.0, le=10.0)
     #: How many of the best BM25 hits and of the nearest vectors are fused.
     vector_candidates: int = Field(50, ge=1, le=1000)
     #: Seconds a question waits for its own embedding; past that (or on an error) BM25 alone searches.
@@ -131,12 +139,17 @@ class PromptSettings(BaseModel):
 
     #: The deployment's own instructions; empty uses the built-in, localized ones (see docs/llm.md).
     system: str = ""
-    #: Passages below this relevance (0..1) are not shown to the model.
-    min_relevance: float = Field(0.4, ge=0.0, le=1.0)
+    #: A question is on the knowledge base's topic when its best passage reaches this relevance (0..1). Below
+    #: it the model is not called: the user gets "I don't know" (or a reply to a greeting), unless
+    #: ``answer_off_topic`` is set. Empty: the threshold calibrated for the retrieval in use, as for the
+    #: extractive answerer.
+    min_relevance: float | None = Field(None, ge=0.0, le=1.0)
+    #: Passages below this relevance are not shown to the model; the model judges the weaker ones itself.
+    context_min_relevance: float = Field(0.15, ge=0.0, le=1.0)
     #: At most this many tokens of passages go into a prompt.
     max_context_tokens: int = Field(3000, ge=100)
-    #: When nothing relevant is found: False tells the model to say it does not know; True lets it answer
-    #: from general knowledge (saying that the knowledge base does not cover it).
+    #: When nothing relevant is found: False answers "I don't know" without calling the model; True lets the
+    #: model answer from general knowledge (saying that the knowledge base does not cover it).
     answer_off_topic: bool = False
 
 
@@ -281,7 +294,7 @@ class TrainingSettings(BaseModel):
     """Chunking, the evaluation gate and the versions kept (docs/knowledge.md#versions-and-the-check-set)."""
 
     #: Longest chunk in characters (a single longer sentence stays whole).
-    chunk_chars: int = Field(900, ge=100, le=20000)
+    chunk_chars: int = Field(1200, ge=100, le=20000)
     #: When a paragraph is cut between sentences, the next chunk repeats up to this many characters of the
     #: previous one's last sentences, so a fact split across the cut is still found whole.
     chunk_overlap: int = Field(150, ge=0, le=5000)

@@ -35,6 +35,10 @@ class Embedder(ABC):
     name: ClassVar[str] = ""
     #: The model the vectors come from; vectors of different models are not comparable.
     model: str = ""
+    #: Below this relevance (words and similarity weighed together, core/hybrid.py) a question is not
+    #: covered by the knowledge base. Calibrated for the built-in encoder; a model whose unrelated texts
+    #: are more alike sets a higher one.
+    min_relevance: float = 0.3
 
     @property
     def key(self) -> str:
@@ -54,6 +58,9 @@ class Embedder(ABC):
         then, counting it as a failure of the service. None (building a version) leaves it to the
         embedder's own limits. Raise :class:`EmbeddingError` or anything on failure.
         """
+
+    async def prepare(self) -> None:
+        """Get ready to embed (load a model), outside any question's time limit; nothing by default."""
 
     async def aclose(self) -> None:
         """Release connections; called when Otvet stops."""

@@ -21,6 +21,7 @@ from otvet.core.llm import AnswerRequest, Provider, ProviderDone, ProviderError
 from otvet.core.logs import log_context
 from otvet.core.quotas import QUOTA_CODES, quota_message
 from otvet.core.sources import storable_text
+from otvet.core.text import plain
 from otvet.core.tokens import estimate_tokens
 from otvet.core.types import Delta, Event, Failure, Final, HistoryMessage, Passage, SourceRef, Turn, Usage
 
@@ -134,8 +135,13 @@ class Engine:
                 yield self._failure("empty_question", language)
                 return
             if len(text) > MAX_QUESTION_CHARS:
-                # Refused before the user is looked up: answer in the language the text is written in.
-                language = self.otvet.detect_language(text[:500], turn.locale_hint) or language
+                # Refused before the user is looked up, in the user's own language when the client says it
+                # (a pasted log or a row of "x" tells nothing reliable), else the language of the text.
+                language = (
+                    self.otvet.i18n.negotiate(turn.language or turn.locale_hint)
+                    or self.otvet.detect_language(text[:500], None)
+                    or language
+                )
                 yield self._failure("question_too_long", language)
                 return
             store = self.otvet.store
@@ -202,7 +208,14 @@ class Engine:
             loop = asyncio.get_running_loop()
             # The deadline covers the provider's own work, not the time a frontend spends rendering deltas.
             request = AnswerRequest(
-                a.question, a.language, passages, a.history, a.translator, deadline=loop.time() + timeout
+                a.question,
+                a.language,
+                passages,
+                a.history,
+                a.translator,
+                deadline=loop.time() + timeout,
+                min_relevance=await self.otvet.knowledge.min_relevance(),
+                sought=await self.otvet.knowledge.sought(plain(a.question)),
             )
             stage = "provider"
             try:
@@ -310,6 +323,9 @@ class Engine:
         """
         top_k = self.otvet.settings.retrieval.top_k
         threshold = self.otvet.settings.prompt.min_relevance
+        if threshold is None:
+            threshold = await self.otvet.knowledge.min_relevance()
+        question = plain(question)  # formatting pasted along is not what the user asks about
         passages = tuple(await self.otvet.knowledge.search(question, top_k))
         previous = next((m.text for m in reversed(history) if m.role == "user"), None)
         if previous is None or (passages and passages[0].score >= threshold):

@@ -1,34 +1,40 @@
-"""Hybrid retrieval: the retriever's lexical ranking fused with vector similarity.
+"""Hybrid retrieval: the retriever's words and the embedder's meaning, weighed together.
 
 BM25 finds the words of a question; vectors find its meaning ("how much is it?" near "Prices start at..."),
-and each misses what the other finds. Both rankings are cut to their best ``candidates`` and merged with
-reciprocal rank fusion (Cormack et al., 2009):
+and each misses what the other finds. The best ``candidates`` of each are pooled, and every pooled chunk is
+scored by one *relevance* in [0, 1], the weighted mean of what each signal says about it:
 
-    fused(chunk) = Σ over the rankings that hold the chunk of 1 / (fusion_k + rank)      (rank from 1)
+    relevance = (coverage + vector_weight · similarity) / (1 + vector_weight)
 
-RRF uses ranks only, so BM25's unbounded scores and the model's cosine scale need no calibration against
-each other, and ``fusion_k`` (60, the paper's value) keeps one ranking's first place from drowning the other.
-
-Every passage still carries a *relevance* in [0, 1] as its ``score``, which providers compare with fixed
-thresholds (see :class:`otvet.core.retrieval.RetrieverIndex`): the larger of the lexical relevance (0 when
-BM25 did not find the chunk) and the cosine similarity clipped to [0, 1]. Taking the larger one means a chunk
-that both rankings found never scores below one that vectors alone found.
+``coverage`` is the lexical index's relevance (the weighted share of the question's terms the chunk holds,
+computed for chunks that only the vectors found too) and ``similarity`` the cosine of the two vectors,
+clipped to [0, 1]. Chunks are ranked by it, and it is the ``score`` providers compare with their thresholds
+(:class:`otvet.core.retrieval.RetrieverIndex`), so what ranks a passage first is also what says whether
+the knowledge base answers the question at all. A question that shares words with the knowledge base but
+means something else scores low on similarity; one asked in other words scores low on coverage but high on
+similarity. Measured on XQuAD and user-phrased help-centre questions (docs/quality.md), this ranks better
+than either signal, or reciprocal rank fusion of the two, and separates off-topic questions better.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
 
 from otvet.core.embeddings import FloatMatrix, normalise
-from otvet.core.retrieval import IndexedChunk, RetrieverIndex
+from otvet.core.retrieval import IndexedChunk, RetrieverIndex, SoughtTerm
 from otvet.core.types import Passage
 
 log = logging.getLogger(__name__)
+
+#: What a section title holding the whole question adds to a chunk's rank (not to its relevance): help
+#: centres title sections with what users ask ("Password reset"), and a passage that merely quotes the
+#: question ("for example: otvet ask 'How do I connect Telegram?'") should not outrank the section on it.
+TITLE_BONUS = 0.1
 
 
 class HybridIndex(RetrieverIndex):
@@ -44,8 +50,9 @@ class HybridIndex(RetrieverIndex):
         chunks: Sequence[IndexedChunk],
         matrix: FloatMatrix,
         *,
-        fusion_k: int = 60,
+        vector_weight: float = 1.0,
         candidates: int = 50,
+        min_relevance: float = 0.3,
     ) -> None:
         if matrix.ndim != 2 or matrix.shape[0] != len(chunks):
             raise ValueError(f"{matrix.shape[0]} vectors for {len(chunks)} chunks")
@@ -53,8 +60,9 @@ class HybridIndex(RetrieverIndex):
         self._chunks = tuple(chunks)
         self._matrix = normalise(np.asarray(matrix, dtype=np.float32))
         self._rows = {chunk.chunk_id: row for row, chunk in enumerate(self._chunks)}
-        self.fusion_k = fusion_k
+        self.vector_weight = vector_weight
         self.candidates = candidates
+        self.min_relevance = min_relevance
 
     def __len__(self) -> int:
         return len(self._chunks)
@@ -68,10 +76,16 @@ class HybridIndex(RetrieverIndex):
         """Memory held by the vectors."""
         return int(self._matrix.nbytes)
 
+    def sought(self, query: str) -> tuple[SoughtTerm, ...]:
+        return self.lexical.sought(query)
+
+    def relevance(self, query: str, positions: Sequence[int]) -> list[float]:
+        return self.lexical.relevance(query, positions)
+
     def search(
         self, query: str, k: int, *, query_vector: Sequence[float] | npt.ArrayLike | None = None
     ) -> list[Passage]:
-        """Up to ``k`` passages by fused rank; the lexical index's own when ``query_vector`` is None."""
+        """Up to ``k`` passages by relevance; the lexical index's own when ``query_vector`` is None."""
         if query_vector is None or k <= 0:
             return self.lexical.search(query, k)
         vector = np.asarray(query_vector, dtype=np.float32).ravel()
@@ -83,27 +97,29 @@ class HybridIndex(RetrieverIndex):
             )
             return self.lexical.search(query, k)
         depth = max(k, self.candidates)
-        similarities = self._matrix @ normalise(vector)
-        fused: dict[Hashable, float] = {}
-        found: dict[Hashable, Passage] = {}
-        for rank, passage in enumerate(self.lexical.search(query, depth), 1):
+        similarities = np.clip(self._matrix @ normalise(vector), 0.0, 1.0)
+        # row → (coverage, the lexical passage); in the lexical ranking's order, so that ties keep it.
+        pooled: dict[int, tuple[float, Passage | None]] = {}
+        for passage in self.lexical.search(query, depth):
             row = self._rows.get(passage.source.chunk_id) if passage.source.chunk_id is not None else None
-            key: Hashable = row if row is not None else ("lexical", rank)
-            fused[key] = 1.0 / (self.fusion_k + rank)
-            found[key] = passage
-        for rank, row in enumerate(_nearest(similarities, depth), 1):
-            fused[row] = fused.get(row, 0.0) + 1.0 / (self.fusion_k + rank)
-        # sorted() is stable and ``fused`` lists lexical hits first: on a tie, the words win.
-        best = sorted(fused, key=lambda key: -fused[key])[:k]
-        return [self._passage(key, found.get(key), similarities) for key in best]
-
-    def _passage(
-        self, key: Hashable, lexical: Passage | None, similarities: npt.NDArray[np.float32]
-    ) -> Passage:
-        similarity = float(np.clip(similarities[key], 0.0, 1.0)) if isinstance(key, int) else 0.0
-        if lexical is not None:
-            return replace(lexical, score=max(lexical.score, similarity))
-        return self._chunks[key].passage(similarity)  # type: ignore[index]
+            if row is not None:
+                pooled[row] = (passage.score, passage)
+        only_vectors = [row for row in _nearest(similarities, depth) if row not in pooled]
+        for row, coverage in zip(only_vectors, self.lexical.relevance(query, only_vectors), strict=True):
+            pooled[row] = (coverage, None)
+        weight = self.vector_weight
+        rows = list(pooled)
+        titles = self.lexical.title_match(query, rows)
+        scored = [
+            ((coverage + weight * float(similarities[row])) / (1 + weight), title, row, passage)
+            for (row, (coverage, passage)), title in zip(pooled.items(), titles, strict=True)
+        ]
+        # sorted() is stable: among equal scores the words' order stands.
+        scored.sort(key=lambda item: -(item[0] + TITLE_BONUS * item[1]))
+        return [
+            replace(passage, score=score) if passage is not None else self._chunks[row].passage(score)
+            for score, _, row, passage in scored[:k]
+        ]
 
 
 def _nearest(similarities: npt.NDArray[np.float32], n: int) -> list[int]:

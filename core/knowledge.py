@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from otvet.core.chunking import Piece, chunk_source
 from otvet.core.evaluation import Decision, Evaluation, decide, evaluate
 from otvet.core.hybrid import HybridIndex
-from otvet.core.retrieval import IndexedChunk, RetrieverIndex
+from otvet.core.retrieval import IndexedChunk, RetrieverIndex, SoughtTerm
 from otvet.core.sources import ParsedSource, QAPair, Section
 from otvet.core.store import CheckRecord, NewChunk, NotFound, SourceRecord, VersionRecord
 from otvet.core.text import words
@@ -130,6 +130,14 @@ class KnowledgeBase:
 
     async def search(self, query: str, k: int) -> list[Passage]:
         return await self._search_in(await self.index(), query, k)
+
+    async def sought(self, query: str) -> tuple[SoughtTerm, ...]:
+        """The terms of ``query`` as the active version's index matches them (see ``RetrieverIndex``)."""
+        return (await self.index()).sought(query)
+
+    async def min_relevance(self) -> float:
+        """The relevance below which the active version's index says a question is not covered."""
+        return (await self.index()).min_relevance
 
     async def _search_in(self, index: RetrieverIndex, query: str, k: int) -> list[Passage]:
         if isinstance(index, HybridIndex):

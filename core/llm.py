@@ -7,11 +7,13 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
+from otvet.core.retrieval import DEFAULT_MIN_RELEVANCE
 from otvet.core.types import HistoryMessage, Passage, Usage
 
 if TYPE_CHECKING:
     from otvet.core.app import Otvet
     from otvet.core.i18n import Translator
+    from otvet.core.retrieval import SoughtTerm
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +29,12 @@ class AnswerRequest:
     #: When the engine stops waiting (an ``asyncio`` loop time), so that a provider does not start a retry
     #: it cannot finish; None means no deadline.
     deadline: float | None = None
+    #: The relevance below which the knowledge base's index says a question is not covered (for providers
+    #: whose own threshold setting is empty).
+    min_relevance: float = DEFAULT_MIN_RELEVANCE
+    #: The question's terms as the knowledge base's index matched them (typos corrected, the other
+    #: alphabet's spelling, each term's weight), for a provider that weighs words itself; empty when unknown.
+    sought: tuple[SoughtTerm, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

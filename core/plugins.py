@@ -28,6 +28,7 @@ DEFAULT_PLUGINS: dict[str, str] = {
     "llm_extractive": "otvet.plugins.llm_extractive.plugin",
     "llm_openai": "otvet.plugins.llm_openai.plugin",
     "retrieval_bm25": "otvet.plugins.retrieval_bm25.plugin",
+    "embedder_use": "otvet.plugins.embedder_use.plugin",
     "sources_text": "otvet.plugins.sources_text",
     "sources_qa": "otvet.plugins.sources_qa",
     "sources_html": "otvet.plugins.sources_html",

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from babel import Locale, UnknownLocaleError
 
+from otvet.core.replies import covered, threshold
 from otvet.core.tokens import estimate_tokens
 
 if TYPE_CHECKING:
@@ -50,7 +51,11 @@ def build_prompt(
     each step halves the room for passages.
     """
     t = request.translator
-    relevant = [i for i, passage in enumerate(request.passages) if passage.score >= settings.min_relevance]
+    relevant = [
+        i for i, passage in enumerate(request.passages) if passage.score >= settings.context_min_relevance
+    ]
+    if not covered(request.passages, threshold(settings.min_relevance, request)):
+        relevant = []  # off the knowledge base's topic (asked anyway: ``answer_off_topic``): no sources
     budget = context_tokens - answer_tokens
     question_cost = estimate_tokens(request.question) + MESSAGE_OVERHEAD
     base_cost = (

@@ -70,20 +70,26 @@ class ChunkVectors:
         embedder = self.embedder
         if embedder is None:
             return None
+        try:
+            await embedder.prepare()
+        except Exception as exc:
+            return self._failed(exc)
         deadline = asyncio.get_running_loop().time() + self.otvet.settings.retrieval.embed_timeout
         try:
             async with asyncio.timeout_at(deadline + _EMBED_GRACE):
                 vectors = await embedder.embed([query], deadline=deadline)
             vector = as_matrix(vectors, 1)[0]
         except Exception as exc:
-            if not self._down:
-                log.warning("cannot embed questions (%s): searching by words alone until it works again", exc)
-            self._down = True
-            return None
+            return self._failed(exc)
         if self._down:
             log.info("questions are embedded again: hybrid search is back")
             self._down = False
         return vector
+
+    def _failed(self, exc: BaseException) -> None:
+        if not self._down:
+            log.warning("cannot embed questions (%s): searching by words alone until it works again", exc)
+        self._down = True
 
     # --- loading a version ----------------------------------------------------------------------------------
 
@@ -165,6 +171,7 @@ class ChunkVectors:
         if not missing:
             log.info("all %d chunk texts already have vectors: nothing to embed", len(digests))
             return 0
+        await embedder.prepare()
         width = len(next(iter(known.values()))) // 4 if known else None
         for start in range(0, len(missing), EMBED_GROUP):
             group = missing[start : start + EMBED_GROUP]
@@ -226,7 +233,12 @@ class VersionVectors:
             return lexical
         settings = self.vectors.otvet.settings.retrieval
         return HybridIndex(
-            lexical, chunks, matrix, fusion_k=settings.fusion_k, candidates=settings.vector_candidates
+            lexical,
+            chunks,
+            matrix,
+            vector_weight=settings.vector_weight,
+            candidates=settings.vector_candidates,
+            min_relevance=self.vectors.embedder.min_relevance if self.vectors.embedder else 0.3,
         )
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from otvet.core.citations import CitationRenumberer
 from otvet.core.llm import AnswerRequest, Provider, ProviderDone, ProviderError
 from otvet.core.prompt import Prompt, build_prompt
+from otvet.core.replies import canned, covered, small_talk_kind, threshold
 from otvet.core.resilience import (
     CircuitBreaker,
     CircuitOpenError,
@@ -82,6 +83,13 @@ class OpenAIProvider(Provider):
         )
 
     async def stream(self, request: AnswerRequest) -> AsyncIterator[str | ProviderDone]:
+        settings = self.prompt_settings
+        on_topic = covered(request.passages, threshold(settings.min_relevance, request))
+        if not (settings.answer_off_topic or on_topic):
+            # Nothing in the knowledge base is about it: the model could only say so, and would be paid to.
+            yield canned(request.translator, small_talk_kind(request.question))
+            yield ProviderDone(grounded=False)
+            return
         prompt, opened = await self._open_with_retries(request)
         renumberer = CitationRenumberer(prompt.shown)
         try:

@@ -1,22 +1,26 @@
 """BM25 retrieval over stemmed Russian and English terms: bm25s ranks, an IDF-weighted coverage scores.
 
-Ranking is Lucene BM25 (bm25s, k1=1.5, b=0.75). BM25 scores are unbounded and grow with the corpus, so
-every passage carries a *relevance* instead, which providers compare with fixed thresholds:
+Ranking is Lucene BM25 (bm25s; k1 and b are settings). BM25 scores are unbounded and grow with the corpus,
+so every passage carries a *relevance* instead, which providers compare with fixed thresholds:
 
-    relevance = Σ idf(t) over the query's distinct terms t that the chunk contains
-                ─────────────────────────────────────────────────────────────────
-                Σ idf(t) over all of the query's distinct terms
+    relevance = Σ credit(t) · weight(t) over the question's distinct terms t
+                ─────────────────────────────────────────────────────────
+                Σ weight(t) over the same terms
 
-with ``idf(t) = ln(1 + (N − df + 0.5) / (df + 0.5))`` (``N`` chunks, ``df`` chunks containing ``t``). A
-query term that no chunk contains still counts in the denominator, with the largest idf there is
-(``df = 0``): "quantum physics" asked of a knowledge base about bots scores low even when "physics" occurs
-somewhere. Stopwords never count, so 1.0 means every meaningful word of the question is in the chunk.
+``weight(t)`` is the term's idf, ``ln(1 + (N − df + 0.5) / (df + 0.5))`` (``N`` chunks, ``df`` chunks
+containing it), and ``credit(t)`` is 1 when the chunk holds the term, :data:`SYNONYM_CREDIT` when it holds
+only a synonym of it, else 0. A question's terms are matched as :meth:`BM25Index.sought` says: a word the
+index lacks may be a typo ("pasword") or the other alphabet ("телеграм" for "Telegram"), matched to the
+index's nearest term. A word with nothing like it in the index still counts, with :data:`UNSEEN_WEIGHT` of
+the largest idf there is: "quantum physics" asked of a knowledge base about bots scores low even when
+"physics" occurs somewhere. Stopwords and chatter ("please", "подскажите") never count, so 1.0 means every
+meaningful word of the question is in the chunk.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -24,14 +28,23 @@ import bm25s
 import numpy as np
 import numpy.typing as npt
 
-from otvet.core.retrieval import IndexedChunk, Retriever, RetrieverIndex
-from otvet.core.text import terms
+from otvet.core.retrieval import SYNONYM_CREDIT, IndexedChunk, Retriever, RetrieverIndex, SoughtTerm
+from otvet.core.spelling import Vocabulary
+from otvet.core.synonyms import Synonyms
+from otvet.core.synonyms import load as load_synonyms
+from otvet.core.text import query_words, terms
 from otvet.core.types import Passage
 from otvet.plugins.retrieval_bm25.encoding import TermCounts, count_terms
 
 if TYPE_CHECKING:
     from otvet.core.app import Otvet
 
+#: A question word with nothing like it in the index weighs this share of the largest idf there is: the
+#: most telling kind of word, since off-topic questions are made of them, but not more than a rare word the
+#: index has (a question also holds everyday words its pages never use: "ago", "boss", "позавчера").
+UNSEEN_WEIGHT = 0.75
+#: Questions whose analysed terms an index keeps (a hybrid search looks them up several times).
+SOUGHT_CACHE = 256
 #: A stored question covering at least this share of the asked one puts its pair first in the results.
 QUESTION_MATCH = 0.5
 #: At most this many Q&A pairs are put first that way.
@@ -88,13 +101,18 @@ def bm25_model(counts: TermCounts, *, k1: float, b: float) -> bm25s.BM25:
 class BM25Index(RetrieverIndex):
     """An immutable BM25 index; ``search`` only reads shared state, so threads may call it concurrently."""
 
+    #: Words alone tell an off-topic question less surely than words and meaning: a higher threshold.
+    min_relevance = 0.4
+
     def __init__(
         self,
         chunks: Sequence[IndexedChunk],
         model: bm25s.BM25 | None = None,
         questions: tuple[BM25Index, tuple[int, ...]] | None = None,
+        synonyms: Synonyms | None = None,
     ) -> None:
         self._chunks = tuple(chunks)
+        self._synonyms = synonyms or Synonyms()
         self._model = model
         # Stored questions get an index of their own (and the chunk number each one answers): a question
         # asked in other words should find its stored twin even when every document mentions the same
@@ -103,7 +121,11 @@ class BM25Index(RetrieverIndex):
         n_docs = len(self._chunks)
         self._vocabulary: dict[str, int] = model.vocab_dict if model is not None else {}
         self._idf = idf(np.diff(model.scores["indptr"]), n_docs) if model is not None else np.zeros(0)
-        self._unseen_idf = math.log1p((n_docs + 0.5) / 0.5)
+        self._unseen_idf = UNSEEN_WEIGHT * math.log1p((n_docs + 0.5) / 0.5)
+        frequencies = np.diff(model.scores["indptr"]) if model is not None else np.zeros(0, dtype=np.int64)
+        self._spelling = Vocabulary(_Frequencies(self._vocabulary, frequencies))
+        self._titles: dict[str, frozenset[str]] = {}  # a section's title → its terms, as searches need them
+        self._sought: dict[str, tuple[SoughtTerm, ...]] = {}  # recent questions' terms: a search asks thrice
 
     def __len__(self) -> int:
         return len(self._chunks)
@@ -115,6 +137,56 @@ class BM25Index(RetrieverIndex):
             return 0
         return sum(array.nbytes for array in self._model.scores.values() if isinstance(array, np.ndarray))
 
+    def sought(self, query: str) -> tuple[SoughtTerm, ...]:
+        """The distinct terms of ``query`` with the index's terms that count as each (itself, its spelling
+        in the other alphabet, or the nearest spelling of a word the index lacks) and its weight (IDF; a
+        word with nothing like it in the index weighs the most there is)."""
+        cached = self._sought.get(query)
+        if cached is not None:
+            return cached
+        vocabulary = self._vocabulary
+        expanded = self._synonyms.expand(query)
+        out = []
+        for term, word in query_words(query).items():
+            if term in vocabulary:
+                forms: tuple[str, ...] = (term,)
+            else:  # a typo, or the other alphabet: by the stem, else by the word (stems cut brand names)
+                forms = self._spelling.matches(term) or self._spelling.matches(word)
+            synonyms = tuple(
+                sorted(alt for alt in expanded.get(term, ()) if alt in vocabulary and alt not in forms)
+            )
+            # A word with nothing like it in the index weighs the most there is (an off-topic question's
+            # telling words are missing); synonyms widen what counts as finding it, not what finding tells.
+            weights = [self._idf[vocabulary[form]] for form in forms or synonyms]
+            weight = float(max(weights)) if weights else self._unseen_idf
+            out.append(SoughtTerm(term, forms, weight, synonyms))
+        if len(self._sought) >= SOUGHT_CACHE:
+            self._sought.clear()
+        self._sought[query] = found = tuple(out)
+        return found
+
+    def relevance(self, query: str, positions: Sequence[int]) -> list[float]:
+        return self._relevance_of(self.sought(query), list(positions))
+
+    def title_match(self, query: str, positions: Sequence[int]) -> list[float]:
+        asked = [term for term in self.sought(query) if term.forms or term.synonyms]
+        total = sum(term.weight for term in asked)
+        if not total:
+            return [0.0] * len(positions)
+        out = []
+        for position in positions:
+            title = self._title_terms(self._chunks[position].title)
+            out.append(sum(term.weight * term.credit(title) for term in asked) / total)
+        return out
+
+    def _title_terms(self, title: str) -> frozenset[str]:
+        found = self._titles.get(title)
+        if found is None:
+            found = frozenset(terms(title))
+            if len(self._titles) < 100_000:
+                self._titles[title] = found
+        return found
+
     def search(self, query: str, k: int) -> list[Passage]:
         """Up to ``k`` chunks sharing a term with ``query``, each scored by its relevance.
 
@@ -124,61 +196,115 @@ class BM25Index(RetrieverIndex):
         """
         if k <= 0:
             return []
-        query_terms = list(dict.fromkeys(terms(query)))  # distinct, in order
-        hits = self._hits(query_terms, k)
+        sought = self.sought(query)
+        hits = self._hits(sought, k)
         if self._questions is None:
             return [self._passage(i, r) for i, r in hits]
         question_index, owners = self._questions
         # BM25 order is not match order: look a little deeper, then keep the best matches.
-        candidates = question_index._hits(query_terms, MAX_QUESTION_HITS * 4)
+        candidates = question_index._hits(question_index.sought(query), MAX_QUESTION_HITS * 4)
         # Best coverage first; among equals, BM25's order, which prefers the shorter (more exact) question.
         matches = sorted((-r, rank, i) for rank, (i, r) in enumerate(candidates) if r >= QUESTION_MATCH)
         first = [owners[i] for _, _, i in matches[:MAX_QUESTION_HITS]]
-        merged = list(zip(first, self._relevance_of(query_terms, first), strict=True))
+        merged = list(zip(first, self._relevance_of(sought, first), strict=True))
         merged += [(i, r) for i, r in hits if i not in set(first)]
         return [self._passage(i, r) for i, r in merged[:k]]
 
-    def _term_ids(self, query_terms: list[str]) -> tuple[npt.NDArray[np.int32], int]:
-        """The ids of the query terms this index knows, and how many it does not know."""
-        known = [self._vocabulary[t] for t in query_terms if t in self._vocabulary]
-        return np.asarray(known, dtype=np.int32), len(query_terms) - len(known)
-
-    def _hits(self, query_terms: list[str], k: int) -> list[tuple[int, float]]:
+    def _hits(self, sought: tuple[SoughtTerm, ...], k: int) -> list[tuple[int, float]]:
         """(chunk number, relevance) of the ``k`` best BM25 hits with a positive relevance."""
-        term_ids, unknown = self._term_ids(query_terms)
-        if self._model is None or not len(term_ids):
+        if self._model is None or not any(term.forms or term.synonyms for term in sought):
             return []
-        hits = _top_k(self._model.get_scores_from_ids(term_ids), k)
-        relevance = self._relevance(term_ids, unknown, hits)
+        hits = _top_k(self._bm25(sought), k)
+        relevance = self._relevance(sought, hits)
         return [(int(i), float(r)) for i, r in zip(hits, relevance, strict=True) if r > 0]
 
-    def _relevance_of(self, query_terms: list[str], chunk_numbers: list[int]) -> list[float]:
-        if not chunk_numbers:
-            return []
-        term_ids, unknown = self._term_ids(query_terms)
-        return [
-            float(r) for r in self._relevance(term_ids, unknown, np.asarray(chunk_numbers, dtype=np.int64))
-        ]
+    def _bm25(self, sought: tuple[SoughtTerm, ...]) -> npt.NDArray[np.float32]:
+        """Every chunk's BM25 score for the question: the sum over its terms of the term's score, where a
+        term found only as a synonym scores :data:`SYNONYM_CREDIT` of its best synonym's, never the sum of
+        several synonyms (a chunk naming three words of a group is not three times as relevant)."""
+        matrix = self._model.scores  # type: ignore[union-attr]
+        data, indices, indptr = matrix["data"], matrix["indices"], matrix["indptr"]
+        scores = np.zeros(len(self._chunks), dtype=np.float32)
 
-    def _relevance(self, term_ids: npt.NDArray[np.int32], unknown: int, hits: IntArray) -> FloatArray:
-        """The IDF-weighted share of the query's terms each hit contains (see the module docstring)."""
+        def add(target: npt.NDArray[np.float32], form: str, *, best: bool = False) -> None:
+            term_id = self._vocabulary[form]
+            docs = indices[indptr[term_id] : indptr[term_id + 1]]
+            values = data[indptr[term_id] : indptr[term_id + 1]]
+            if best:  # a column holds each chunk once: fancy indexing keeps the larger value per chunk
+                target[docs] = np.maximum(target[docs], values)
+            else:
+                target[docs] += values
+
+        for term in sought:
+            if not term.synonyms:
+                for form in term.forms:
+                    add(scores, form)
+                continue
+            own = np.zeros_like(scores)
+            for form in term.forms:
+                add(own, form)
+            alike = np.zeros_like(scores)
+            for form in term.synonyms:
+                add(alike, form, best=True)
+            scores += np.maximum(own, SYNONYM_CREDIT * alike)
+        return scores
+
+    def _relevance_of(self, sought: tuple[SoughtTerm, ...], chunk_numbers: list[int]) -> list[float]:
+        if not chunk_numbers or self._model is None:
+            return []
+        return [float(r) for r in self._relevance(sought, np.asarray(chunk_numbers, dtype=np.int64))]
+
+    def _relevance(self, sought: tuple[SoughtTerm, ...], hits: IntArray) -> FloatArray:
+        """The weighted share of the query's terms each hit contains (see the module docstring)."""
         scores = self._model.scores  # type: ignore[union-attr]
         indptr, indices = scores["indptr"], scores["indices"]
         covered = np.zeros(len(hits), dtype=np.float64)
         total = 0.0
-        for term_id in term_ids.tolist():
-            weight = float(self._idf[term_id])
+        for term in sought:
             # Same additions in the same order as ``covered``: a chunk with every term scores exactly 1.0.
-            total += weight
+            total += term.weight
+            direct = self._holding(term.forms, hits, indptr, indices)
+            credit = np.where(direct, 1.0, 0.0)
+            if term.synonyms:
+                credit = np.maximum(
+                    credit, SYNONYM_CREDIT * self._holding(term.synonyms, hits, indptr, indices)
+                )
+            covered += credit * term.weight
+        if not total:
+            return covered
+        return np.clip(covered / total, 0.0, 1.0)
+
+    def _holding(
+        self, forms: tuple[str, ...], hits: IntArray, indptr: IntArray, indices: npt.NDArray[np.int32]
+    ) -> npt.NDArray[np.bool_]:
+        """Which hits hold any of ``forms``."""
+        present = np.zeros(len(hits), dtype=bool)
+        for form in forms:
+            term_id = self._vocabulary[form]
             column = indices[indptr[term_id] : indptr[term_id + 1]]  # ascending chunk numbers
             found = np.searchsorted(column, hits)
-            present = column[np.minimum(found, len(column) - 1)] == hits
-            covered += np.where(present, weight, 0.0)
-        total += unknown * self._unseen_idf
-        return np.clip(covered / total, 0.0, 1.0)
+            present |= column[np.minimum(found, len(column) - 1)] == hits
+        return present
 
     def _passage(self, i: int, relevance: float) -> Passage:
         return self._chunks[i].passage(relevance)
+
+
+class _Frequencies(Mapping[str, int]):
+    """Term → how many chunks hold it, read from the index without a copy of the vocabulary."""
+
+    def __init__(self, vocabulary: dict[str, int], frequencies: npt.NDArray[np.int64]) -> None:
+        self._vocabulary = vocabulary
+        self._frequencies = frequencies
+
+    def __getitem__(self, term: str) -> int:
+        return int(self._frequencies[self._vocabulary[term]])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._vocabulary)
+
+    def __len__(self) -> int:
+        return len(self._vocabulary)
 
 
 def _top_k(scores: npt.NDArray[np.floating], k: int) -> IntArray:
@@ -203,20 +329,31 @@ class BM25Retriever(Retriever):
 
     name = "bm25"
 
-    def __init__(self, otvet: Otvet | None = None, *, k1: float = 1.5, b: float = 0.75) -> None:
+    def __init__(
+        self,
+        otvet: Otvet | None = None,
+        *,
+        k1: float | None = None,
+        b: float | None = None,
+        synonyms: Synonyms | None = None,
+    ) -> None:
         self.otvet = otvet
-        self.k1 = k1
-        self.b = b
+        settings = otvet.settings.retrieval if otvet is not None else None
+        self.k1 = k1 if k1 is not None else settings.bm25_k1 if settings else 1.5
+        self.b = b if b is not None else settings.bm25_b if settings else 0.75
+        if synonyms is None:
+            synonyms = load_synonyms(settings.synonyms_file if settings else None)
+        self.synonyms = synonyms
 
     def build(self, chunks: Sequence[IndexedChunk]) -> BM25Index:
         """Index ``chunks``: CPU-bound, about 4 s per 100k chunks of 80 words on one slow core."""
         chunks = tuple(chunks)
         counts = count_terms(index_text(chunk) for chunk in chunks)
         if not counts.vocabulary:  # no chunks, or nothing but stopwords: nothing can ever match
-            return BM25Index(chunks)
+            return BM25Index(chunks, synonyms=self.synonyms)
         owners = tuple(i for i, chunk in enumerate(chunks) if chunk.kind == "qa" and chunk.question)
         questions = None
         if owners:
             asked = [replace(chunks[i], kind="text", text=chunks[i].question or "", title="") for i in owners]
             questions = (self.build(asked), owners)
-        return BM25Index(chunks, bm25_model(counts, k1=self.k1, b=self.b), questions)
+        return BM25Index(chunks, bm25_model(counts, k1=self.k1, b=self.b), questions, self.synonyms)

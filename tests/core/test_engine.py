@@ -140,6 +140,33 @@ async def test_a_too_long_question_is_refused_in_its_own_language(otvet: Otvet) 
     assert result.message.startswith("Сообщение слишком длинное (больше 4000 символов)")
 
 
+async def test_a_too_long_message_with_no_language_of_its_own_is_refused_in_the_users(otvet: Otvet) -> None:
+    """4,096 times "x" says nothing reliable about its language; the client's (Telegram's language_code)
+    does."""
+    result = await otvet.engine.ask(turn("x" * 4096, locale_hint="ru"))
+    assert isinstance(result, Failure) and result.code == "question_too_long" and result.language == "ru"
+    assert result.message.startswith("Сообщение слишком длинное")
+
+
+async def test_the_provider_gets_the_question_as_the_index_matched_it(
+    otvet: Otvet, mock_provider: MockProvider, tmp_path
+) -> None:
+    """Retrieval reads a question without the markup pasted with it, corrects its typos and matches the
+    other alphabet's spelling; the provider gets those terms and the index's own relevance threshold."""
+    from otvet.core.ingest import ingest_paths
+
+    doc = tmp_path / "bots.md"
+    doc.write_text("# Telegram\n\nA bot token comes from BotFather in Telegram.\n", encoding="utf-8")
+    await ingest_paths(otvet, [doc], base=tmp_path)
+    mock_provider.then("From BotFather [1].", cited=(0,))
+    await otvet.engine.ask(turn("<b>where is the bot tokken for телеграм</b>"))
+    request = mock_provider.requests[-1]
+    assert request.passages and "BotFather" in request.passages[0].text
+    sought = {term.term: term.forms for term in request.sought}
+    assert sought["tokken"] == ("token",) and sought["телегр"] == ("telegram",)  # stemmed: "телегр"
+    assert "b" not in sought and request.min_relevance == (await otvet.knowledge.index()).min_relevance
+
+
 async def test_language_follows_the_message_then_the_explicit_choice(
     otvet: Otvet, mock_provider: MockProvider
 ) -> None:

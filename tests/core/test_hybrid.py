@@ -1,4 +1,4 @@
-"""Hybrid retrieval as a user notices it: words and meaning both find passages, and scores stay relevances."""
+"""Hybrid retrieval as a user notices it: words and meaning both find passages, weighed into one relevance."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ KB = [
 PRICE = [1.0, 0.0, 0.0]
 
 
-def build(entries: list[tuple[IndexedChunk, list[float]]] = KB, **kwargs: int) -> HybridIndex:
+def build(entries: list[tuple[IndexedChunk, list[float]]] = KB, **kwargs: float) -> HybridIndex:
     chunks = [c for c, _ in entries]
     matrix = np.asarray([v for _, v in entries], dtype=np.float32)
     return HybridIndex(BM25Retriever().build(chunks), chunks, matrix, **kwargs)
@@ -41,14 +41,19 @@ def ids(passages: list) -> list[int | None]:
     return [p.source.chunk_id for p in passages]
 
 
-def test_ranks_are_fused_so_a_chunk_both_rankings_like_beats_one_only_words_like() -> None:
+def relevance(coverage: float, similarity: float) -> float:
+    return (coverage + similarity) / 2
+
+
+def test_words_and_meaning_are_weighed_together() -> None:
     index = build()
-    # Words: 1 (all three terms) then 2 (two of them). Vectors: 3, 5, 2 (1 points away from "price").
-    assert ids(index.lexical.search("museum ticket prices", 5)) == [1, 2]
+    # Words: 1 (all three terms), 2 (two of them), 3 ("costs", a synonym of "prices"). Vectors: 3, 5, 2
+    # (1 points away from "price").
+    assert ids(index.lexical.search("museum ticket prices", 5)) == [1, 2, 3]
     passages = index.search("museum ticket prices", 5, query_vector=PRICE)
-    # 2 is in both rankings: 1/62 + 1/63 beats 1 and 3, each first in one ranking only (1/61); between
-    # those two the words win the tie.
-    assert ids(passages) == [2, 1, 3, 5]
+    # 2 holds two of the words and points halfway to "price"; 3 means the price and holds a synonym; both
+    # beat 1 (every word, the opposite meaning); 5 means less of the price and shares no word.
+    assert ids(passages) == [2, 3, 1, 5]
 
 
 def test_a_paraphrase_with_no_shared_word_is_found_by_its_meaning() -> None:
@@ -59,16 +64,29 @@ def test_a_paraphrase_with_no_shared_word_is_found_by_its_meaning() -> None:
     assert best.source == SourceRef(title="Doc 3", source_id=103, chunk_id=3)
 
 
-def test_scores_stay_relevances_in_zero_to_one() -> None:
+def test_scores_are_the_mean_of_word_coverage_and_similarity() -> None:
     index = build()
     passages = {p.source.chunk_id: p for p in index.search("museum ticket prices", 5, query_vector=PRICE)}
     lexical = {p.source.chunk_id: p for p in index.lexical.search("museum ticket prices", 5)}
-    # Found by words: the better of word coverage and cosine; chunk 1 points away from the query.
-    assert passages[1].score == lexical[1].score == 1.0
-    assert passages[2].score == pytest.approx(max(lexical[2].score, 0.5 / np.hypot(0.5, 0.5)))
-    # Found by meaning only: the cosine similarity.
-    assert passages[3].score == pytest.approx(0.9 / np.hypot(0.9, 0.1))
+    # Every word, but pointing away from the question: half relevant (a negative cosine counts as 0).
+    assert lexical[1].score == 1.0 and passages[1].score == pytest.approx(0.5)
+    assert passages[2].score == pytest.approx(relevance(lexical[2].score, 0.5 / np.hypot(0.5, 0.5)))
+    assert passages[3].score == pytest.approx(relevance(lexical[3].score, 0.9 / np.hypot(0.9, 0.1)))
+    # Found by meaning only: the words' coverage is computed for it too (here none of them).
+    assert passages[5].score == pytest.approx(relevance(0.0, 0.8))
     assert all(0.0 <= p.score <= 1.0 for p in passages.values())
+
+
+def test_the_weight_of_meaning_is_a_setting() -> None:
+    words_only = build(vector_weight=0).search("museum ticket prices", 5, query_vector=PRICE)
+    assert ids(words_only)[:2] == [1, 2] and words_only[0].score == 1.0
+
+
+def test_a_section_titled_with_the_question_ranks_first_among_equals() -> None:
+    quoting = chunk(1, "Run the command with the question, for example: how do I connect Telegram?")
+    section = chunk(2, "Create a bot with BotFather and copy its token.", title="Connect Telegram")
+    index = build([(quoting, [1.0, 0.0, 0.0]), (section, [1.0, 0.0, 0.0])])
+    assert ids(index.search("How do I connect Telegram?", 2, query_vector=PRICE)) == [2, 1]
 
 
 def test_a_qa_pair_found_by_meaning_keeps_its_question() -> None:
@@ -79,7 +97,10 @@ def test_a_qa_pair_found_by_meaning_keeps_its_question() -> None:
         "Children under six go free.",
     )
     assert passage.language == "en" and passage.source.chunk_id == 5
-    assert passage.score == pytest.approx(1.0)
+    # "charged" and "free" are one group of synonyms ("no charge"): half the question's words, credited.
+    assert passage.score == pytest.approx(
+        relevance(build().lexical.relevance("are children charged", [4])[0], 1.0)
+    )
 
 
 def test_without_a_query_vector_the_search_is_the_lexical_one() -> None:
@@ -103,9 +124,9 @@ def test_unrelated_and_missing_vectors_are_never_found_by_meaning() -> None:
 
 def test_k_and_the_candidate_depth_bound_the_results() -> None:
     query = "museum ticket prices"
-    assert ids(build().search(query, 1, query_vector=PRICE)) == [2]  # the fused winner
-    # Fusing only each ranking's first: the words' 1 and the vectors' 3 tie, and the words win.
-    assert ids(build(candidates=1).search(query, 1, query_vector=PRICE)) == [1]
+    assert ids(build().search(query, 1, query_vector=PRICE)) == [2]  # the best of both
+    # Pooling only each ranking's first: the words' 1 (half relevant) and the vectors' 3 (more).
+    assert ids(build(candidates=1).search(query, 1, query_vector=PRICE)) == [3]
     assert build().search(query, 0, query_vector=PRICE) == []
 
 

@@ -41,6 +41,21 @@ def test_ask_in_english_answers_in_english_with_sources(demo_dir: tuple[Path, di
     assert "Connecting Telegram" in sources
 
 
+def test_ask_with_the_default_retrieval_matches_brands_written_in_cyrillic(tmp_path: Path) -> None:
+    """The README's first questions with nothing configured: the local embedder, synonyms and the other
+    alphabet's spelling all in the real command ("телеграм" is written "Telegram" in the knowledge base)."""
+    env = clean_env(tmp_path / "data")
+    del env["OTVET_RETRIEVAL__EMBEDDER"]  # the default, as a user gets it
+    result = run_otvet("ask", "--json", "как подключить телеграм?", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    final = json.loads(result.stdout)
+    assert final["grounded"] and final["text"].startswith(
+        "Чтобы подключить Telegram, создайте бота через @BotFather"
+    )
+    off_topic = run_otvet("ask", "--json", "What is the boiling point of mercury?", env=env, cwd=tmp_path)
+    assert not json.loads(off_topic.stdout)["grounded"]
+
+
 def test_arguments_and_file_names_that_are_not_utf8_are_refused_clearly(
     demo_dir: tuple[Path, dict], tmp_path: Path
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from otvet.config.settings import ExtractiveSettings
 from otvet.core.i18n import I18n
 from otvet.core.llm import AnswerRequest, ProviderDone
+from otvet.core.retrieval import SoughtTerm
 from otvet.core.types import Passage, SourceRef
 from otvet.plugins.llm_extractive.answerer import compose, question_match
 from otvet.plugins.llm_extractive.provider import ExtractiveProvider, pieces
@@ -38,7 +40,7 @@ def test_passages_give_the_most_relevant_sentences_with_numbered_citations() -> 
         0.9,
         title="Telegram",
     )
-    other = passage("The Telegram token goes into OTVET_TELEGRAM__TOKEN.", 0.7, title="Settings")
+    other = passage("The Telegram token goes into OTVET_TELEGRAM__TOKEN.", 0.85, title="Settings")
     composed = compose(request("How do I connect a Telegram bot token?", [doc, other]), ExtractiveSettings())
     assert "To connect Telegram, create a bot with BotFather. [1]" in composed.text
     assert "OTVET_TELEGRAM__TOKEN. [2]" in composed.text
@@ -138,4 +140,47 @@ def test_a_sentence_shared_by_overlapping_passages_is_quoted_once() -> None:
         request("How do refunds work with a receipt number?", [first, second]), ExtractiveSettings()
     )
     assert composed.text.count("Refunds need the receipt") == 1
-    assert composed.cited == (0,)
+    assert "Refunds need the receipt number. [1]" in composed.text and composed.cited[0] == 0
+
+
+def test_the_sentence_that_answers_leads_and_unrelated_ones_stay_out() -> None:
+    section = passage(
+        "Notello has four plans. Pro costs $9 per seat per month. Business adds single sign-on.",
+        0.6,
+        title="Pricing",
+    )
+    composed = compose(request("how much is the pro plan", [section]), ExtractiveSettings())
+    # "how much" asks for an amount: the sentence with one leads; a sentence sharing no word is left out.
+    assert composed.text.startswith("Pro costs $9 per seat per month. [1]")
+    assert "single sign-on" not in composed.text
+
+
+def test_a_page_that_mentions_the_question_in_passing_is_not_quoted() -> None:
+    section = Passage(
+        "To connect Telegram, create a bot with @BotFather.",
+        0.77,
+        SourceRef("Telegram", source_id=1, section="Connecting Telegram"),
+    )
+    example = Passage(
+        'Run otvet ask with a question, for example: otvet ask "How do I connect Telegram?".',
+        0.78,
+        SourceRef("Asking", source_id=2, section="Asking from the terminal"),
+    )
+    composed = compose(request("How do I connect Telegram?", [example, section]), ExtractiveSettings())
+    assert composed.text == "To connect Telegram, create a bot with @BotFather. [1]"
+    assert composed.cited == (1,)
+
+
+def test_the_threshold_is_the_indexs_unless_a_setting_names_one() -> None:
+    doc = passage("Parking is behind the building.", 0.35)
+    calibrated = AnswerRequest("where is parking", "en", (doc,), (), I18N.get("en"), min_relevance=0.3)
+    assert compose(calibrated, ExtractiveSettings()).grounded
+    assert not compose(dataclasses.replace(calibrated, min_relevance=0.4), ExtractiveSettings()).grounded
+    assert not compose(calibrated, ExtractiveSettings(min_relevance=0.5)).grounded
+
+
+def test_a_typo_counts_as_the_word_the_index_matched_it_to() -> None:
+    doc = passage("Reset your password from the sign-in page. Sessions last 12 hours.", 0.5)
+    sought = (SoughtTerm("pasword", ("password",), 3.0), SoughtTerm("reset", ("reset",), 2.0))
+    typed = AnswerRequest("pasword reset", "en", (doc,), (), I18N.get("en"), sought=sought)
+    assert compose(typed, ExtractiveSettings()).text == "Reset your password from the sign-in page. [1]"

@@ -141,11 +141,30 @@ async def test_a_russian_question_gets_russian_instructions(tmp_path: Path, fake
     assert "Источники:" in prompt
 
 
-async def test_off_topic_questions_are_sent_with_the_instruction_to_say_so(
+@pytest.mark.parametrize(
+    ("question", "reply"),
+    [
+        ("What is the boiling point of tungsten?", "I don't know the answer to that yet"),
+        ("Какая температура кипения вольфрама?", "Я пока не знаю ответа"),
+        ("Hi!", "Hello! I answer questions from my knowledge base."),
+        ("Спасибо!", "Пожалуйста! Спрашивайте"),
+    ],
+)
+async def test_off_topic_questions_and_small_talk_cost_no_model_call(
+    tmp_path: Path, fake: FakeOpenAI, question: str, reply: str
+) -> None:
+    async with openai_otvet(tmp_path, fake.base_url) as otvet:
+        _, final = await collect(otvet, question)
+    assert isinstance(final, Final) and final.text.startswith(reply)
+    assert final.sources == () and not final.grounded and final.provider == "openai"
+    assert fake.chat_requests == []  # nothing in the knowledge base is about it: the model is not paid
+
+
+async def test_answer_off_topic_lets_the_model_answer_from_general_knowledge(
     tmp_path: Path, fake: FakeOpenAI
 ) -> None:
-    fake.reply("I don't know that, sorry.")
-    async with openai_otvet(tmp_path, fake.base_url) as otvet:
+    fake.reply("Tungsten boils at about 5,930 °C; my knowledge base does not cover it.")
+    async with openai_otvet(tmp_path, fake.base_url, prompt={"answer_off_topic": True}) as otvet:
         _, final = await collect(otvet, "What is the boiling point of tungsten?")
     assert isinstance(final, Final)
     assert final.sources == () and not final.grounded

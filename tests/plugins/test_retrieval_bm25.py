@@ -105,7 +105,9 @@ def test_off_topic_question_scores_low_even_when_a_word_matches() -> None:
     passages = index.search("квантовая физика и теория струн", 5)
     assert ids(passages) == [7], "физика is in the corpus: the chunk is found, but must score low"
     assert passages[0].score < 0.4
-    assert index.search("quantum physics", 5) == []
+    # "physics" sounds like "физика" (the other alphabet is matched by sound), "quantum" like nothing here.
+    (english,) = index.search("quantum physics", 5)
+    assert english.source.chunk_id == 7 and english.score < 0.5
 
 
 def test_full_coverage_scores_one_whatever_the_corpus_size() -> None:

@@ -20,9 +20,21 @@ def otvet_command() -> list[str]:
 
 
 def clean_env(data_dir: Path, **extra: str) -> dict[str, str]:
-    """The current environment without OTVET_* variables, plus a private data dir and ``extra``."""
+    """The current environment without OTVET_* variables, plus a private data dir and ``extra``.
+
+    Retrieval is BM25 alone unless ``extra`` says otherwise: loading the local embedder's weights takes a
+    second in every process, and the processes these tests start are about their protocols. The default
+    retrieval is tested in process (tests/quality) and through one real ``otvet ask`` (tests/frontends).
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTVET_") or k.startswith("OTVET_TEST_")}
-    env.update({"OTVET_DATA_DIR": str(data_dir), "OTVET_PLUGINS": "[]", "PYTHONUNBUFFERED": "1"})
+    env.update(
+        {
+            "OTVET_DATA_DIR": str(data_dir),
+            "OTVET_PLUGINS": "[]",
+            "OTVET_RETRIEVAL__EMBEDDER": "",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     env.update(extra)
     return env
 
