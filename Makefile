@@ -5,12 +5,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_BIN := $(firstword $(wildcard /usr/lib/postgresql/*/bin))
 
-.PHONY: run test lint bench wrk locales wheel clean postgres-server node chromium deploy-tools help
+.PHONY: run test lint bench quality wrk locales wheel clean postgres-server node chromium deploy-tools help
 
 help:
 	@echo "make run     - install into .venv, migrate, load the demo knowledge base, serve on 127.0.0.1:8000"
 	@echo "make test    - install test extras, PostgreSQL, the Node.js test clients and Chromium, run lint and the whole suite"
 	@echo "make bench   - run the benchmarks in bench/ and print one table (BENCH_ARGS=--quick: a smoke run)"
+	@echo "make quality - answer quality on XQuAD (EN/RU) and on questions as users type them (docs/quality.md)"
 	@echo "make locales - re-extract user-facing strings and update the ru/en catalogs"
 
 $(BIN)/python:
@@ -94,6 +95,10 @@ wrk:
 
 bench: $(VENV)/.installed-test postgres-server wrk
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# Answer quality: every question of bench/quality/ asked through the engine, in a few minutes (docs/quality.md).
+quality: $(VENV)/.installed-test
+	$(BIN)/python bench/bench_quality.py $(QUALITY_ARGS)
 
 locales: $(VENV)/.installed-test
 	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --project Otvet \

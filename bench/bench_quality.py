@@ -215,7 +215,7 @@ async def run(quick: bool, sets: Sequence[str], *, dev: bool = False) -> tuple[l
         notes.append(f"fitted on the other fold: {threshold:.2f} for fold {name}")
         crossed += await fold_records(measure, with_threshold(settings, threshold))
     out.append(table(f"XQuAD cross-validated ({'; '.join(notes)})", lines_of("CV", crossed)))
-    rows += _xquad_rows(crossed)
+    rows += _rows(crossed, "quality xquad CV", XQUAD_TARGETS)
     print(f"(XQuAD: {time.perf_counter() - started:.0f} s)", file=sys.stderr)
 
     user_lines: list[Line] = []
@@ -230,38 +230,36 @@ async def run(quick: bool, sets: Sequence[str], *, dev: bool = False) -> tuple[l
             if split == "heldout":
                 heldout += part
     out.append(table("Questions as users type them (defaults)", user_lines))
-    rows += _user_rows(heldout)
+    rows += _rows(heldout, "quality users held out", USER_TARGETS)
     return out, rows
 
 
-def _xquad_rows(records: Sequence[Record]) -> list[Row]:
-    rows = []
-    for language, s in sorted(score(records).items()):
-        d = s.as_dict()
-        bench = f"quality xquad CV {language}"
-        rows += [
-            Row(bench, "gold paragraph 1st", float(d["hit@1"] or 0), "").at_least(
-                0.97 if language == "en" else 0.96
-            ),
-            Row(bench, "gold paragraph in 3", float(d["hit@3"] or 0), "").at_least(0.99),
-            Row(bench, "answer holds gold", float(d["holds fact"] or 0), "").at_least(0.90),
-            Row(bench, "don't know, answerable", float(d["don't know"] or 0), "").at_most(0.05),
-            Row(bench, "off-topic answered", float(d["off-topic answered"] or 0), "").at_most(0.05),
-        ]
-    return rows
+#: (metric as the table names it, column of ``Scores.as_dict``, at least or at most, the target).
+XQUAD_TARGETS = (
+    ("gold paragraph 1st", "hit@1", "at_least", {"en": 0.97, "ru": 0.96}),
+    ("gold paragraph in 3", "hit@3", "at_least", 0.99),
+    ("answer holds gold", "holds fact", "at_least", 0.90),
+    ("don't know, answerable", "don't know", "at_most", 0.05),
+    ("off-topic answered", "off-topic answered", "at_most", 0.05),
+)
+USER_TARGETS = (
+    ("answer holds the fact", "holds fact", "at_least", 0.85),
+    ("don't know, answerable", "don't know", "at_most", 0.10),
+    ("off-topic answered", "off-topic answered", "at_most", 0.10),
+    ("fact shown to a model", "fact shown to a model", "at_least", 0.95),
+)
 
 
-def _user_rows(records: Sequence[Record]) -> list[Row]:
+def _rows(
+    records: Sequence[Record], bench: str, targets: Sequence[tuple[str, str, str, object]]
+) -> list[Row]:
     rows = []
     for language, s in sorted(score(records).items()):
-        d = s.as_dict()
-        bench = f"quality users held out {language}"
-        rows += [
-            Row(bench, "answer holds the fact", float(d["holds fact"] or 0), "").at_least(0.85),
-            Row(bench, "don't know, answerable", float(d["don't know"] or 0), "").at_most(0.10),
-            Row(bench, "off-topic answered", float(d["off-topic answered"] or 0), "").at_most(0.10),
-            Row(bench, "fact shown to a model", float(d["fact shown to a model"] or 0), "").at_least(0.95),
-        ]
+        figures = s.as_dict()
+        for metric, column, direction, target in targets:
+            limit = target[language] if isinstance(target, dict) else target
+            row = Row(f"{bench} {language}", metric, float(figures[column] or 0), "")
+            rows.append(getattr(row, direction)(limit))
     return rows
 
 

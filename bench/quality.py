@@ -229,7 +229,10 @@ async def _model_view(otvet: Any, question: str, language: str, passages: Sequen
     from otvet.core.replies import covered
 
     settings = otvet.settings
-    request = AnswerRequest(question, language, tuple(passages), (), otvet.i18n.get(language))
+    calibrated = (await otvet.knowledge.index()).min_relevance
+    request = AnswerRequest(
+        question, language, tuple(passages), (), otvet.i18n.get(language), min_relevance=calibrated
+    )
     prompt = build_prompt(
         request,
         settings.prompt,
@@ -237,9 +240,7 @@ async def _model_view(otvet: Any, question: str, language: str, passages: Sequen
         answer_tokens=settings.openai.max_tokens,
     )
     shown = "\n".join(passages[i].text + "\n" + (passages[i].question or "") for i in prompt.shown)
-    min_relevance = settings.prompt.min_relevance
-    if min_relevance is None:
-        min_relevance = (await otvet.knowledge.index()).min_relevance
+    min_relevance = calibrated if settings.prompt.min_relevance is None else settings.prompt.min_relevance
     call = settings.prompt.answer_off_topic or covered(passages, min_relevance)
     return shown, call
 

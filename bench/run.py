@@ -76,6 +76,7 @@ BENCHES = (
         ("--chunks", "2000", "--dims", "64", "--queries", "30"),
     ),
     Bench("training", "bench_training.py", ("--chunks", "100000"), ("--chunks", "2000")),
+    Bench("quality", "bench_quality.py", (), ("--quick",)),
 )
 
 

@@ -97,13 +97,18 @@ class HybridIndex(RetrieverIndex):
             )
             return self.lexical.search(query, k)
         depth = max(k, self.candidates)
-        similarities = np.clip(self._matrix @ normalise(vector), 0.0, 1.0)
+        similarities = self._matrix @ normalise(vector)  # clipped to [0, 1] where used, not all 100k
         # row → (coverage, the lexical passage); in the lexical ranking's order, so that ties keep it.
         pooled: dict[int, tuple[float, Passage | None]] = {}
-        for passage in self.lexical.search(query, depth):
-            row = self._rows.get(passage.source.chunk_id) if passage.source.chunk_id is not None else None
-            if row is not None:
-                pooled[row] = (passage.score, passage)
+        ranked = self.lexical.ranked(query, depth)
+        if ranked is not None:  # rows are the lexical index's positions: both were built from ``chunks``
+            pooled.update((row, (relevance, None)) for row, relevance in ranked)
+        else:
+            for passage in self.lexical.search(query, depth):
+                chunk_id = passage.source.chunk_id
+                row = self._rows.get(chunk_id) if chunk_id is not None else None
+                if row is not None:
+                    pooled[row] = (passage.score, passage)
         only_vectors = [row for row in _nearest(similarities, depth) if row not in pooled]
         for row, coverage in zip(only_vectors, self.lexical.relevance(query, only_vectors), strict=True):
             pooled[row] = (coverage, None)
@@ -111,7 +116,12 @@ class HybridIndex(RetrieverIndex):
         rows = list(pooled)
         titles = self.lexical.title_match(query, rows)
         scored = [
-            ((coverage + weight * float(similarities[row])) / (1 + weight), title, row, passage)
+            (
+                (coverage + weight * min(max(float(similarities[row]), 0.0), 1.0)) / (1 + weight),
+                title,
+                row,
+                passage,
+            )
             for (row, (coverage, passage)), title in zip(pooled.items(), titles, strict=True)
         ]
         # sorted() is stable: among equal scores the words' order stands.
@@ -128,9 +138,9 @@ def _nearest(similarities: npt.NDArray[np.float32], n: int) -> list[int]:
     ``argpartition`` finds them in linear time; only those ``n`` are sorted (equal ones by row, so that
     results do not change from run to run).
     """
-    candidates = np.flatnonzero(similarities > 0)
+    candidates = np.arange(len(similarities))
     if len(candidates) > n:
-        part = np.argpartition(-similarities[candidates], n - 1)[:n]
-        candidates = candidates[part]
+        candidates = np.argpartition(-similarities, n - 1)[:n]
+    candidates = candidates[similarities[candidates] > 0]
     order = np.lexsort((candidates, -similarities[candidates]))
     return [int(row) for row in candidates[order]]

@@ -90,6 +90,11 @@ class RetrieverIndex(ABC):
         thresholds, so it must not depend on the size of the corpus.
         """
 
+    def ranked(self, query: str, k: int) -> list[tuple[int, float]] | None:
+        """What :meth:`search` finds as (position in ``build``'s input, relevance) pairs, for hybrid search
+        to pool without making passages it may not return; None (the default) when the index cannot say."""
+        return None
+
     def relevance(self, query: str, positions: Sequence[int]) -> list[float]:
         """The relevance ``search`` would give the chunks at ``positions`` (their order in ``build``'s
         input), found or not; hybrid retrieval scores the chunks only vectors found with it. 0 by default."""

@@ -173,10 +173,14 @@ class BM25Index(RetrieverIndex):
         total = sum(term.weight for term in asked)
         if not total:
             return [0.0] * len(positions)
+        everything = {form for term in asked for form in (*term.forms, *term.synonyms)}
         out = []
         for position in positions:
             title = self._title_terms(self._chunks[position].title)
-            out.append(sum(term.weight * term.credit(title) for term in asked) / total)
+            if everything.isdisjoint(title):  # most titles: no need to weigh term by term
+                out.append(0.0)
+            else:
+                out.append(sum(term.weight * term.credit(title) for term in asked) / total)
         return out
 
     def _title_terms(self, title: str) -> frozenset[str]:
@@ -194,12 +198,16 @@ class BM25Index(RetrieverIndex):
         come first, best match first, up to ``MAX_QUESTION_HITS``; then the best BM25 hits over all chunks.
         Every passage's ``score`` is its relevance over the whole chunk, question and answer alike.
         """
+        return [self._passage(i, r) for i, r in self.ranked(query, k)]
+
+    def ranked(self, query: str, k: int) -> list[tuple[int, float]]:
+        """What :meth:`search` returns as (position, relevance) pairs, without making passages of them."""
         if k <= 0:
             return []
         sought = self.sought(query)
         hits = self._hits(sought, k)
         if self._questions is None:
-            return [self._passage(i, r) for i, r in hits]
+            return hits
         question_index, owners = self._questions
         # BM25 order is not match order: look a little deeper, then keep the best matches.
         candidates = question_index._hits(question_index.sought(query), MAX_QUESTION_HITS * 4)
@@ -208,7 +216,7 @@ class BM25Index(RetrieverIndex):
         first = [owners[i] for _, _, i in matches[:MAX_QUESTION_HITS]]
         merged = list(zip(first, self._relevance_of(sought, first), strict=True))
         merged += [(i, r) for i, r in hits if i not in set(first)]
-        return [self._passage(i, r) for i, r in merged[:k]]
+        return merged[:k]
 
     def _hits(self, sought: tuple[SoughtTerm, ...], k: int) -> list[tuple[int, float]]:
         """(chunk number, relevance) of the ``k`` best BM25 hits with a positive relevance."""
