@@ -4,7 +4,8 @@ English, Russian and 14 other languages, computed on this machine from weights i
 
 It finds what words alone miss ("how much is it?" near "Pro: $9 per seat", "the app keeps logging me
 out" near "a session lasts 12 hours"), and its similarity tells a question the knowledge base covers from
-one it does not (docs/knowledge.md#hybrid-retrieval). About 1 ms a question and 10 ms a chunk on one core.
+one it does not (docs/knowledge.md#hybrid-retrieval). About 2 ms a question and 10 to 25 ms a chunk on one
+core.
 """
 
 from __future__ import annotations
