@@ -9,6 +9,12 @@ import re
 from collections.abc import Callable
 
 _AMOUNT = re.compile(r"\d|[$€£₽¥%]|\b(?:free|бесплатн\w*)\b", re.IGNORECASE)
+# A price: a currency, or "free". "How much is Pro?" is answered by "Pro costs $9", not by "Pro gives 10 GB".
+_PRICE = re.compile(
+    r"[$€£₽¥]|\b(?:usd|eur|gbp|rub|dollars?|euros?|pounds?|cents?|free|руб\w*|р\.|долл\w*|евро|цент\w*|"
+    r"бесплатн\w*)(?!\w)",
+    re.IGNORECASE,
+)
 _TIME = re.compile(
     r"\d|\b(?:january|february|march|april|may|june|july|august|september|october|november|december|"
     r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|century|decade|"
@@ -29,6 +35,15 @@ _STEPS = re.compile(
 _NAME = re.compile(r"(?<=[\w,;:] )[A-ZА-ЯЁ][\w-]+")
 
 _ASKS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
+    (
+        re.compile(
+            r"\b(?:how much (?:is|are|does|do|will|would|for)|cost|costs|price|prices|pricing|fee|fees|"
+            r"сколько (?:стоит|стоят|стоить|будет стоить|платить|заплатить)|стоит ли платить|стоимост\w*|"
+            r"цен[аыуе]|почем)\b",
+            re.IGNORECASE,
+        ),
+        _PRICE,
+    ),
     (
         re.compile(
             r"\b(?:how (?:much|many|long|often|big|large|fast)|what (?:size|price|percentage|number)|"

@@ -155,6 +155,30 @@ def test_the_sentence_that_answers_leads_and_unrelated_ones_stay_out() -> None:
     assert "single sign-on" not in composed.text
 
 
+@pytest.mark.parametrize(
+    ("question", "text", "price", "language"),
+    [
+        (
+            "how much is pro",
+            "Pro adds 10 GB of storage per seat. It keeps history. Pro costs $9 per seat per month.",
+            "Pro costs $9",
+            "en",
+        ),
+        (
+            "сколько стоит тариф про",
+            "Тариф Про даёт 10 ГБ на место. Историю хранит год. Тариф Про — 900 руб. за место в месяц.",
+            "Тариф Про — 900 руб.",
+            "ru",
+        ),
+    ],
+)
+def test_a_price_question_leads_with_the_price_not_another_number(
+    question: str, text: str, price: str, language: str
+) -> None:
+    composed = compose(request(question, [passage(text, 0.6)], language), ExtractiveSettings())
+    assert composed.text.startswith(price)
+
+
 def test_a_page_that_mentions_the_question_in_passing_is_not_quoted() -> None:
     section = Passage(
         "To connect Telegram, create a bot with @BotFather.",
