@@ -171,8 +171,8 @@ class QuotaSettings(BaseModel):
     user_tokens_per_day: int = Field(0, ge=0)
     global_requests_per_minute: int = Field(0, ge=0)
     global_tokens_per_day: int = Field(0, ge=0)
-    #: Seconds a process reuses everyone's counts before reading them again: global limits are approximate
-    #: by what other replicas accept in that time.
+    #: Seconds a process reuses everyone's token count before summing it again: a global token limit can be
+    #: overshot by the answers other replicas finish in that time. Request limits are always exact.
     global_cache_seconds: float = Field(2.0, ge=0.0, le=60.0)
 
 

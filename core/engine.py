@@ -149,12 +149,23 @@ class Engine:
             owner = await self._owner(turn.channel, user, turn.chat_id, turn.shared)
             conversation = await store.current_conversation(owner.id, turn.chat_id or PRIVATE_CHAT)
             language = self.resolve_language(turn, user)
-            verdict = await self.otvet.quotas.check(user.id)
-            if verdict is not None:
-                # Kept (an admin sees the demand) but marked, so it neither counts nor enters any history.
-                await store.add_message(
-                    conversation.id, "user", text, language=language, user_id=user.id, status="rejected"
+            history = await self._history_window(conversation.id)
+            quotas = self.otvet.quotas
+            # The check and the question it lets in are one step for every replica: concurrent questions
+            # cannot all pass a check that only the first of them should.
+            async with store.serialized(quotas.lock_names(user.id)):
+                verdict = await quotas.check(user.id)
+                # A refused question is kept (an admin sees the demand) but marked, so it neither counts nor
+                # enters any history.
+                question_id = await store.add_message(
+                    conversation.id,
+                    "user",
+                    text,
+                    language=language,
+                    user_id=user.id,
+                    status="ok" if verdict is None else "rejected",
                 )
+            if verdict is not None:
                 log.info("quota %s reached by user %s (limit %d)", verdict.code, user.id, verdict.limit)
                 yield Failure(
                     message=quota_message(self.otvet.i18n.get(language), verdict),
@@ -164,10 +175,6 @@ class Engine:
                     retry_after=verdict.retry_after,
                 )
                 return
-            history = await self._history_window(conversation.id)
-            question_id = await store.add_message(
-                conversation.id, "user", text, language=language, user_id=user.id
-            )
         except Exception:
             log.exception("turn setup failed (channel=%s user=%s)", turn.channel, turn.user_id)
             yield self._failure("internal_error", language)

@@ -8,13 +8,16 @@ Windows: requests per minute count the questions of the last 60 seconds (a slidi
 count the prompt and completion tokens of messages stored since 00:00 UTC today. Questions refused by a
 quota are stored with status ``rejected`` and never count, so waiting is always enough to get through.
 
-Per-user counts are exact queries (the (user_id, created_at) index). Everyone's counts would be read on
-every turn by every replica, so each process reuses them for ``quotas.global_cache_seconds`` (2 s by
-default) and adds the questions it lets through meanwhile. Global limits are therefore approximate by what
-the *other* replicas let through in those seconds: with R replicas, a request limit can be overshot by the
-questions R - 1 processes accept in one cache period, and a token limit by the answers finishing in it.
-That is the right trade for a guard against runaway cost and load, which needs to hold within seconds,
-not to the question.
+Request limits are exact for every replica together. The engine checks them and stores the question it lets
+through as one step (:meth:`Quotas.lock_names`, ``Store.serialized``): on PostgreSQL a transaction holding an
+advisory lock per user, and one for everyone when a global request limit is set, so fifty questions sent at
+once by one user through any number of replicas against a limit of 5 get exactly 5 answers. The price is
+that admissions under a global request limit take turns, for a few milliseconds each.
+
+Token limits are checked against the tokens already recorded: an answer's tokens are known only once it is
+done, so answers in flight when an allowance runs out still finish. Everyone's token count is reused by each
+process for ``quotas.global_cache_seconds`` (2 s by default) rather than summed on every turn: a guard
+against runaway cost that holds within seconds, not to the token.
 """
 
 from __future__ import annotations
@@ -52,13 +55,12 @@ class QuotaVerdict:
 
 @dataclass(slots=True)
 class _Cached:
-    """Everyone's count as last read, until ``expires`` (monotonic seconds)."""
+    """Everyone's tokens as last read, until ``expires`` (monotonic seconds), counted since ``moment``
+    (a UTC midnight)."""
 
     value: int
     expires: float
-    #: Requests: when the window's count drops below the limit (None while it is below). Tokens: the UTC
-    #: midnight the count started at.
-    moment: datetime | None
+    moment: datetime
 
 
 class Quotas:
@@ -69,7 +71,6 @@ class Quotas:
         self.settings = otvet.settings.quotas
         #: Now, as an aware UTC datetime; the store stamps messages with the same (system) clock.
         self.clock = clock or (lambda: datetime.now(UTC))
-        self._requests: _Cached | None = None
         self._tokens: _Cached | None = None
 
     @property
@@ -81,6 +82,13 @@ class Quotas:
             or s.global_requests_per_minute
             or s.global_tokens_per_day
         )
+
+    def lock_names(self, user_id: int) -> tuple[str, ...]:
+        """The locks a check and the question it admits must hold together (``Store.serialized``): the
+        user's, and everyone's when a global request limit is set; none when no request limit is."""
+        s = self.settings
+        names = (f"quota:user:{user_id}",) if s.user_requests_per_minute else ()
+        return names + (("quota:global",) if s.global_requests_per_minute else ())
 
     async def check(self, user_id: int) -> QuotaVerdict | None:
         """None when ``user_id`` may ask now; else the verdict of the limit that keeps them waiting longest.
@@ -104,9 +112,6 @@ class Quotas:
         if s.global_tokens_per_day and await self._global_tokens(now) >= s.global_tokens_per_day:
             verdicts.append(_until_midnight("tokens_exhausted", s.global_tokens_per_day, now))
         if not verdicts:
-            if self._requests is not None:
-                # Our own admissions count at once; other replicas' at the next read.
-                self._requests.value += 1
             return None
         verdict = max(verdicts, key=lambda v: v.retry_after)
         # Debug only: the engine logs each refused turn.
@@ -130,25 +135,12 @@ class Quotas:
         return [QuotaVerdict("user_rate_limited", limit, _seconds_until(leaves, now))]
 
     async def _global_requests(self, now: datetime, limit: int) -> list[QuotaVerdict]:
-        cached = self._requests
-        if (
-            cached is None
-            or time.monotonic() >= cached.expires
-            # Refused until a moment that has come: read again rather than refuse on a stale count.
-            or (cached.moment is not None and cached.moment <= now)
-            # Our own admissions reached the limit: read when the window frees up.
-            or (cached.value >= limit and cached.moment is None)
-        ):
-            store = self.otvet.store
-            since = now - WINDOW
-            count = await store.count_questions(since)
-            free_at = None
-            if count >= limit:
-                free_at = (await store.nth_question_time(since, count - limit) or now) + WINDOW
-            cached = self._requests = _Cached(count, self._expiry(), free_at)
-        if cached.value < limit:
+        store = self.otvet.store
+        since = now - WINDOW
+        count = await store.count_questions(since)
+        if count < limit:
             return []
-        free_at = cached.moment or now + WINDOW
+        free_at = (await store.nth_question_time(since, count - limit) or now) + WINDOW
         return [QuotaVerdict("busy", limit, max(free_at - now, timedelta()).total_seconds())]
 
     async def _global_tokens(self, now: datetime) -> int:

@@ -265,6 +265,12 @@ class Store(Protocol):
         advisory lock); on a one-machine database, a no-op."""
         ...
 
+    def serialized(self, names: Sequence[str]) -> AbstractAsyncContextManager[None]:
+        """Run the block as one transaction that holds the named locks, for every replica on this database:
+        a check and the write it allows (count a user's questions, store the next one) become one step,
+        so concurrent requests cannot all pass the same check. No names: no transaction, no cost."""
+        ...
+
     # users and conversations
     async def get_or_create_user(
         self, channel: str, external_id: str, display_name: str | None = None

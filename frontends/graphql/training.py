@@ -43,6 +43,8 @@ from otvet.frontends.graphql.uploads import parse_uploads
 
 #: The sources table's limit on names.
 MAX_NAME_CHARS = 500
+#: A note says why a version or a job was made, in a line: longer is a paste gone wrong.
+MAX_NOTE_CHARS = 1000
 
 
 @contextmanager
@@ -64,6 +66,13 @@ def _name(name: str) -> str:
     if len(name) > MAX_NAME_CHARS:
         raise bad_input(f"name is longer than {MAX_NAME_CHARS} characters")
     return name
+
+
+def _note(note: str) -> str:
+    note = note.strip()
+    if len(note) > MAX_NOTE_CHARS:
+        raise bad_input(f"note is longer than {MAX_NOTE_CHARS} characters")
+    return note
 
 
 def _title(title: str | None) -> str | None:
@@ -174,6 +183,7 @@ class TrainingMutations:
         self, info: Info, files: list[Upload], note: str = "", rebuild: bool = True
     ) -> IngestResult:
         otvet = context_of(info).otvet
+        note = _note(note)  # before the files are read
         sources = await parse_uploads(otvet, files)
         return await _add(otvet, sources, rebuild, note or "uploadSources")
 
@@ -185,7 +195,7 @@ class TrainingMutations:
         otvet = context_of(info).otvet
         if not names:
             raise bad_input("name at least one source")
-        removed = await otvet.store.delete_sources([name.strip() for name in names])
+        removed = await otvet.store.delete_sources([_name(name) for name in names])
         version = None
         if removed and rebuild:
             with _training():
@@ -199,7 +209,8 @@ class TrainingMutations:
         "Follow it with `jobProgress`; its `result` says whether the version was promoted and why.",
     )
     async def retrain(self, info: Info, note: str = "", force: bool = False) -> Job:
-        payload: dict[str, object] = {"note": note.strip()} if note.strip() else {}
+        note = _note(note)
+        payload: dict[str, object] = {"note": note} if note else {}
         if force:
             payload["force"] = True
         return Job.from_record(await context_of(info).otvet.store.enqueue_job("retrain", payload))

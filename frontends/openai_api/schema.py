@@ -11,7 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from otvet.frontends.openai_api.errors import invalid
 from otvet.frontends.untrusted import load_json
@@ -51,6 +52,15 @@ class ChatCompletionRequest(_Open):
     #: The end user on the client's side: keeps that user's conversations apart from others on one key.
     user: str | None = Field(None, max_length=256)
     metadata: dict[str, str] | None = None
+
+    @field_validator("user")
+    @classmethod
+    def _storable_user(cls, user: str | None) -> str | None:
+        # An identity, unlike a question, cannot lose a character: "a\x00b" without its NUL is user "ab",
+        # someone else. PostgreSQL cannot store the character, so it is refused on both databases.
+        if user is not None and "\x00" in user:
+            raise PydanticCustomError("nul", "must not contain NUL characters (U+0000)")
+        return user
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from tortoise.apps import Apps
@@ -84,6 +84,15 @@ async def advisory_lock(connection: BaseDBAsyncClient, key: int) -> AsyncIterato
                 # (config.keep_session), so end this one; the server then drops its locks.
                 raw.terminate()
                 raise
+
+
+async def transaction_locks(connection: BaseDBAsyncClient, keys: Sequence[int]) -> None:
+    """Take PostgreSQL's transaction-level advisory locks ``keys`` in ``connection``'s transaction: held until
+    it commits or rolls back, whatever happens to the task (nothing on other databases)."""
+    if connection.capabilities.dialect != "postgres" or "asyncpg" not in type(connection).__module__:
+        return
+    for key in sorted(set(keys)):  # one order everywhere: two blocks never wait on each other's second lock
+        await connection.execute_query("SELECT pg_advisory_xact_lock($1)", [key])
 
 
 def lock_key(name: str) -> int:

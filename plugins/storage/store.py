@@ -26,6 +26,7 @@ from tortoise.exceptions import ConfigurationError, IntegrityError
 from tortoise.timezone import now
 from tortoise.transactions import in_transaction
 
+from otvet.core.locks import NamedLocks
 from otvet.core.retrieval import IndexedChunk
 from otvet.core.store import (
     AdminRecord,
@@ -121,6 +122,7 @@ class TortoiseStore:
         #: The Tortoise connection every model app uses (``in_transaction(store.connection_name)``).
         self.connection_name = connection_name(self.url)
         self._context: TortoiseContext | None = None
+        self._local_locks = NamedLocks()
 
     @functools.cached_property
     def config(self) -> dict[str, Any]:
@@ -178,6 +180,19 @@ class TortoiseStore:
         with self._current() as context:
             async with schema.advisory_lock(context.db(self.connection_name), schema.lock_key(name)):
                 yield
+
+    @contextlib.asynccontextmanager
+    async def serialized(self, names: Sequence[str]) -> AsyncIterator[None]:
+        if not names:
+            yield
+            return
+        # One task per name in this process waits for the database lock: waiting there holds a pooled
+        # connection, and a burst of one user's questions must not take the whole pool.
+        async with self._local_locks.hold(names):
+            with self._current():
+                async with in_transaction(self.connection_name) as connection:
+                    await schema.transaction_locks(connection, [schema.lock_key(name) for name in names])
+                    yield
 
     async def ping(self) -> bool:
         if self._context is None:
@@ -469,7 +484,10 @@ class TortoiseStore:
     async def delete_sources(self, names: Sequence[str]) -> int:
         # Chunks of existing versions keep their copy of the source's name and title (rollback still works).
         # Counted first: SQLite's count of changed rows includes the chunks whose link was set to null.
-        sources = Source.filter(name__in=list(names))
+        # A name longer than the column cannot be stored, so it names nothing; PostgreSQL would refuse to
+        # compare it with the column at all.
+        longest = Source._meta.fields_map["name"].max_length  # type: ignore[attr-defined]
+        sources = Source.filter(name__in=[name for name in names if len(name) <= longest])
         found = await sources.count()
         await sources.delete()
         return found
@@ -612,6 +630,8 @@ class TortoiseStore:
 
     @_in_context
     async def find_admin(self, username: str) -> tuple[AdminRecord, str] | None:
+        if len(username) > AdminAccount._meta.fields_map["username"].max_length:  # type: ignore[attr-defined]
+            return None  # longer than any stored name: no one (the ORM would refuse to compare it)
         admin = await AdminAccount.get_or_none(username=username)
         return None if admin is None else (_admin_record(admin), admin.password_hash)
 

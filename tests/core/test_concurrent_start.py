@@ -44,3 +44,34 @@ async def test_an_exclusive_section_runs_in_one_task_at_a_time(postgres_cluster:
     async with otvet:
         await asyncio.gather(*(section(n) for n in range(3)))
     assert peak == 1
+
+
+@pytest.mark.postgres
+async def test_a_serialized_block_excludes_the_same_name_in_every_replica(
+    postgres_cluster: Any, tmp_path: Path
+) -> None:
+    url = await postgres_cluster.create_database()
+    replicas = [Otvet(make_settings(tmp_path / str(n), url)) for n in range(2)]
+    inside: dict[str, list[int]] = {"quota:user:1": [], "quota:user:2": []}
+    peaks = dict.fromkeys(inside, 0)
+    together = 0
+
+    async def block(n: int, name: str) -> None:
+        nonlocal together
+        # Each replica has its own connection pool and its own in-process locks: only the database's lock
+        # keeps the two apart.
+        async with replicas[n % 2].store.serialized([name]):
+            inside[name].append(n)
+            peaks[name] = max(peaks[name], len(inside[name]))
+            together = max(together, sum(map(len, inside.values())))
+            await asyncio.sleep(0.05)
+            inside[name].remove(n)
+
+    for replica in replicas:
+        await replica.start()
+    try:
+        await asyncio.gather(*(block(n, name) for n in range(4) for name in inside))
+    finally:
+        await asyncio.gather(*(replica.stop() for replica in replicas))
+    assert peaks == dict.fromkeys(inside, 1)
+    assert together == 2  # one user's lock does not hold up another's

@@ -6,7 +6,7 @@ midnights are exact whatever the time the tests run at.
 
 from __future__ import annotations
 
-import inspect
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,7 +15,6 @@ from typing import Any, cast
 import pytest
 
 from otvet.config.settings import QuotaSettings
-from otvet.core import engine as engine_module
 from otvet.core.app import Otvet
 from otvet.core.quotas import Quotas, QuotaVerdict, quota_message
 from otvet.core.store import UserRecord
@@ -238,29 +237,44 @@ async def test_the_refusal_names_the_longest_wait(
     assert verdict is not None and verdict.code == "user_tokens_exhausted"
 
 
-async def test_everyones_counts_are_reused_for_the_cache_period_and_count_our_own_admissions(
+async def test_everyones_tokens_are_reused_for_the_cache_period_but_requests_are_counted_every_time(
     otvet: Otvet, people: tuple[UserRecord, UserRecord], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     alice, bob = people
     store = otvet.store
-    reads: list[int | None] = []
-    count_questions = store.count_questions
+    token_reads: list[int | None] = []
+    request_reads: list[int | None] = []
+    tokens_used, count_questions = store.tokens_used, store.count_questions
+
+    async def summing(since: datetime, user_id: int | None = None) -> int:
+        token_reads.append(user_id)
+        return await tokens_used(since, user_id)
 
     async def counting(since: datetime, user_id: int | None = None) -> int:
-        reads.append(user_id)
+        request_reads.append(user_id)
         return await count_questions(since, user_id)
 
+    monkeypatch.setattr(store, "tokens_used", summing)
     monkeypatch.setattr(store, "count_questions", counting)
-    limits = quotas(otvet, global_requests_per_minute=2, global_cache_seconds=60)
-    # Each admitted question is stored, as the engine does; the cache was read before any of them.
+    limits = quotas(otvet, global_requests_per_minute=2, global_tokens_per_day=1000, global_cache_seconds=60)
     assert await limits.check(alice.id) is None
     await question(otvet, alice, NOW - timedelta(seconds=2))
     assert await limits.check(bob.id) is None
     await question(otvet, bob, NOW - timedelta(seconds=1))
-    assert reads == [None]  # one read for both
-    # Our own two admissions filled the minute: read again rather than let a third through.
+    assert token_reads == [None]  # one read of everyone's tokens for both
+    # Requests are exact: a third question is refused on the count of the two stored ones.
     assert await limits.check(alice.id) == QuotaVerdict("busy", 2, 58.0)
-    assert reads == [None, None]
+    assert request_reads == [None, None, None]
+
+
+def test_request_limits_name_the_locks_their_check_holds(tmp_path: Path) -> None:
+    host = cast(Otvet, SimpleNamespace(settings=make_settings(tmp_path)))
+    host.settings.quotas = QuotaSettings(user_tokens_per_day=100, global_tokens_per_day=1000)
+    assert Quotas(host).lock_names(7) == ()  # token limits are checked against what was recorded: no lock
+    host.settings.quotas = QuotaSettings(user_requests_per_minute=5)
+    assert Quotas(host).lock_names(7) == ("quota:user:7",)
+    host.settings.quotas = QuotaSettings(user_requests_per_minute=5, global_requests_per_minute=50)
+    assert Quotas(host).lock_names(7) == ("quota:user:7", "quota:global")
 
 
 async def test_no_limit_set_means_no_query_at_all(tmp_path: Path) -> None:
@@ -324,10 +338,7 @@ def test_the_english_messages_read_naturally(tmp_path: Path) -> None:
 
 # --- in the engine ------------------------------------------------------------------------------------------
 
-ENGINE_CHECKS_QUOTAS = "quotas.check" in inspect.getsource(engine_module)
 
-
-@pytest.mark.skipif(not ENGINE_CHECKS_QUOTAS, reason="waits for the engine to call otvet.quotas.check")
 async def test_the_engine_refuses_the_question_over_the_limit_and_stores_it_as_rejected(otvet: Otvet) -> None:
     otvet.settings.quotas = QuotaSettings(user_requests_per_minute=2)
     turn = Turn(channel="cli", user_id="eager", text="How do I connect Telegram?")
@@ -344,3 +355,23 @@ async def test_the_engine_refuses_the_question_over_the_limit_and_stores_it_as_r
     questions = [m for m in await otvet.store.messages(conversation.id) if m.role == "user"]
     assert [m.status for m in questions] == ["ok", "ok", "rejected"]
     assert {m.user_id for m in questions} == {user.id}
+
+
+@pytest.mark.parametrize("limit", ["user", "global"])
+async def test_concurrent_questions_get_exactly_the_limit_answered(otvet: Otvet, limit: str) -> None:
+    # Twenty questions at once by one user: the check and the stored question are one step, so no two of
+    # them pass the same check (before, 16 of 20 got through a limit of 5).
+    if limit == "user":
+        otvet.settings.quotas = QuotaSettings(user_requests_per_minute=5)
+    else:
+        otvet.settings.quotas = QuotaSettings(global_requests_per_minute=5)
+    turn = Turn(channel="cli", user_id="burst", text="How do I connect Telegram?")
+    results = await asyncio.gather(*(otvet.engine.ask(turn) for _ in range(20)))
+    assert sum(isinstance(r, Final) for r in results) == 5
+    refused = [r for r in results if isinstance(r, Failure)]
+    assert len(refused) == 15
+    assert {r.code for r in refused} == {"user_rate_limited" if limit == "user" else "busy"}
+    user = await otvet.store.get_or_create_user("cli", "burst")
+    conversation = await otvet.store.current_conversation(user.id, "private")
+    statuses = [m.status for m in await otvet.store.messages(conversation.id) if m.role == "user"]
+    assert sorted(statuses) == ["ok"] * 5 + ["rejected"] * 15
