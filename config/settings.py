@@ -218,10 +218,17 @@ class ApiSettings(BaseModel):
     secret_key: SecretStr = SecretStr("")
     #: How long a login token is valid, in seconds.
     token_ttl_seconds: int = Field(3600, ge=1, le=30 * 24 * 3600)
-    #: Requests a minute per admin or API key, counted in each process (0: no limit).
+    #: Requests a minute per admin or API key, counted for every replica together (0: no limit).
     requests_per_minute: int = Field(120, ge=0)
-    #: Login attempts a minute from one client address, counted in each process (0: no limit).
+    #: Login attempts a minute from one client address, counted for every replica together (0: no limit).
     login_attempts_per_minute: int = Field(10, ge=0)
+    #: Failed logins one username may have in ``login_failure_window_seconds`` before further attempts are
+    #: refused, even with the right password and from any address, until the window slides on (0: no limit).
+    login_failures_per_account: int = Field(10, ge=0)
+    login_failure_window_seconds: int = Field(900, ge=60, le=86400)
+    #: Password hashes (Argon2id, 64 MiB each) computed at once; more logins wait their turn, so a burst of
+    #: logins cannot take the process's memory.
+    password_hash_concurrency: int = Field(2, ge=1, le=64)
     #: Processes ``otvet api`` serves its port with (one core each; docs/services/api.md#scaling).
     workers: int = Field(1, ge=1, le=64)
     #: Origins (``https://app.example``) whose pages may call ``/graphql`` and ``/v1`` from a browser (CORS);

@@ -29,7 +29,6 @@ import logging
 import math
 import secrets
 import time
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -38,6 +37,7 @@ from typing import TYPE_CHECKING, Literal
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from otvet.core.limits import SharedRateLimiter
 from otvet.core.signing import SECRET_FILE, derive_key, machine_secret
 from otvet.core.store import AdminRecord, ApiKeyRecord, NotFound
 
@@ -52,7 +52,6 @@ __all__ = [
     "ApiKeyRecord",
     "AuthError",
     "Principal",
-    "RateLimiter",
     "Scope",
     "check_password",
     "check_username",
@@ -197,42 +196,6 @@ def check_scopes(scopes: Iterable[str]) -> tuple[str, ...]:
     return tuple(scope for scope in SCOPES if scope in wanted)
 
 
-# --- rate limit --------------------------------------------------------------------------------------------
-
-
-class RateLimiter:
-    """A sliding window of ``limit`` requests per ``window`` seconds per key, in this process only."""
-
-    def __init__(self, limit: int, window: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit = limit
-        self.window = window
-        self.clock = clock
-        self._hits: dict[str, deque[float]] = {}
-
-    def hit(self, key: str) -> float | None:
-        """Count a request by ``key``; None when allowed, else seconds until one would be (not counted)."""
-        if self.limit <= 0:
-            return None
-        now = self.clock()
-        hits = self._hits.setdefault(key, deque())
-        while hits and hits[0] <= now - self.window:
-            hits.popleft()
-        if len(hits) >= self.limit:
-            # The oldest request in the window leaves it at hits[0] + window; a refusal is not counted, so
-            # waiting that long is always enough.
-            return max(hits[0] + self.window - now, 0.001)
-        hits.append(now)
-        self._prune(now)
-        return None
-
-    def _prune(self, now: float) -> None:
-        # Keys whose window is empty are dropped now and then, so the map stays as small as the set of
-        # recently active principals.
-        if len(self._hits) > 1024:
-            for key in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window]:
-                del self._hits[key]
-
-
 # --- the accounts service ----------------------------------------------------------------------------------
 
 
@@ -257,7 +220,6 @@ class Accounts:
         otvet: Otvet,
         *,
         clock: Callable[[], float] = time.time,
-        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.otvet = otvet
         settings = otvet.settings.api
@@ -268,7 +230,18 @@ class Accounts:
         self._key: bytes | None = None
         self.hasher = PasswordHasher()  # Argon2id with argon2-cffi's (RFC 9106 low-memory) parameters
         self._dummy_hash: str | None = None
-        self.limiter = RateLimiter(settings.requests_per_minute, clock=monotonic)
+        #: Requests a minute per principal, for every replica together.
+        self.limiter = SharedRateLimiter(lambda: otvet.store, "api", settings.requests_per_minute)
+        #: Failed logins per username (any address), for every replica together.
+        self.failures = SharedRateLimiter(
+            lambda: otvet.store,
+            "login-failed",
+            settings.login_failures_per_account,
+            window=settings.login_failure_window_seconds,
+        )
+        # Each Argon2id hash takes 64 MiB for its few dozen milliseconds: a cap keeps a burst of logins
+        # from taking the process's memory (40 at once took it from 128 to 514 MiB).
+        self._hashing = asyncio.Semaphore(settings.password_hash_concurrency)
 
     @property
     def store(self) -> Store:
@@ -280,7 +253,7 @@ class Accounts:
         """A new admin account; ValueError for a bad username, a weak password or a taken username."""
         username = check_username(username)
         check_password(password, username)
-        password_hash = await asyncio.to_thread(self.hasher.hash, password)
+        password_hash = await self._hash(password)
         admin = await self.store.create_admin(username, password_hash)
         log.info("admin account %r created (id %d)", admin.username, admin.id)
         return admin
@@ -295,7 +268,7 @@ class Accounts:
             raise NotFound(f"there is no admin called {username!r}")
         admin, _ = found
         check_password(password, admin.username)
-        password_hash = await asyncio.to_thread(self.hasher.hash, password)
+        password_hash = await self._hash(password)
         await self.store.set_admin_password_hash(admin.id, password_hash)
         log.info("password of admin %r changed: their login tokens are no longer valid", admin.username)
 
@@ -309,9 +282,22 @@ class Accounts:
         log.info("admin %r %s", admin.username, "disabled" if disabled else "enabled")
 
     async def login(self, username: str, password: str) -> tuple[str, datetime]:
-        """A login token and its expiry, or ``AuthError("unauthenticated")`` (never saying what failed)."""
+        """A login token and its expiry, or ``AuthError("unauthenticated")`` (never saying what failed), or
+        ``AuthError("rate_limited")`` while the username has had too many failed logins lately."""
         if self._dummy_hash is None:  # made before the lookup, so the first login of each kind costs the same
-            self._dummy_hash = await asyncio.to_thread(self.hasher.hash, secrets.token_urlsafe(16))
+            self._dummy_hash = await self._hash(secrets.token_urlsafe(16))
+        # Failed logins count per username whether or not it names an account, so the refusal tells
+        # nothing about which accounts exist; and from any address, so spreading guesses over many
+        # addresses (or forged X-Forwarded-For headers) does not help.
+        account = username.strip().casefold()
+        locked = await self.failures.over(account)
+        if locked is not None:
+            log.info("login refused: too many failed logins for one username lately")
+            raise AuthError(
+                "rate_limited",
+                f"too many failed logins for this account: try again in {math.ceil(locked)} s",
+                retry_after=locked,
+            )
         found = None
         # A name no account can have is not looked up: it is often a password typed into the wrong field,
         # and the database drivers log every query's parameters at DEBUG.
@@ -319,21 +305,31 @@ class Accounts:
             found = await self.store.find_admin(username.strip())
         if found is None:
             # Spend the same time as a real verification, so a wrong username looks like a wrong password.
-            await asyncio.to_thread(self._verify, self._dummy_hash, password)
+            await self._check(self._dummy_hash, password)
+            await self.failures.hit(account)
             log.info("failed login for an unknown username")  # not the name: it may be a mistyped password
             raise AuthError("unauthenticated", "wrong username or password")
         admin, password_hash = found
-        if not await asyncio.to_thread(self._verify, password_hash, password) or admin.disabled:
+        if not await self._check(password_hash, password) or admin.disabled:
+            await self.failures.hit(account)
             log.info("failed login for admin %r%s", admin.username, " (disabled)" if admin.disabled else "")
             raise AuthError("unauthenticated", "wrong username or password")
         if self.hasher.check_needs_rehash(password_hash):
             # Hashed with older parameters: store a hash with today's. Its fingerprint differs, so tokens
             # issued before are refused from now on; that happens once, after an upgrade.
-            password_hash = await asyncio.to_thread(self.hasher.hash, password)
+            password_hash = await self._hash(password)
             await self.store.set_admin_password_hash(admin.id, password_hash)
         expires = int(self.clock()) + self.token_ttl
         log.info("admin %r logged in", admin.username)
         return self._sign(admin.id, expires, password_hash), datetime.fromtimestamp(expires, UTC)
+
+    async def _hash(self, password: str) -> str:
+        async with self._hashing:
+            return await asyncio.to_thread(self.hasher.hash, password)
+
+    async def _check(self, password_hash: str, password: str) -> bool:
+        async with self._hashing:
+            return await asyncio.to_thread(self._verify, password_hash, password)
 
     def _verify(self, password_hash: str, password: str) -> bool:
         try:
@@ -465,7 +461,7 @@ class Accounts:
             principal = await self._api_key(value)
         else:
             principal = await self._admin_from_token(value)
-        retry_after = self.limiter.hit(principal.rate_key)
+        retry_after = await self.limiter.hit(principal.rate_key)
         if retry_after is not None:
             raise AuthError(
                 "rate_limited",

@@ -271,6 +271,21 @@ class Store(Protocol):
         so concurrent requests cannot all pass the same check. No names: no transaction, no cost."""
         ...
 
+    # rate limits shared by every replica (core/limits.py); times are whole seconds since the epoch
+    async def count_hit(self, key: str, start: int, expires: int, allowed: int) -> int | None:
+        """Count one hit of ``key`` in the window starting at ``start`` (kept until ``expires``) if it
+        holds fewer than ``allowed``: its new count, or None when it is full and nothing was counted. The
+        check and the count are one step for every process on this database."""
+        ...
+
+    async def window_hits(self, key: str, since: int) -> dict[int, int]:
+        """The hits of ``key`` in each window starting at or after ``since``, by window start."""
+        ...
+
+    async def forget_windows(self, before: int) -> int:
+        """Drop the windows that expired before ``before``; how many."""
+        ...
+
     # users and conversations
     async def get_or_create_user(
         self, channel: str, external_id: str, display_name: str | None = None

@@ -66,8 +66,10 @@ def uvicorn_config(
         # Uvicorn's lines go through Otvet's logging setup; the access line is Otvet's own (no query strings).
         "log_config": None,
         "access_log": False,
-        "proxy_headers": True,
-        "forwarded_allow_ips": ",".join(settings.forwarded_allow_ips) or "127.0.0.1",
+        # X-Forwarded-For and -Proto are believed from the configured proxies only; an empty list believes
+        # no one (it used to fall back to 127.0.0.1, so a local client could pick its address).
+        "proxy_headers": bool(settings.forwarded_allow_ips),
+        "forwarded_allow_ips": ",".join(settings.forwarded_allow_ips),
         "timeout_graceful_shutdown": max(settings.shutdown_seconds, 1.0),
         "server_header": False,
         # No permessage-deflate on WebSockets: its zlib state is ~50 KB per socket (most of an idle widget

@@ -37,8 +37,9 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
-from otvet.core.accounts import AuthError, RateLimiter
+from otvet.core.accounts import AuthError
 from otvet.core.app import Otvet
+from otvet.core.limits import SharedRateLimiter
 from otvet.frontends.graphql import errors, media
 from otvet.frontends.graphql.context import GraphQLContext
 from otvet.frontends.graphql.ide import ide_policy
@@ -153,7 +154,9 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
         self.limits = otvet.settings.graphql
         # Per client address: each attempt costs an Argon2 hash (CPU), and a password must not be guessable by
         # trying. Anonymous requests are not otherwise rate limited.
-        self.login_limiter = RateLimiter(otvet.settings.api.login_attempts_per_minute)
+        self.login_limiter = SharedRateLimiter(
+            lambda: otvet.store, "login", otvet.settings.api.login_attempts_per_minute
+        )
         self._ide: tuple[str, dict[str, str]] | None = None
         super().__init__(
             schema,

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.websockets import WebSocket
 
-from otvet.core.accounts import AuthError, Principal, RateLimiter
+from otvet.core.accounts import AuthError, Principal
+from otvet.core.limits import SharedRateLimiter
 from otvet.frontends.graphql.errors import from_auth_error
 
 if TYPE_CHECKING:
@@ -31,8 +32,8 @@ class GraphQLContext:
     principal: Principal | None = None
     #: The ``connection_init`` payload of a WebSocket (strawberry fills it in).
     connection_params: dict[str, Any] | None = None
-    #: Login attempts per client address (shared by every request of the app; see ``login``).
-    login_limiter: RateLimiter | None = None
+    #: Login attempts per client address (shared by every replica; see ``login``).
+    login_limiter: SharedRateLimiter | None = None
 
     @property
     def client_address(self) -> str:

@@ -89,12 +89,13 @@ class ConversingMutations:
     @strawberry.mutation(
         description="Log in as an admin: a short-lived token for `Authorization: Bearer <token>`. Needs no "
         "scope; a wrong username or password is `UNAUTHENTICATED`; more than 10 attempts a minute from one "
-        "address, `RATE_LIMITED`."
+        "address, or more than 10 failed logins for one username in 15 minutes (from any address, even "
+        "with the right password), `RATE_LIMITED` with `retryAfter`."
     )
     async def login(self, info: Info, username: str, password: str) -> LoginResult:
         context = context_of(info)
         if context.login_limiter is not None:
-            retry_after = context.login_limiter.hit(context.client_address)
+            retry_after = await context.login_limiter.hit(context.client_address)
             if retry_after is not None:
                 raise ApiError(
                     RATE_LIMITED,

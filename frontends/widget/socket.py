@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from otvet.core.accounts import RateLimiter
+from otvet.core.limits import RateLimiter
 from otvet.core.store import NotFound
 from otvet.core.types import Delta, Failure, Final, Turn
 from otvet.frontends.widget import messages, protocol

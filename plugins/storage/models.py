@@ -285,3 +285,20 @@ class ApiKey(Model):
     class Meta:
         table = "otvet_api_key"
         table_description = "API keys (hashed)"
+
+
+class RateWindow(Model):
+    """Hits of one rate-limited key (an API key, a login address, an account's failed logins) in one fixed
+    window of time, shared by every process on the database (core/limits.py)."""
+
+    id = fields.BigIntField(primary_key=True)
+    key = fields.CharField(max_length=255)
+    #: The window's start and the moment the row is no longer needed, in whole seconds since the epoch.
+    start = fields.BigIntField()
+    expires = fields.BigIntField(db_index=True)
+    hits = fields.IntField(default=0)
+
+    class Meta:
+        table = "otvet_rate_window"
+        table_description = "Rate-limit counters shared by every replica"
+        unique_together = (("key", "start"),)

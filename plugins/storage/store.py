@@ -47,7 +47,7 @@ from otvet.core.store import (
     VersionRecord,
 )
 from otvet.core.types import HistoryMessage, SourceRef, Usage
-from otvet.plugins.storage import browse, jobs, schema, training, turns, usage
+from otvet.plugins.storage import browse, jobs, rates, schema, training, turns, usage
 from otvet.plugins.storage.chunks import fetch_chunks, insert_chunks
 from otvet.plugins.storage.config import (
     APP_LABEL,
@@ -206,6 +206,18 @@ class TortoiseStore:
         return True
 
     # --- users and conversations ----------------------------------------------------------------------------
+
+    @_in_context
+    async def count_hit(self, key: str, start: int, expires: int, allowed: int) -> int | None:
+        return await rates.count_hit(key, start, expires, allowed)
+
+    @_in_context
+    async def window_hits(self, key: str, since: int) -> dict[int, int]:
+        return await rates.window_hits(key, since)
+
+    @_in_context
+    async def forget_windows(self, before: int) -> int:
+        return await rates.forget(before)
 
     @_in_context
     async def get_or_create_user(

@@ -252,8 +252,8 @@ async def test_login_guessing_is_throttled_per_address_even_for_the_right_passwo
     api = admin.api
     limiter = graphql_app(api.app).login_limiter
     now = [1000.0]
-    limiter.clock = lambda: now[0]
-    limiter._hits.clear()  # the fixture's own login counted on the real clock
+    limiter.clock = lambda: now[0]  # the fixture's own login counted on the real clock, in another window
+    api.otvet.accounts.failures.limit = 0  # this test is about addresses (the account's limit: below)
     for attempt in range(api.otvet.settings.api.login_attempts_per_minute):
         wrong = await api.body(LOGIN, {"u": "root", "p": f"guess number {attempt:04}"}, key=None)
         assert codes(wrong) == ["UNAUTHENTICATED"]
@@ -268,6 +268,39 @@ async def test_login_guessing_is_throttled_per_address_even_for_the_right_passwo
         assert await login(other, "root", PASSWORD)
     now[0] += 60.5
     assert await login(api, "root", PASSWORD)
+
+
+async def test_guesses_spread_over_many_addresses_lock_the_account_for_a_while(admin: Admin) -> None:
+    """40 addresses (as forged X-Forwarded-For headers would give) each under its own limit: after 10 failed
+    logins the account refuses even the right password, from any address, until the window slides on; and
+    a username that names no account is refused the same way, so the refusal tells nothing."""
+    api = admin.api
+    failures = api.otvet.accounts.failures
+    now = [2_000_000_000.0]
+    failures.clock = lambda: now[0]
+
+    async def attempt(address: str, username: str, password: str) -> dict[str, Any]:
+        transport = httpx.ASGITransport(app=api.app, client=(address, 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://otvet.test") as client:
+            return await Api(api.otvet, client, api.keys, api.app).body(
+                LOGIN, {"u": username, "p": password}, key=None
+            )
+
+    answers = [
+        codes(await attempt(f"198.51.100.{n}", username, f"guess number {n:04}"))
+        for n in range(40)
+        for username in ("root", "nobody-here")
+    ]
+    assert answers[:20] == [["UNAUTHENTICATED"]] * 20  # 10 failures each
+    assert set(map(tuple, answers[20:])) == {("RATE_LIMITED",)}
+    locked = await attempt("203.0.113.9", "root", PASSWORD)
+    assert codes(locked) == ["RATE_LIMITED"] and "this account" in locked["errors"][0]["message"]
+    retry_after = locked["errors"][0]["extensions"]["retryAfter"]
+    assert 0 < retry_after <= 2 * api.otvet.settings.api.login_failure_window_seconds
+    now[0] += retry_after
+    welcome = await attempt("203.0.113.9", "root", PASSWORD)
+    assert "errors" not in welcome and welcome["data"]["login"]["token"]
+    assert codes(await attempt("203.0.113.9", "nobody-here", "guess")) == ["UNAUTHENTICATED"]
 
 
 async def test_unknown_users_wrong_passwords_and_odd_inputs_get_one_identical_answer(admin: Admin) -> None:

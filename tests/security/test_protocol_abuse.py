@@ -520,13 +520,13 @@ async def test_a_key_over_its_rate_limit_gets_429_everywhere_then_recovers(tmp_p
         graphql = await api.post("{ __typename }", key="ask")
         v1 = await api.client.post("/v1/chat/completions", json=chat, headers=api.headers("ask"))
         for refused in (graphql, v1):
-            assert refused.status_code == 429 and 1 <= int(refused.headers["retry-after"]) <= 60
+            assert refused.status_code == 429 and 1 <= int(refused.headers["retry-after"]) <= 61
         assert (
             codes(graphql.json()) == ["RATE_LIMITED"] and v1.json()["error"]["code"] == "rate_limit_exceeded"
         )
         # Another key is not affected by this one's flood.
         assert (await api.post("{ __typename }", key="read")).status_code == 200
-        now[0] += 60.5
+        now[0] += 120.5  # a whole window without requests: both below go through
         provider.then("Back again.")
         assert (await api.post("{ __typename }", key="ask")).status_code == 200
         answered = await api.client.post("/v1/chat/completions", json=chat, headers=api.headers("ask"))
