@@ -405,6 +405,22 @@ class TlsSettings(BaseModel):
         return self.cert_file is not None
 
 
+class DatabaseTimeoutSettings(BaseModel):
+    """How long Otvet waits for PostgreSQL, so that an outage gets users a quick "unavailable" instead of a
+    hang (docs/operations.md#database-outages)."""
+
+    #: Seconds to open a connection.
+    connect_seconds: float = Field(5.0, gt=0, le=600)
+    #: Seconds one statement may take before it is given up (the whole ``otvet migrate`` of a large table
+    #: may need more: raise it for that run).
+    statement_seconds: float = Field(15.0, gt=0, le=3600)
+    #: Seconds between background checks that the database answers (0: none; then requests find an outage
+    #: themselves, each after its own timeout).
+    check_seconds: float = Field(1.0, ge=0, le=60)
+    #: Seconds a check (and ``/readyz``) waits for the database's answer before calling it unavailable.
+    ready_seconds: float = Field(1.5, gt=0, le=60)
+
+
 class DatabaseSslSettings(BaseModel):
     """TLS to PostgreSQL, as libpq names it (docs/storage.md#tls). ``sslmode``, ``sslrootcert``,
     ``sslcert`` and ``sslkey`` in the database URL's query work too; these settings win over them."""
@@ -519,6 +535,7 @@ class Settings(BaseSettings):
     widget: WidgetSettings = Field(default_factory=WidgetSettings)
     tls: TlsSettings = Field(default_factory=TlsSettings)
     database_ssl: DatabaseSslSettings = Field(default_factory=DatabaseSslSettings)
+    database_timeouts: DatabaseTimeoutSettings = Field(default_factory=DatabaseTimeoutSettings)
     ops: OpsSettings = Field(default_factory=OpsSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     tracing: TracingSettings = Field(default_factory=TracingSettings)

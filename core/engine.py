@@ -21,6 +21,7 @@ from otvet.core.llm import AnswerRequest, Provider, ProviderDone, ProviderError
 from otvet.core.logs import log_context
 from otvet.core.quotas import QUOTA_CODES, quota_message
 from otvet.core.sources import storable_text
+from otvet.core.store import DatabaseUnavailable
 from otvet.core.text import plain
 from otvet.core.tokens import estimate_tokens
 from otvet.core.types import Delta, Event, Failure, Final, HistoryMessage, Passage, SourceRef, Turn, Usage
@@ -175,6 +176,10 @@ class Engine:
                     retry_after=verdict.retry_after,
                 )
                 return
+        except DatabaseUnavailable as exc:
+            # Logged once per outage by the store, not once per question.
+            yield dataclasses.replace(self._failure("unavailable", language), retry_after=exc.retry_after)
+            return
         except Exception:
             log.exception("turn setup failed (channel=%s user=%s)", turn.channel, turn.user_id)
             yield self._failure("internal_error", language)
@@ -307,6 +312,10 @@ class Engine:
             log.warning("provider %s timed out after %.1fs", self.otvet.provider.name, timeout)
             finished = True
             yield await self._fail_turn("provider_timeout", a.language, a.conversation_id, a.question_id)
+        except DatabaseUnavailable as exc:
+            finished = True
+            failure = await self._fail_turn("unavailable", a.language, a.conversation_id, a.question_id)
+            yield dataclasses.replace(failure, retry_after=exc.retry_after)
         except Exception as exc:
             if stage == "provider":
                 log.error("provider %s failed (%s)", self.otvet.provider.name, _reason(exc), exc_info=exc)
@@ -475,6 +484,8 @@ def failure_message(t: Translator, code: str) -> str:
         )
     if code == "provider_timeout":
         return t.gettext("Answering took too long. Please try again in a minute.")
+    if code == "unavailable":
+        return t.gettext("The service is briefly unavailable. Please try again in a minute.")
     if code == "context_too_long":
         return t.gettext(
             "This conversation has grown too long for the model. Start a new one (/reset) or ask a shorter "
@@ -510,5 +521,7 @@ async def _quietly(awaitable: object) -> None:
     """Await a best-effort bookkeeping write; its failure is logged, never shown to the user."""
     try:
         await awaitable  # type: ignore[misc]
+    except DatabaseUnavailable as exc:
+        log.debug("bookkeeping write skipped: %s", exc)  # the outage itself is logged once, by the store
     except Exception:
         log.exception("bookkeeping write failed")

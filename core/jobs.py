@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from otvet.core.lifecycle import wait_for_any
 from otvet.core.logs import log_context
 from otvet.core.resilience import RetryPolicy
-from otvet.core.store import JobRecord, VersionRecord
+from otvet.core.store import DatabaseUnavailable, JobRecord, VersionRecord
 
 if TYPE_CHECKING:
     from otvet.core.app import Otvet
@@ -176,6 +176,8 @@ class Worker:
             while not self.stopping:
                 try:
                     job = await self.run_one()
+                except DatabaseUnavailable:
+                    job = None  # logged once per outage by the store; keep polling until it is back
                 except Exception:
                     # The database went away for a moment: keep polling rather than dying.
                     log.exception("worker %s: claiming a job failed", self.id)
@@ -277,6 +279,8 @@ class Worker:
                 kept = await self.otvet.store.heartbeat_job(
                     job.id, self.id, self.lease_seconds, job.fraction, job.message
                 )
+            except DatabaseUnavailable:
+                continue  # the lease may lapse; another worker (or this one) runs the job again later
             except Exception:
                 log.warning("worker %s: heartbeat of job %s failed", self.id, job.id, exc_info=True)
                 continue

@@ -20,7 +20,14 @@ from otvet.core.evaluation import Decision, Evaluation, decide, evaluate
 from otvet.core.hybrid import HybridIndex
 from otvet.core.retrieval import IndexedChunk, RetrieverIndex, SoughtTerm
 from otvet.core.sources import ParsedSource, QAPair, Section
-from otvet.core.store import CheckRecord, NewChunk, NotFound, SourceRecord, VersionRecord
+from otvet.core.store import (
+    CheckRecord,
+    DatabaseUnavailable,
+    NewChunk,
+    NotFound,
+    SourceRecord,
+    VersionRecord,
+)
 from otvet.core.text import words
 from otvet.core.types import Passage
 from otvet.core.vectors import ChunkVectors, chunk_input
@@ -172,6 +179,8 @@ class KnowledgeBase:
             await asyncio.sleep(max(interval - (time.monotonic() - self._checked_at), MIN_REFRESH_SECONDS))
             try:
                 await self.refresh()
+            except DatabaseUnavailable:
+                self._checked_at = time.monotonic()  # answering from the index we have; logged by the store
             except Exception:
                 # The database went away for a moment: keep answering from the index we have, try again later.
                 log.warning("checking for a newer knowledge version failed", exc_info=True)

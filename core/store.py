@@ -19,6 +19,17 @@ class NotFound(LookupError):
     """The record a call refers to (a message, a knowledge version) does not exist."""
 
 
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached now (stopped, restarting, frozen, unreachable): the request can be
+    tried again in about ``retry_after`` seconds. Frontends answer it with their protocol's "unavailable"
+    (HTTP 503, GraphQL ``UNAVAILABLE``) rather than an internal error."""
+
+    def __init__(self, reason: str = "", *, retry_after: float = 5.0) -> None:
+        super().__init__(f"the database is unavailable{': ' + reason if reason else ''}")
+        self.reason = reason
+        self.retry_after = retry_after
+
+
 @dataclass(frozen=True, slots=True)
 class UserRecord:
     id: int

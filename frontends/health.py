@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from otvet import hookimpl
+from otvet.core.store import DatabaseUnavailable
 
 if TYPE_CHECKING:
     from otvet.core.app import Otvet
@@ -42,10 +43,14 @@ async def readyz(request: Request) -> JSONResponse:
         checks["provider"] = {"name": otvet.provider.name, **otvet.provider.status()}
     ready = True
     try:
+        # The ping answers within database_timeouts.ready_seconds even when the database is frozen.
         checks["database"] = "ok" if await otvet.store.ping() else "unreachable"
-        version = await otvet.store.active_version()
+        version = await otvet.store.active_version() if checks["database"] == "ok" else None
         checks["knowledge_version"] = version.id if version else None
         ready = checks["database"] == "ok" and (version is not None or not answers)
+    except DatabaseUnavailable:  # the store logs an outage once, not once per probe
+        checks.update(database="unreachable", knowledge_version=None)
+        ready = False
     except Exception as exc:  # readiness must report, never raise
         log.warning("readiness check failed: %s", exc)
         checks.update(database="unreachable", knowledge_version=None)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
@@ -40,6 +41,7 @@ from strawberry.types.unset import UNSET
 from otvet.core.accounts import AuthError
 from otvet.core.app import Otvet
 from otvet.core.limits import SharedRateLimiter
+from otvet.core.store import DatabaseUnavailable
 from otvet.frontends.graphql import errors, media
 from otvet.frontends.graphql.context import GraphQLContext
 from otvet.frontends.graphql.ide import ide_policy
@@ -51,6 +53,14 @@ log = logging.getLogger("otvet.frontends.graphql")
 #: Any of these headers on a multipart request proves it did not come from a plain cross-site HTML form.
 PREFLIGHT_HEADERS = ("apollo-require-preflight", "graphql-require-preflight", "x-apollo-operation-name")
 _REQUEST_ERROR = "otvet_graphql_request_error"
+#: Set on the request when an error says the database is down: seconds for ``Retry-After``.
+_UNAVAILABLE = "otvet_graphql_unavailable"
+
+
+def _retry_after(seconds: float) -> dict[str, str]:
+    return {"Retry-After": str(max(1, math.ceil(seconds)))}
+
+
 _HTTP_CODES = {
     404: errors.NOT_FOUND,
     405: "METHOD_NOT_ALLOWED",
@@ -254,6 +264,10 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
             refused = errors.from_auth_error(exc)
             body = media.error(refused.message, refused.code, **refused.extensions)
             return media.error_response(chosen, auth_status(exc), [body], auth_headers(exc))
+        except DatabaseUnavailable as exc:  # the API key could not be looked up
+            down = errors.unavailable(exc)
+            body = media.error(down.message, down.code, **down.extensions)
+            return media.error_response(chosen, 503, [body], _retry_after(exc.retry_after))
         context = GraphQLContext(
             otvet=self.otvet, request=request, principal=principal, login_limiter=self.login_limiter
         )
@@ -267,6 +281,11 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
         response.headers["content-type"] = media.content_type(chosen)
         if chosen == media.GRAPHQL_RESPONSE_JSON and getattr(request.state, _REQUEST_ERROR, False):
             response.status_code = 400
+        retry_after = getattr(request.state, _UNAVAILABLE, None)
+        if retry_after is not None:
+            # The database was down for part of it: 503 tells proxies and clients to try again later.
+            response.status_code = 503
+            response.headers.update(_retry_after(retry_after))
         return response
 
     def decode_json(self, data: str | bytes) -> object:
@@ -305,6 +324,13 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
             setattr(request.state, _REQUEST_ERROR, True)
         if found:
             response["errors"] = [error.formatted for error in found]
+            down = [
+                float((e.extensions or {}).get("retryAfter", 5))
+                for e in found
+                if (e.extensions or {}).get("code") == errors.UNAVAILABLE
+            ]
+            if down:
+                setattr(request.state, _UNAVAILABLE, max(down))
         if result.extensions:
             response["extensions"] = result.extensions
         return response

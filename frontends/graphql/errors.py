@@ -18,6 +18,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 
 from otvet.core.accounts import AuthError
+from otvet.core.store import DatabaseUnavailable
 
 log = logging.getLogger("otvet.frontends.graphql")
 
@@ -41,6 +42,11 @@ BAD_USER_INPUT = "BAD_USER_INPUT"
 NOT_FOUND = "NOT_FOUND"
 NOT_IMPLEMENTED = "NOT_IMPLEMENTED"
 SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+#: The database is down: nothing is wrong with the request, try it again after ``retryAfter`` seconds (the
+#: response is HTTP 503 with ``Retry-After``).
+UNAVAILABLE = "UNAVAILABLE"
+#: The message a client sees then.
+UNAVAILABLE_MESSAGE = "The service is briefly unavailable (its database does not answer): try again shortly."
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 #: What a client sees instead of an unexpected exception.
@@ -74,10 +80,14 @@ def from_auth_error(exc: AuthError) -> ApiError:
     return ApiError(_AUTH_CODES.get(exc.code, UNAUTHENTICATED), exc.message, **extra)
 
 
+def unavailable(exc: DatabaseUnavailable) -> ApiError:
+    return ApiError(UNAVAILABLE, UNAVAILABLE_MESSAGE, retryAfter=round(exc.retry_after, 3))
+
+
 def is_unexpected(error: GraphQLError) -> bool:
     """True for an error nobody meant to show a client: a bug, a crash, a broken dependency."""
     original = error.original_error
-    if isinstance(original, ApiError | AuthError):
+    if isinstance(original, ApiError | AuthError | DatabaseUnavailable):
         return False
     if error.path is None:
         # Nothing ran yet: parse, validation and variable coercion errors describe the request. An
@@ -108,6 +118,8 @@ def with_code(error: GraphQLError) -> GraphQLError:
     extensions: dict[str, Any]
     if isinstance(original, AuthError):
         original = from_auth_error(original)
+    elif isinstance(original, DatabaseUnavailable):  # logged once per outage by the store
+        original = unavailable(original)
     if isinstance(original, ApiError):
         message, extensions = original.message, {"code": original.code, **original.extensions}
     elif is_unexpected(error):

@@ -14,6 +14,7 @@ from otvet.core import accounts
 from otvet.core import store as records
 from otvet.core import types as core
 from otvet.core.knowledge import IngestReport
+from otvet.frontends.graphql import errors
 from otvet.frontends.graphql.context import context_of
 from otvet.frontends.graphql.pagination import PageInfo, decode_cursor, page, page_size
 
@@ -222,6 +223,9 @@ AskEvent = Annotated[
 
 
 def ask_result(event: core.Final | core.Failure) -> Answer | AnswerFailure:
+    if isinstance(event, core.Failure) and event.code == "unavailable":
+        # Not an answer that failed: the service is down for a moment, a request error like any other.
+        raise errors.unavailable(records.DatabaseUnavailable(retry_after=event.retry_after or 5.0))
     return Answer.from_final(event) if isinstance(event, core.Final) else AnswerFailure.from_failure(event)
 
 

@@ -92,5 +92,19 @@ def failure_error(failure: Failure) -> ApiError:
         return ApiError(429, failure.message, "rate_limit_error", failure.code, headers=headers)
     if failure.code in REQUEST_CODES:
         return ApiError(400, failure.message, code=REQUEST_CODES[failure.code], param="messages")
+    if failure.code == "unavailable":
+        return unavailable(failure.retry_after, failure.message)
     # Not retried by the SDK at once: the engine has already retried the model and tried its fallback.
     return ApiError(503, failure.message, "server_error", failure.code, headers={"x-should-retry": "false"})
+
+
+def unavailable(retry_after: float | None, message: str = "") -> ApiError:
+    """503 with ``Retry-After`` while the database is down: the SDK may retry after that long."""
+    wait = max(1, math.ceil(retry_after or 5))
+    return ApiError(
+        503,
+        message or "The service is briefly unavailable. Please try again in a minute.",
+        "server_error",
+        "unavailable",
+        headers={"Retry-After": str(wait)},
+    )

@@ -15,11 +15,18 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from otvet.core.accounts import AuthError, Principal
+from otvet.core.store import DatabaseUnavailable
 from otvet.core.types import Event, Failure, Turn
 from otvet.frontends import untrusted
 from otvet.frontends.http_auth import request_principal
 from otvet.frontends.openai_api import conversation, wire
-from otvet.frontends.openai_api.errors import MISSING_KEY, ApiError, auth_response, failure_error
+from otvet.frontends.openai_api.errors import (
+    MISSING_KEY,
+    ApiError,
+    auth_response,
+    failure_error,
+    unavailable,
+)
 from otvet.frontends.openai_api.schema import (
     MAX_BODY_BYTES,
     ChatCompletionRequest,
@@ -47,6 +54,8 @@ def openai_errors(handler: Handler) -> Handler:
             return exc.response()
         except AuthError as exc:
             return auth_response(exc)
+        except DatabaseUnavailable as exc:  # before the engine ran: checking the key, storing the chat
+            return unavailable(exc.retry_after).response()
         except Exception:
             log.exception("%s %s failed", request.method, request.url.path)
             return ApiError(

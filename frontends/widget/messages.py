@@ -41,3 +41,7 @@ def not_found(t: Translator) -> str:
 
 def internal_error(t: Translator) -> str:
     return t.gettext("Sorry, I could not answer right now. Please try again in a minute.")
+
+
+def unavailable(t: Translator) -> str:
+    return t.gettext("The service is briefly unavailable. Please try again in a minute.")

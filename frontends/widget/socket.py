@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from otvet.core.limits import RateLimiter
-from otvet.core.store import NotFound
+from otvet.core.store import DatabaseUnavailable, NotFound
 from otvet.core.types import Delta, Failure, Final, Turn
 from otvet.frontends.widget import messages, protocol
 from otvet.frontends.widget.history import conversation_history
@@ -279,6 +279,11 @@ class _Session:
             await self._send(protocol.error("unauthenticated", messages.unauthenticated(self.t)))
             await self._send(_Close(UNAUTHENTICATED, "invalid user token"))
             return False
+        except DatabaseUnavailable as exc:  # logged once per outage by the store
+            error = protocol.error("unavailable", messages.unavailable(self.t), None, exc.retry_after)
+            await self._send(error)
+            await self._send(_Close(TRY_AGAIN_LATER, "briefly unavailable"))
+            return False
         except Exception:
             log.exception("widget hello failed")
             await self._send(protocol.error("internal_error", messages.internal_error(self.t)))
@@ -293,6 +298,8 @@ class _Session:
                 if user.language in i18n.languages:
                     self.language = user.language
                 history = await conversation_history(store, user.id)
+            except DatabaseUnavailable:
+                pass  # welcomed without it; the outage is logged once, by the store
             except Exception:
                 log.exception("widget history could not be read: welcoming without it")
         await self._send(
@@ -330,6 +337,10 @@ class _Session:
             return
         try:
             await self._dispatch(frame, text)
+        except DatabaseUnavailable as exc:
+            question_id = frame.id if isinstance(frame, protocol.Question) else None
+            error = protocol.error("unavailable", messages.unavailable(self.t), question_id, exc.retry_after)
+            await self._send(error)
         except Exception:
             log.exception("widget frame %s failed", type(frame).__name__)
             question_id = frame.id if isinstance(frame, protocol.Question) else None

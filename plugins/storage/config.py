@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from otvet.plugins.storage.tls import DatabaseTlsError, connection_config
 
 if TYPE_CHECKING:
-    from otvet.config.settings import DatabaseSslSettings
+    from otvet.config.settings import DatabaseSslSettings, DatabaseTimeoutSettings
 
 #: The app label, models module and migrations package of Otvet's own tables.
 APP_LABEL = "otvet"
@@ -44,7 +44,10 @@ def connection_name(url: str) -> str:
 
 
 def tortoise_config(
-    url: str, model_apps: ModelApps, ssl: DatabaseSslSettings | None = None
+    url: str,
+    model_apps: ModelApps,
+    ssl: DatabaseSslSettings | None = None,
+    timeouts: DatabaseTimeoutSettings | None = None,
 ) -> dict[str, Any]:
     """A Tortoise config: one connection (see :func:`connection_name`) used by every app of ``model_apps``.
 
@@ -62,6 +65,12 @@ def tortoise_config(
     connection = connection_config(url, ssl)
     if isinstance(connection, dict):  # PostgreSQL through asyncpg
         connection["credentials"]["reset"] = keep_session
+        if timeouts is not None:
+            # asyncpg's defaults wait 60 s to connect and forever for a statement, and cancelling a
+            # statement on a frozen server waits as long as the statement timeout: without these, one
+            # outage hangs every request.
+            connection["credentials"]["timeout"] = timeouts.connect_seconds
+            connection["credentials"]["command_timeout"] = timeouts.statement_seconds
     return {"connections": {name: connection}, "apps": apps, "use_tz": True, "timezone": "UTC"}
 
 

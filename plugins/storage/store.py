@@ -35,6 +35,7 @@ from otvet.core.store import (
     CheckRecord,
     ConversationRecord,
     ConversationSummary,
+    DatabaseUnavailable,
     FeedbackRecord,
     JobRecord,
     NewCheck,
@@ -48,6 +49,7 @@ from otvet.core.store import (
 )
 from otvet.core.types import HistoryMessage, SourceRef, Usage
 from otvet.plugins.storage import browse, jobs, rates, schema, training, turns, usage
+from otvet.plugins.storage.availability import Availability, Checker, is_outage
 from otvet.plugins.storage.chunks import fetch_chunks, insert_chunks
 from otvet.plugins.storage.config import (
     APP_LABEL,
@@ -55,6 +57,7 @@ from otvet.plugins.storage.config import (
     MODELS_MODULE,
     connection_name,
     ensure_sqlite_dir,
+    sqlite_path,
     tortoise_config,
 )
 from otvet.plugins.storage.models import (
@@ -105,8 +108,18 @@ def _in_context(
 
     @functools.wraps(method)
     async def wrapper(self: TortoiseStore, *args: P.args, **kwargs: P.kwargs) -> R:
+        self.availability.refuse_if_down()
         with self._current():
-            return await method(self, *args, **kwargs)
+            try:
+                result = await method(self, *args, **kwargs)
+            except DatabaseUnavailable:
+                raise
+            except Exception as exc:
+                if is_outage(exc):
+                    raise self.availability.failed(exc) from exc
+                raise
+        self.availability.succeeded()
+        return result
 
     return wrapper
 
@@ -123,6 +136,15 @@ class TortoiseStore:
         self.connection_name = connection_name(self.url)
         self._context: TortoiseContext | None = None
         self._local_locks = NamedLocks()
+        self._timeouts = otvet.settings.database_timeouts
+        #: Whether the database answers, as calls and the background check find out.
+        self.availability = Availability(retry_after=max(5.0, 2 * self._timeouts.check_seconds))
+        self._checker = Checker(
+            self._select_one,
+            self.availability,
+            every=self._timeouts.check_seconds,
+            deadline=self._timeouts.ready_seconds,
+        )
 
     @functools.cached_property
     def config(self) -> dict[str, Any]:
@@ -131,7 +153,7 @@ class TortoiseStore:
         Building it reads and checks the TLS files (docs/storage.md#tls): a missing CA file then fails
         ``connect()``, which callers report as a database problem, not the mere creation of the store.
         """
-        return tortoise_config(self.url, self._model_apps, ssl=self._ssl)
+        return tortoise_config(self.url, self._model_apps, ssl=self._ssl, timeouts=self._timeouts)
 
     @property
     def context(self) -> TortoiseContext:
@@ -165,8 +187,11 @@ class TortoiseStore:
             # do not need it, since they bind our context themselves.
             log.warning("Tortoise's global context is taken: direct model queries may not reach this store")
         self._context = context
+        if sqlite_path(self.url) is None:  # a local file has no outages to watch for
+            self._checker.start()
 
     async def close(self) -> None:
+        await self._checker.stop()
         if self._context is not None:
             context, self._context = self._context, None
             await context.close_connections()
@@ -186,22 +211,38 @@ class TortoiseStore:
         if not names:
             yield
             return
+        self.availability.refuse_if_down()
         # One task per name in this process waits for the database lock: waiting there holds a pooled
         # connection, and a burst of one user's questions must not take the whole pool.
         async with self._local_locks.hold(names):
             with self._current():
-                async with in_transaction(self.connection_name) as connection:
-                    await schema.transaction_locks(connection, [schema.lock_key(name) for name in names])
-                    yield
+                try:
+                    async with in_transaction(self.connection_name) as connection:
+                        await schema.transaction_locks(connection, [schema.lock_key(n) for n in names])
+                        yield
+                except DatabaseUnavailable:
+                    raise
+                except Exception as exc:
+                    if is_outage(exc):
+                        raise self.availability.failed(exc) from exc
+                    raise
 
     async def ping(self) -> bool:
+        """Whether the database answers within ``database_timeouts.ready_seconds``: a frozen server makes
+        this False in time, where a plain query would hang with it."""
+        if self._context is None:
+            return False
+        return await self._checker.check()
+
+    async def _select_one(self) -> bool:
         if self._context is None:
             return False
         try:
             with self._current() as context:
                 await context.db(self.connection_name).execute_query("SELECT 1")
-        except Exception:
-            log.warning("database ping failed", exc_info=True)
+        except Exception as exc:
+            if not is_outage(exc):
+                log.warning("database ping failed", exc_info=True)
             return False
         return True
 

@@ -15,6 +15,7 @@ import itertools
 import os
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -154,6 +155,7 @@ class PostgresCluster:
         self.port = 0
         self.root: Path | None = None
         self._watchdog: subprocess.Popen[bytes] | None = None
+        self._options = ""
 
     @property
     def datadir(self) -> Path:
@@ -193,22 +195,47 @@ class PostgresCluster:
                 [f"-p {self.port}", f"-c listen_addresses={self.host}", f"-k {self.root}"]
                 + [f"-c {setting}" for setting in FAST_SETTINGS]
             )
-            self._run(
-                "pg_ctl",
-                "-D",
-                str(self.datadir),
-                "-l",
-                str(self.root / "server.log"),
-                "-o",
-                options,
-                "-w",
-                "start",
-            )
+            self._options = options
+            self._pg_start()
             self._start_watchdog()
         except BaseException:
             self._remove()
             raise
         return self.server
+
+    def _pg_start(self) -> None:
+        assert self.root is not None
+        log = str(self.root / "server.log")
+        self._run("pg_ctl", "-D", str(self.datadir), "-l", log, "-o", self._options, "-w", "start")
+
+    def halt(self) -> None:
+        """Stop the server as an operator would (``pg_ctl stop -m fast``), keeping its data: ``resume()``."""
+        self._run("pg_ctl", "-D", str(self.datadir), "-m", "fast", "-w", "stop")
+
+    def resume(self) -> None:
+        """Start a halted server again, on the same port with the same data."""
+        self._pg_start()
+
+    def _processes(self) -> list[int]:
+        postmaster = int((self.datadir / "postmaster.pid").read_text().split()[0])
+        children = subprocess.run(
+            ["ps", "-o", "pid=", "--ppid", str(postmaster)], capture_output=True, text=True, check=False
+        ).stdout.split()
+        return [postmaster, *map(int, children)]
+
+    def freeze(self) -> list[int]:
+        """SIGSTOP the server and every backend: it accepts connections and answers nothing (a hung host,
+        a stalled disk). ``thaw()`` with what this returns."""
+        frozen = self._processes()
+        for pid in frozen:
+            os.kill(pid, signal.SIGSTOP)
+        return frozen
+
+    @staticmethod
+    def thaw(frozen: list[int]) -> None:
+        for pid in frozen:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
 
     def createdb(self, name: str, *, template: str | None = None) -> str:
         """Create a database with the ``createdb`` client; return its URL."""
