@@ -506,6 +506,11 @@ class Settings(BaseSettings):
     disable_plugins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     #: Seconds a provider may take for a whole answer before the user gets a calm failure message.
     answer_timeout: float = Field(60.0, gt=0)
+    #: Seconds a provider may take to its first piece of text, and between two pieces, before it counts as
+    #: stalled: the fallback answers instead, or (when the user has seen part of it) the answer ends with
+    #: a note. A hung model costs a user seconds, not the whole ``answer_timeout``.
+    first_token_timeout: float = Field(8.0, gt=0)
+    between_tokens_timeout: float = Field(10.0, gt=0)
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     #: Addresses of proxies (a load balancer, an ingress) whose ``X-Forwarded-For`` and ``X-Forwarded-Proto``

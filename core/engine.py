@@ -52,6 +52,9 @@ class _Answering:
     user_id: int
     started: float
     span: Span
+    #: Whether the caller shows the answer as it is written (a stream); if not, a provider failing half way
+    #: can still be replaced by the fallback's whole answer, since nobody has seen the half.
+    shown: bool = True
 
 
 @dataclass(slots=True)
@@ -62,6 +65,8 @@ class _Outcome:
     done: ProviderDone = field(default_factory=ProviderDone)
     provider: str = ""
     note: str = ""
+    #: Set when the provider stopped after the user saw part of its answer: the note that ends it.
+    cut: str = ""
 
 
 def storable_turn(turn: Turn) -> Turn:
@@ -85,16 +90,19 @@ class Engine:
         self.otvet = otvet
 
     async def ask(self, turn: Turn) -> Final | Failure:
-        """Answer ``turn`` and return the final event (the stream, collected)."""
+        """Answer ``turn`` and return the final event (the stream, collected: nobody sees the deltas)."""
         last: Final | Failure | None = None
-        async for event in self.stream(turn):
+        async for event in self.stream(turn, shown=False):
             if isinstance(event, Final | Failure):
                 last = event
         assert last is not None, "Engine.stream always ends with Final or Failure"
         return last
 
-    async def stream(self, turn: Turn) -> AsyncIterator[Event]:
+    async def stream(self, turn: Turn, *, shown: bool = True) -> AsyncIterator[Event]:
         """Yield deltas as the answer is produced, then one :class:`Final` or :class:`Failure`.
+
+        ``shown``: the caller shows the deltas as they come. If it only keeps the final event, a provider
+        that fails after some text is replaced by the fallback's answer instead of being cut short.
 
         The turn counts as work in progress (a stopping service waits for it) and is measured: its outcome,
         time to the first delta and to the answer (core/metrics.py), and a trace span when tracing is on.
@@ -107,7 +115,7 @@ class Engine:
         outcome, first = "cancelled", True
         with otvet.lifecycle.busy():
             try:
-                async with aclosing(self._stream(turn, started, span)) as events:
+                async with aclosing(self._stream(turn, started, span, shown)) as events:
                     async for event in events:
                         if isinstance(event, Delta):
                             if first:
@@ -128,7 +136,9 @@ class Engine:
                 metrics.answers.labels(channel, outcome).inc()
                 span.end(outcome=outcome)
 
-    async def _stream(self, turn: Turn, started: float, span: Span) -> AsyncIterator[Event]:
+    async def _stream(
+        self, turn: Turn, started: float, span: Span, shown: bool = True
+    ) -> AsyncIterator[Event]:
         language = self.otvet.i18n.negotiate(turn.locale_hint) or self.otvet.settings.default_language
         try:
             text = turn.text.strip()
@@ -195,6 +205,7 @@ class Engine:
             user_id=user.id,
             started=started,
             span=span,
+            shown=shown,
         )
         span.set(conversation_id=conversation.id, language=language)
         answer = self._answer(answering)
@@ -238,24 +249,40 @@ class Engine:
                     raise ProviderError("the provider returned an empty answer", code="empty_answer")
             except Exception as exc:
                 fallback = self.otvet.fallback_provider
-                if outcome.parts or fallback is None:
-                    raise  # the user has seen part of this answer: another one would not follow on
-                log.warning(
-                    "provider %s failed before answering (%s): answering with %s instead",
-                    self.otvet.provider.name,
-                    _reason(exc),
-                    fallback.name,
-                    exc_info=not isinstance(exc, ProviderError | TimeoutError),
-                )
-                note = a.translator.gettext(
-                    "The AI model is not available right now, so this answer is quoted from the knowledge "
-                    "base."
-                )
-                outcome = _Outcome(note=f"{note}\n\n")
-                yield Delta(outcome.note)
-                request = dataclasses.replace(request, deadline=loop.time() + timeout)
-                async for delta in self._provide(fallback, request, outcome, a.span):
-                    yield Delta(delta)
+                if outcome.parts and a.shown:
+                    # The user has seen part of this answer: another one would not follow on. End this one
+                    # saying it was cut short, rather than with an error that hides what was said.
+                    log.warning(
+                        "provider %s stopped after %d pieces (%s): the answer ends with a note",
+                        self.otvet.provider.name,
+                        len(outcome.parts),
+                        _reason(exc),
+                    )
+                    outcome.cut = "\n\n" + a.translator.gettext(
+                        "(The answer was cut short: the AI model stopped responding. Please ask again.)"
+                    )
+                    outcome.provider = self.otvet.provider.name
+                    yield Delta(outcome.cut)
+                elif fallback is None:
+                    raise
+                else:
+                    log.warning(
+                        "provider %s failed %s (%s): answering with %s instead",
+                        self.otvet.provider.name,
+                        "half way, unseen" if outcome.parts else "before answering",
+                        _reason(exc),
+                        fallback.name,
+                        exc_info=not isinstance(exc, ProviderError | TimeoutError),
+                    )
+                    note = a.translator.gettext(
+                        "The AI model is not available right now, so this answer is quoted from the "
+                        "knowledge base."
+                    )
+                    outcome = _Outcome(note=f"{note}\n\n")
+                    yield Delta(outcome.note)
+                    request = dataclasses.replace(request, deadline=loop.time() + timeout)
+                    async for delta in self._provide(fallback, request, outcome, a.span):
+                        yield Delta(delta)
             answer = "".join(outcome.parts).strip()
             if not answer:
                 raise ProviderError("the provider returned an empty answer", code="empty_answer")
@@ -297,7 +324,7 @@ class Engine:
                 latency_ms,
             )
             yield Final(
-                text=outcome.note + answer,
+                text=outcome.note + answer + outcome.cut,
                 language=a.language,
                 sources=sources,
                 usage=usage,
@@ -359,9 +386,13 @@ class Engine:
         span = self.otvet.tracing.start("otvet.provider", parent, provider=provider.name)
         started = time.monotonic()
         stream = provider.stream(request)
+        settings = self.otvet.settings
+        loop = asyncio.get_running_loop()
         try:
             while True:
-                async with asyncio.timeout_at(request.deadline):
+                # A stalled model is given up after a few seconds without text, not the whole deadline.
+                stall = settings.between_tokens_timeout if outcome.parts else settings.first_token_timeout
+                async with asyncio.timeout_at(min(request.deadline, loop.time() + stall)):
                     try:
                         item = await anext(stream)
                     except StopAsyncIteration:

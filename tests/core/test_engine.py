@@ -58,7 +58,7 @@ async def test_ask_returns_the_final_event(otvet: Otvet, mock_provider: MockProv
 async def test_provider_failure_is_a_calm_localized_message_and_the_question_is_kept(
     otvet: Otvet, mock_provider: MockProvider, caplog: pytest.LogCaptureFixture
 ) -> None:
-    mock_provider.fail(ProviderError("upstream exploded: Traceback secret", code="upstream"), "partial")
+    mock_provider.fail(ProviderError("upstream exploded: Traceback secret", code="upstream"))
     with caplog.at_level(logging.ERROR):
         events = await collect(otvet, turn("Как добавить обучающие данные?"))
     failure = events[-1]
@@ -291,3 +291,53 @@ async def test_language_for_replies_follows_the_choice_then_the_hint(otvet: Otve
     assert await otvet.engine.language_for("test", "u9", None) == "en"
     await otvet.engine.set_language("test", "u9", "ru")
     assert await otvet.engine.language_for("test", "u9", "en") == "ru"
+
+
+# --- a stalled or broken model ----------------------------------------------------------------------------
+
+
+async def test_a_model_silent_before_its_first_word_gets_the_fallback_after_seconds_not_the_deadline(
+    otvet: Otvet, mock_provider: MockProvider
+) -> None:
+    otvet.settings.fallback_provider = "extractive"
+    otvet.settings.first_token_timeout = 0.1
+    mock_provider.queue.append(Script([], hang=True))
+    # The whole answer may take a minute; a model that says nothing is given up long before.
+    result = await asyncio.wait_for(otvet.engine.ask(turn("Will you hang?")), timeout=10)
+    assert isinstance(result, Final) and result.fallback and result.provider == "extractive"
+    assert mock_provider.closed_streams == 1
+
+
+async def test_a_model_stalling_half_way_is_replaced_by_the_fallback_when_nobody_saw_the_half(
+    otvet: Otvet, mock_provider: MockProvider
+) -> None:
+    otvet.settings.fallback_provider = "extractive"
+    otvet.settings.between_tokens_timeout = 0.1
+    mock_provider.queue.append(Script(["The first half "], hang=True))
+    result = await asyncio.wait_for(otvet.engine.ask(turn("Half an answer?")), timeout=10)
+    assert isinstance(result, Final) and result.fallback and "The first half" not in result.text
+    # The same with an error half way: GraphQL's ask and a non-streaming /v1 never showed the half.
+    mock_provider.fail(ProviderError("stream dropped", code="upstream"), "The first half ")
+    result = await otvet.engine.ask(turn("Half an answer?"))
+    assert isinstance(result, Final) and result.fallback
+
+
+@pytest.mark.parametrize("stall", [True, False])
+async def test_a_streamed_answer_cut_short_ends_with_a_note_and_is_kept(
+    otvet: Otvet, mock_provider: MockProvider, stall: bool
+) -> None:
+    otvet.settings.fallback_provider = "extractive"
+    otvet.settings.between_tokens_timeout = 0.1
+    if stall:
+        mock_provider.queue.append(Script(["Connect it ", "with BotFather"], hang=True))
+    else:
+        mock_provider.fail(ProviderError("stream dropped", code="upstream"), "Connect it ", "with BotFather")
+    events = await asyncio.wait_for(collect(otvet, turn("Как подключить Telegram?")), timeout=10)
+    final = events[-1]
+    assert isinstance(final, Final) and not final.fallback
+    note = "(Ответ оборвался: ИИ-модель перестала отвечать. Пожалуйста, спросите ещё раз.)"
+    assert final.text == f"Connect it with BotFather\n\n{note}"
+    assert "".join(e.text for e in events if isinstance(e, Delta)) == final.text  # the user saw it all
+    # Stored without the note: the next prompt's history holds what the model said.
+    stored = await messages_of(otvet, final.conversation_id)  # type: ignore[arg-type]
+    assert stored[-1] == ("assistant", "Connect it with BotFather", "ok")

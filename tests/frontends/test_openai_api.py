@@ -289,7 +289,7 @@ async def test_a_daily_token_quota_tells_the_sdk_not_to_retry(tmp_path: Path, db
         await otvet.stop()
 
 
-async def test_a_failed_model_is_503_before_the_answer_and_an_error_event_after(
+async def test_a_failed_model_is_503_before_the_answer_and_a_note_after(
     otvet: Otvet, mock_provider: MockProvider
 ) -> None:
     mock_provider.fail(ProviderError("down", code="upstream")).fail(
@@ -304,9 +304,11 @@ async def test_a_failed_model_is_503_before_the_answer_and_an_error_event_after(
             model="otvet", messages=[{"role": "user", "content": "Hi again?"}], stream=True
         )
         received: list[str] = []
-        with pytest.raises(openai.APIError, match="try again"):
-            await _collect(stream, received)
-    assert "".join(received) == "Half"
+        await _collect(stream, received)  # ends normally: the text seen so far, and why it stops there
+    assert (
+        "".join(received)
+        == "Half\n\n(The answer was cut short: the AI model stopped responding. Please ask again.)"
+    )
 
 
 async def _collect(stream: openai.AsyncStream[Any], into: list[str]) -> None:

@@ -277,17 +277,19 @@ async def test_a_stream_broken_before_any_text_is_retried(
 
 
 @pytest.mark.parametrize("fault", ["truncate", "invalid_chunk", "error_event"])
-async def test_a_stream_broken_mid_answer_fails_the_turn_without_half_an_answer_stored(
+async def test_a_stream_broken_mid_answer_ends_with_a_note_and_no_second_answer(
     tmp_path: Path, db_url: str, fake: FakeOpenAI, fault: str
 ) -> None:
     getattr(fake, fault)("Half of ", "an answer")
     async with openai_otvet(tmp_path, fake.base_url, db_url, fallback_provider="extractive") as otvet:
-        events, failure = await collect(otvet)
-        stored = await otvet.store.messages(failure.conversation_id or 0)
-    # The user saw the beginning, then a calm message; no other answer is appended to half of one.
-    assert [e.text for e in events if isinstance(e, Delta)] == ["Half of ", "an answer"]
-    assert isinstance(failure, Failure) and failure.code == "provider_error"
-    assert [(m.role, m.status) for m in stored] == [("user", "failed")]
+        events, final = await collect(otvet)
+        stored = await otvet.store.messages(final.conversation_id or 0)
+    # The user saw the beginning, then a note that it was cut short; no other answer is appended to half
+    # of one, and what was said is kept (without the note) for the conversation's history.
+    note = "\n\n(The answer was cut short: the AI model stopped responding. Please ask again.)"
+    assert [e.text for e in events if isinstance(e, Delta)] == ["Half of ", "an answer", note]
+    assert isinstance(final, Final) and final.text == "Half of an answer" + note and not final.fallback
+    assert [(m.role, m.text, m.status) for m in stored][-1] == ("assistant", "Half of an answer", "ok")
     assert len(fake.chat_requests) == 1
 
 
