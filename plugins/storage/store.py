@@ -109,15 +109,8 @@ def _in_context(
     @functools.wraps(method)
     async def wrapper(self: TortoiseStore, *args: P.args, **kwargs: P.kwargs) -> R:
         self.availability.refuse_if_down()
-        with self._current():
-            try:
-                result = await method(self, *args, **kwargs)
-            except DatabaseUnavailable:
-                raise
-            except Exception as exc:
-                if is_outage(exc):
-                    raise self.availability.failed(exc) from exc
-                raise
+        with self._current(), self._outages():
+            result = await method(self, *args, **kwargs)
         self.availability.succeeded()
         return result
 
@@ -164,6 +157,18 @@ class TortoiseStore:
 
     def _current(self) -> contextlib.AbstractContextManager[TortoiseContext]:
         return _bind(self.context)
+
+    @contextlib.contextmanager
+    def _outages(self) -> Iterator[None]:
+        """An error of the database going away, as :class:`DatabaseUnavailable` (and marked down)."""
+        try:
+            yield
+        except DatabaseUnavailable:
+            raise
+        except Exception as exc:
+            if is_outage(exc):
+                raise self.availability.failed(exc) from exc
+            raise
 
     # --- lifecycle ------------------------------------------------------------------------------------------
 
@@ -215,17 +220,10 @@ class TortoiseStore:
         # One task per name in this process waits for the database lock: waiting there holds a pooled
         # connection, and a burst of one user's questions must not take the whole pool.
         async with self._local_locks.hold(names):
-            with self._current():
-                try:
-                    async with in_transaction(self.connection_name) as connection:
-                        await schema.transaction_locks(connection, [schema.lock_key(n) for n in names])
-                        yield
-                except DatabaseUnavailable:
-                    raise
-                except Exception as exc:
-                    if is_outage(exc):
-                        raise self.availability.failed(exc) from exc
-                    raise
+            with self._current(), self._outages():
+                async with in_transaction(self.connection_name) as connection:
+                    await schema.transaction_locks(connection, [schema.lock_key(n) for n in names])
+                    yield
 
     async def ping(self) -> bool:
         """Whether the database answers within ``database_timeouts.ready_seconds``: a frozen server makes
