@@ -54,6 +54,8 @@ class NewSource:
 
 #: The shortest pause between two checks for a newer version, whatever ``refresh_seconds`` says.
 MIN_REFRESH_SECONDS = 0.1
+#: Seconds between two progress reports of a version being built (the last one is always sent).
+PROGRESS_EVERY = 0.25
 #: Indexes up to this many chunks are searched on the event loop itself (bench/bench_retrieval.py: p99
 #: under 0.3 ms at 2,000 chunks); larger ones in a worker thread.
 INLINE_SEARCH_CHUNKS = 2000
@@ -369,8 +371,16 @@ class KnowledgeBase:
         records = await store.list_sources()
         loop = asyncio.get_running_loop()
 
+        last = [0.0]
+
         def report(done: int, total: int) -> None:
-            if progress:  # the callback belongs to the event loop's thread (it may set asyncio events)
+            # The callback belongs to the event loop's thread (it may set asyncio events). At most a few
+            # reports a second: each call_soon_threadsafe writes to the loop's wake-up pipe, which signals
+            # share, and one per source (3,000 in a second) filled it, so a SIGTERM was lost ("Exception
+            # ignored ... signal wakeup fd: BlockingIOError").
+            now = time.monotonic()
+            if progress and (done == total or now - last[0] >= PROGRESS_EVERY):
+                last[0] = now
                 loop.call_soon_threadsafe(progress, done, total)
 
         chunks = await asyncio.to_thread(self._chunk_all, records, report)

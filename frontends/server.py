@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from starlette.types import ASGIApp
+from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 if TYPE_CHECKING:
     from otvet.config.settings import Settings
@@ -94,6 +96,10 @@ def uvicorn_config(
     return uvicorn.Config(app, **options)
 
 
+#: uvicorn's HTTP/1.1 connections (a WebSocket, once upgraded, is another protocol object).
+_HTTP_PROTOCOLS = (H11Protocol, HttpToolsProtocol)
+
+
 class ServiceServer(uvicorn.Server):
     """uvicorn for a service's main port (``otvet serve``, ``otvet api``): drains before shutting down."""
 
@@ -132,6 +138,12 @@ class ServiceServer(uvicorn.Server):
         self.otvet.lifecycle.begin_drain()
         for server in getattr(self, "servers", []):
             server.close()
+        # Keep-alive HTTP connections would go on bringing requests (before: hundreds more answers after
+        # SIGTERM, until shutdown_seconds ran out): an idle one closes now, a busy one after its response
+        # (``Connection: close``). WebSockets are left to the drain, which closes each after its answer.
+        for connection in list(getattr(self.server_state, "connections", ())):
+            if isinstance(connection, _HTTP_PROTOCOLS):
+                connection.shutdown()
         self._drain_task = asyncio.ensure_future(self._drain_then_exit())
 
     async def _drain_then_exit(self) -> None:

@@ -132,3 +132,21 @@ async def test_topics_list_the_sources_in_the_users_language(sqlite_otvet: Otvet
     assert "About Otvet" in english and "Connecting Telegram" in english
     assert "Об Otvet" in russian and "About Otvet" not in russian
     assert await sqlite_otvet.knowledge.topics("en", limit=2) == english[:2]
+
+
+async def test_building_a_version_of_thousands_of_sources_reports_progress_a_few_times_a_second(
+    sqlite_otvet: Otvet,
+) -> None:
+    """One report per source (3,000 in a second) flooded the event loop's wake-up pipe, which signals share:
+    a worker then missed its SIGTERM now and then. Reports come at most every PROGRESS_EVERY, and the last
+    one always."""
+    for n in range(3000):
+        section = {"title": f"Topic {n}", "text": f"Fact number {n} is true."}
+        await sqlite_otvet.store.upsert_source(
+            f"s{n}.md", "markdown", f"S{n}", f"c{n}", "en", {"sections": [section]}
+        )
+    reports: list[tuple[int, int]] = []
+    version = await sqlite_otvet.knowledge.build(progress=lambda done, total: reports.append((done, total)))
+    assert version.source_count >= 3000
+    assert reports[-1][0] == reports[-1][1]  # finished, and said so
+    assert len(reports) < 3000 / 10  # not one per source

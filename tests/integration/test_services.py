@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from tests.support.slow_jobs import JOB_TYPE
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.slow
+DEMO_EN = Path(__file__).parents[2] / "plugins/demo/knowledge/en"
 SLOW_WORDS = 12  # the fake model streams one word every 0.15 s: an answer takes about 2 s
 
 
@@ -123,23 +125,78 @@ async def test_api_drains_on_sigterm_finishing_streams_and_widget_answers(tmp_pa
         assert "draining:" in log and "still in progress" not in log, log
 
 
-async def test_readiness_turns_503_while_draining(tmp_path: Path) -> None:
-    """In the drain window a probe on an existing connection reads 503, so the load balancer lets go."""
+async def test_draining_closes_keep_alive_connections_and_exits_once_the_answer_is_done(
+    tmp_path: Path,
+) -> None:
+    """SIGTERM mid-answer: an idle keep-alive connection is closed and a new one refused, so nothing new is
+    served (before: hundreds more answers on keep-alive connections until shutdown_seconds ran out); the
+    answer in progress finishes, and the process exits as soon as it has, not after shutdown_seconds."""
     async with FakeOpenAI() as fake:
         fake.default_deltas, fake.default_delay = ["word "] * SLOW_WORDS, 0.15
-        env = openai_env(tmp_path, fake)
+        env = openai_env(tmp_path, fake, OTVET_SHUTDOWN_SECONDS="120")
         key = await ask_key(env, tmp_path)
-        async with service("api", env, tmp_path, ready_path="/readyz") as api, httpx.AsyncClient() as probe:
-            assert (await probe.get(f"{api.base}/readyz")).json()["checks"]["service"] == "api"
+        async with service("api", env, tmp_path, ready_path="/readyz") as api, httpx.AsyncClient() as idle:
+            assert (await idle.get(f"{api.base}/readyz")).status_code == 200  # a keep-alive connection
             async with slow_stream(api.base, key, "How do I connect Telegram?") as lines:
                 await anext(lines)
                 api.process.send_signal(signal.SIGTERM)
                 await asyncio.sleep(0.3)
-                ready = await probe.get(f"{api.base}/readyz")  # the keep-alive connection still answers
-                assert ready.status_code == 503 and ready.json()["checks"]["draining"] is True
-                metrics = parse((await probe.get(f"{api.base}/metrics")).text)
-                assert value(metrics, "otvet_draining") == 1
+                with pytest.raises(httpx.TransportError):  # closed, and reconnecting is refused
+                    await idle.get(f"{api.base}/readyz")
                 assert "data: [DONE]" in [line async for line in lines]
+            finished = time.monotonic()
+            assert await asyncio.wait_for(api.process.wait(), timeout=60) == 0
+            assert time.monotonic() - finished < 60  # not the 120 s of shutdown_seconds
+
+
+async def test_sigterm_under_keep_alive_load_serves_nothing_new_and_exits(tmp_path: Path) -> None:
+    """Twenty times: four clients asking in a loop on keep-alive connections, then SIGTERM. Once the process
+    has taken the signal (a second is plenty) no request is served any more (before: hundreds, until
+    shutdown_seconds ran out), and the process exits 0 well before shutdown_seconds."""
+    async with FakeOpenAI() as fake:
+        # Answers of about half a second from four clients overlap: some answer is always in progress, so a
+        # drain that waited for "nothing in progress" while keep-alive requests kept coming never ended.
+        fake.default_deltas, fake.default_delay = ["word "] * 6, 0.08
+        env = openai_env(tmp_path, fake, OTVET_SHUTDOWN_SECONDS="120", OTVET_API__REQUESTS_PER_MINUTE="0")
+        after_signal = await _sigterm_rounds(env, tmp_path, rounds=20)
+    print("answers to requests sent after SIGTERM, per round:", after_signal)
+
+
+async def _sigterm_rounds(env: dict[str, str], tmp_path: Path, rounds: int) -> list[int]:
+    for command in (("migrate",), ("ingest", str(DEMO_EN))):
+        code, _, err = await run_otvet_async(*command, env=env, cwd=tmp_path)
+        assert code == 0, err
+    key = await ask_key(env, tmp_path)
+    body = {"model": "otvet", "messages": [{"role": "user", "content": "How do I connect Telegram?"}]}
+    after_signal: list[int] = []
+    for _ in range(rounds):
+        async with service("api", env, tmp_path, ready_path="/readyz") as api:
+            #: When each answered request was sent.
+            sent: list[float] = []
+
+            async def ask_in_a_loop(base: str = api.base, sent: list[float] = sent) -> None:
+                headers = {"Authorization": f"Bearer {key}"}
+                async with httpx.AsyncClient(timeout=30, headers=headers) as client:
+                    while True:
+                        started = time.monotonic()
+                        try:
+                            response = await client.post(f"{base}/v1/chat/completions", json=body)
+                        except httpx.TransportError:
+                            return  # closed by the drain, and no new connection is taken
+                        assert response.status_code == 200, response.text
+                        sent.append(started)
+
+            clients = [asyncio.create_task(ask_in_a_loop()) for _ in range(4)]
+            await asyncio.sleep(0.3)
+            signalled = time.monotonic()
+            api.process.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(api.process.wait(), timeout=60) == 0
+            exited = time.monotonic() - signalled
+            await asyncio.wait_for(asyncio.gather(*clients), timeout=30)
+            assert not [t for t in sent if t > signalled + 1.0], "served after the drain began"
+            assert exited < 60  # as soon as the answers in flight are done, not after shutdown_seconds
+            after_signal.append(sum(t > signalled for t in sent))
+    return after_signal
 
 
 async def test_api_runs_no_jobs_and_a_worker_reports_health_and_metrics(tmp_path: Path) -> None:
