@@ -7,6 +7,7 @@ from __future__ import annotations
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from otvet.plugins.storage.models import RateWindow
+from otvet.plugins.storage.turns import placeholders
 
 _QUERIES: dict[type[BaseDBAsyncClient], dict[str, str]] = {}
 
@@ -19,9 +20,7 @@ def _queries(db: BaseDBAsyncClient) -> dict[str, str]:
     found = _QUERIES.get(type(db))
     if found is not None:
         return found
-    executor = db.executor_class(model=RateWindow, db=db)
-    context = db.query_class.SQL_CONTEXT
-    p = [executor.parameter(i).get_sql(context) for i in range(4)]
+    p = placeholders(db, RateWindow, 4)
     table = f'"{RateWindow._meta.db_table}"'
     found = _QUERIES[type(db)] = {
         # Counted only while the window holds fewer than the allowed hits: the row's lock (PostgreSQL) or

@@ -32,14 +32,19 @@ def _db(model: type[Any]) -> BaseDBAsyncClient:
 _QUERIES: dict[type[BaseDBAsyncClient], dict[str, str]] = {}
 
 
+def placeholders(db: BaseDBAsyncClient, model: type[Any], count: int) -> list[str]:
+    """The first ``count`` query parameters in the style of ``db``: ``?`` (SQLite), ``$1``... (asyncpg)."""
+    executor = db.executor_class(model=model, db=db)
+    context = db.query_class.SQL_CONTEXT
+    return [executor.parameter(i).get_sql(context) for i in range(count)]
+
+
 def _queries(db: BaseDBAsyncClient) -> dict[str, str]:
     """The queries in the parameter style of ``db`` (``?`` for SQLite, ``$1`` for asyncpg), made once."""
     found = _QUERIES.get(type(db))
     if found is not None:
         return found
-    executor = db.executor_class(model=Message, db=db)
-    context = db.query_class.SQL_CONTEXT
-    p = [executor.parameter(i).get_sql(context) for i in range(2)]
+    p = placeholders(db, Message, 2)
     # Identifiers are the models' own; every value is a parameter.
     found = _QUERIES[type(db)] = {
         "user": (

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.cli import clean_env, run_otvet_async
+from tests.support.cli import clean_env, migrated_with_key
 from tests.support.postgres import PostgresCluster, PostgresUnavailable
 from tests.support.server import Service, service
 
@@ -84,18 +84,14 @@ async def test_a_stopped_or_frozen_database_gets_unavailable_at_once_and_the_ser
 ) -> None:
     url = cluster.createdb("outage")
     env = clean_env(tmp_path / "data", OTVET_DATABASE_URL=url, OTVET_LOAD_DEMO="false")
-    for command in (("migrate",), ("ingest", str(DEMO))):
-        code, _, err = await run_otvet_async(*command, env=env, cwd=tmp_path)
-        assert code == 0, err
-    code, key, err = await run_otvet_async("key", "create", "o", "--scope", "ask", env=env, cwd=tmp_path)
-    assert code == 0, err
+    key = await migrated_with_key(env, tmp_path, DEMO)
     log = tmp_path / "api.log"
     figures: dict[str, float] = {}
     async with (
         service("api", env, tmp_path, ready_path="/readyz", stderr_file=log) as api,
         httpx.AsyncClient(timeout=PATIENCE) as http,
     ):
-        client = Client(api, key.strip(), http)
+        client = Client(api, key, http)
         assert await client.answers()
 
         # Stopped, as an operator or a failover would.

@@ -23,7 +23,7 @@ from otvet.core.app import Otvet
 from tests.conftest import make_settings
 from tests.core.test_metrics import parse, value
 from tests.frontends.widget.client import WidgetSocket
-from tests.support.cli import clean_env, run_otvet_async
+from tests.support.cli import clean_env, migrated_with_key, run_otvet_async
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.fake_telegram import FakeBotAPI
 from tests.support.server import Service, free_port, service
@@ -163,10 +163,7 @@ async def test_sigterm_under_keep_alive_load_serves_nothing_new_and_exits(tmp_pa
 
 
 async def _sigterm_rounds(env: dict[str, str], tmp_path: Path, rounds: int) -> list[int]:
-    for command in (("migrate",), ("ingest", str(DEMO_EN))):
-        code, _, err = await run_otvet_async(*command, env=env, cwd=tmp_path)
-        assert code == 0, err
-    key = await ask_key(env, tmp_path)
+    key = await migrated_with_key(env, tmp_path, DEMO_EN)
     body = {"model": "otvet", "messages": [{"role": "user", "content": "How do I connect Telegram?"}]}
     after_signal: list[int] = []
     for _ in range(rounds):

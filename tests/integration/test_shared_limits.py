@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.cli import clean_env, run_otvet_async
+from tests.support.cli import clean_env, migrated_with_key
 from tests.support.server import service
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -29,16 +29,12 @@ async def test_a_burst_over_two_replicas_gets_exactly_the_users_quota(
         OTVET_QUOTAS__USER_REQUESTS_PER_MINUTE="5",
         OTVET_API__REQUESTS_PER_MINUTE="0",  # the API key's own limit is not what this measures
     )
-    for command in (("migrate",), ("ingest", str(DEMO))):
-        code, _, err = await run_otvet_async(*command, env=env, cwd=tmp_path)
-        assert code == 0, err
-    code, key, err = await run_otvet_async("key", "create", "burst", "--scope", "ask", env=env, cwd=tmp_path)
-    assert code == 0, err
+    key = await migrated_with_key(env, tmp_path, DEMO)
 
     async with (
         service("api", env, tmp_path, ready_path="/readyz") as first,
         service("api", env, tmp_path, ready_path="/readyz") as second,
-        httpx.AsyncClient(timeout=60, headers={"Authorization": f"Bearer {key.strip()}"}) as client,
+        httpx.AsyncClient(timeout=60, headers={"Authorization": f"Bearer {key}"}) as client,
     ):
 
         async def ask(n: int) -> httpx.Response:

@@ -69,3 +69,14 @@ async def run_otvet_async(*args: str, env: Mapping[str, str], cwd: Path) -> tupl
     out, err = await asyncio.wait_for(process.communicate(), PROCESS_SECONDS)
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
+
+
+async def migrated_with_key(env: Mapping[str, str], cwd: Path, *sources: Path) -> str:
+    """``otvet migrate``, ``otvet ingest`` of ``sources`` and a new ``ask`` API key (returned): the setup of
+    a test that then starts services on that database."""
+    for command in (("migrate",), *(("ingest", str(source)) for source in sources)):
+        code, _, err = await run_otvet_async(*command, env=env, cwd=cwd)
+        assert code == 0, err
+    code, key, err = await run_otvet_async("key", "create", "test", "--scope", "ask", env=env, cwd=cwd)
+    assert code == 0, err
+    return key.strip()
