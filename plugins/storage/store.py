@@ -286,12 +286,14 @@ class TortoiseStore:
         found = await turns.open_conversation(user_id, chat_id)  # every turn: plain SQL (turns.py)
         if found is not None:
             return ConversationRecord(found[0], user_id, found[1])
-        created = await turns.insert(Conversation, user_id=user_id, chat_id=chat_id)
-        # Two first turns at once may both create one; the older wins and the loser leaves no trace.
-        oldest = await turns.open_conversation(user_id, chat_id)
-        if oldest is not None and oldest[0] != created:
-            await Conversation.filter(id=created).delete()
-            return ConversationRecord(oldest[0], user_id, oldest[1])
+        # Two first turns at once (on any replica) must not open two conversations: creating one is a
+        # serialized step, and whoever waited finds the one just made. Creating and then deleting a loser
+        # instead was racy: a third turn could be handed the loser before it was deleted.
+        async with self.serialized([f"conversation:{user_id}:{chat_id}"]):
+            found = await turns.open_conversation(user_id, chat_id)
+            if found is not None:
+                return ConversationRecord(found[0], user_id, found[1])
+            created = await turns.insert(Conversation, user_id=user_id, chat_id=chat_id)
         return ConversationRecord(created, user_id, chat_id)
 
     @_in_context

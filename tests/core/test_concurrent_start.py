@@ -75,3 +75,35 @@ async def test_a_serialized_block_excludes_the_same_name_in_every_replica(
         await asyncio.gather(*(replica.stop() for replica in replicas))
     assert peaks == dict.fromkeys(inside, 1)
     assert together == 2  # one user's lock does not hold up another's
+
+
+@pytest.mark.postgres
+async def test_first_turns_at_once_on_two_replicas_share_one_conversation(
+    postgres_cluster: Any, tmp_path: Path
+) -> None:
+    url = await postgres_cluster.create_database()
+    replicas = [Otvet(make_settings(tmp_path / str(n), url)) for n in range(2)]
+    for replica in replicas:
+        await replica.start()
+    try:
+        user = await replicas[0].store.get_or_create_user("cli", "first-turns")
+
+        async def first_turn(n: int) -> int:
+            store = replicas[n % 2].store
+            conversation = await store.current_conversation(user.id, "private")
+            # The conversation handed out must still be there when the question is stored.
+            await store.add_message(conversation.id, "user", f"question {n}", user_id=user.id)
+            return conversation.id
+
+        opened: list[int] = []
+        for _ in range(5):
+            await replicas[0].store.reset_conversation(user.id, "private")
+            ids = await asyncio.gather(*(first_turn(n) for n in range(20)))
+            assert len(set(ids)) == 1
+            assert len(await replicas[0].store.messages(ids[0])) == 20
+            opened.append(ids[0])
+        # Each burst created exactly one conversation: none was made only to be thrown away, which is what
+        # once let a turn be handed a conversation that another turn was deleting.
+        assert opened == list(range(opened[0], opened[0] + 5))
+    finally:
+        await asyncio.gather(*(replica.stop() for replica in replicas))
