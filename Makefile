@@ -5,11 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_BIN := $(firstword $(wildcard /usr/lib/postgresql/*/bin))
 
-.PHONY: run test lint bench quality wrk locales wheel clean postgres-server node chromium deploy-tools help
+.PHONY: run test soak lint bench quality wrk locales wheel clean postgres-server node chromium deploy-tools help
 
 help:
 	@echo "make run     - install into .venv, migrate, load the demo knowledge base, serve on 127.0.0.1:8000"
 	@echo "make test    - install test extras, PostgreSQL, the Node.js test clients and Chromium, run lint and the whole suite"
+	@echo "make soak    - the crash and signal tests with twenty rounds each (the suite runs five)"
 	@echo "make bench   - run the benchmarks in bench/ and print one table (BENCH_ARGS=--quick: a smoke run)"
 	@echo "make quality - answer quality on XQuAD (EN/RU) and on questions as users type them (docs/quality.md)"
 	@echo "make locales - re-extract user-facing strings and update the ru/en catalogs"
@@ -84,6 +85,11 @@ lint: $(VENV)/.installed-test
 
 test: $(VENV)/.installed-test postgres-server tests/js/node_modules/.package-lock.json chromium deploy-tools lint
 	OTVET_TEST_REQUIRE_POSTGRES=1 OTVET_TEST_REQUIRE_NODE=1 OTVET_TEST_REQUIRE_CHROMIUM=1 OTVET_TEST_REQUIRE_DEPLOY_TOOLS=1 $(BIN)/python -m pytest
+
+# Shutdowns and crashes, as real processes, twenty rounds of each signal test instead of the suite's five.
+soak: $(VENV)/.installed-test postgres-server
+	OTVET_TEST_REQUIRE_POSTGRES=1 OTVET_TEST_SIGNAL_ROUNDS=20 $(BIN)/python -m pytest -s \
+		tests/integration/test_services.py tests/integration/test_webhook_crash.py
 
 # The benchmarks start Otvet as real processes and load them with wrk (Debian's package); the PostgreSQL ones
 # use a throwaway cluster, like the tests. BENCH_ARGS=--quick is a smoke run; BENCH_ARGS="--only graphql" one.

@@ -297,6 +297,21 @@ class WorkerSettings(BaseModel):
     in_process: bool = True
 
 
+class InboxSettings(BaseModel):
+    """Webhook updates kept in the database from the moment they are acknowledged until they are handled
+    (docs/operations.md#the-webhook-inbox)."""
+
+    #: Seconds an update stays a replica's while it handles it (renewed every third of it); the update of a
+    #: replica that died is handled by another one (or the restarted one) once its lease has run out.
+    lease_seconds: float = Field(30.0, ge=1.0)
+    #: Seconds between looks for updates other replicas left behind or that wait for the database.
+    poll_seconds: float = Field(1.0, gt=0)
+    #: Tries an update gets, the first included: one that kills its handler every time is given up after.
+    max_attempts: int = Field(5, ge=1, le=100)
+    #: Hours a handled update is remembered, so that Telegram resending it does not answer it twice.
+    keep_hours: float = Field(24.0, gt=0)
+
+
 class TrainingSettings(BaseModel):
     """Chunking, the evaluation gate and the versions kept (docs/knowledge.md#versions-and-the-check-set)."""
 
@@ -536,6 +551,7 @@ class Settings(BaseSettings):
     graphql: GraphQLSettings = Field(default_factory=GraphQLSettings)
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    inbox: InboxSettings = Field(default_factory=InboxSettings)
     training: TrainingSettings = Field(default_factory=TrainingSettings)
     widget: WidgetSettings = Field(default_factory=WidgetSettings)
     tls: TlsSettings = Field(default_factory=TlsSettings)

@@ -4,6 +4,7 @@ together. Every hook receives this object as ``otvet``.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 from collections.abc import Callable, Collection
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from otvet.core.accounts import Accounts
     from otvet.core.embeddings import Embedder, EmbedderFactory
     from otvet.core.engine import Engine
+    from otvet.core.inbox import Inbox
     from otvet.core.jobs import JobHandler
     from otvet.core.knowledge import KnowledgeBase
     from otvet.core.llm import Provider, ProviderFactory
@@ -63,6 +65,8 @@ class Otvet:
         self.locale_dirs: list[Path] = []
         #: Per-plugin runtime state (a running bot, a client), keyed by the plugin's name.
         self.state: dict[str, object] = {}
+        #: The webhook inboxes running in this process, by channel (core/inbox.py).
+        self.inboxes: dict[str, Inbox] = {}
         #: Which service this process is, the work in progress, draining and readiness checks.
         self.lifecycle = Lifecycle(service)
         #: OpenTelemetry spans of turns, when ``tracing.exporter`` is set (core/tracing.py).
@@ -81,6 +85,7 @@ class Otvet:
         self._quotas: Quotas | None = None
         self._accounts: Accounts | None = None
         self._metrics: Metrics | None = None
+        self._housekeeping: asyncio.Task[None] | None = None
         self.started = False
 
     # --- registration -----------------------------------------------------------------------------------
@@ -280,6 +285,10 @@ class Otvet:
             for result in self.pm.hook.startup(otvet=self):
                 if inspect.isawaitable(result):
                     await result
+            if self.lifecycle.service != "cli":
+                from otvet.core import housekeeping
+
+                self._housekeeping = asyncio.create_task(housekeeping.run(self), name="housekeeping")
         except BaseException:
             await self.stop()
             raise
@@ -287,6 +296,10 @@ class Otvet:
     async def stop(self) -> None:
         if not self.started:
             return
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+            await asyncio.gather(self._housekeeping, return_exceptions=True)
+            self._housekeeping = None
         try:
             for result in self.pm.hook.shutdown(otvet=self):
                 if inspect.isawaitable(result):

@@ -174,7 +174,9 @@ class Engine:
                     text,
                     language=language,
                     user_id=user.id,
-                    status="ok" if verdict is None else "rejected",
+                    # Kept out of histories until its answer is stored (which makes it ``ok``): a question
+                    # whose answering process dies is never taken as asked-and-answered.
+                    status="answering" if verdict is None else "rejected",
                 )
             if verdict is not None:
                 log.info("quota %s reached by user %s (limit %d)", verdict.code, user.id, verdict.limit)
@@ -312,6 +314,7 @@ class Engine:
                 usage=usage,
                 provider=provider,
                 user_id=a.user_id,
+                answers=a.question_id,
             )
             finished = True
             log.info(

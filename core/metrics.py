@@ -9,6 +9,7 @@ process serves its own ``/metrics``; Prometheus scrapes every pod and sums.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import TYPE_CHECKING
 
@@ -157,6 +158,12 @@ class Metrics:
             "otvet_database_up", "1 when the database answered the last scrape", registry=r
         )
         self.draining = Gauge("otvet_draining", "1 while the service is stopping (SIGTERM)", registry=r)
+        self.inbox_backlog = Gauge(
+            "otvet_inbox_backlog",
+            "Webhook updates acknowledged and not answered yet, by channel (every replica reports the same)",
+            ["channel"],
+            registry=r,
+        )
         self.telegram_updates = Counter(
             "otvet_telegram_updates", "Telegram updates handled, by kind", ["kind"], registry=r
         )
@@ -184,6 +191,10 @@ class Metrics:
         for job_type in types:
             for status in ("queued", "running"):
                 self.jobs.labels(job_type, status).set(counts.get((job_type, status), 0))
+        for channel in list(otvet.inboxes):
+            with contextlib.suppress(Exception):  # the jobs query just answered: this one rarely fails
+                backlog = await asyncio.wait_for(otvet.store.inbox_backlog(channel), REFRESH_TIMEOUT)
+                self.inbox_backlog.labels(channel).set(backlog)
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""

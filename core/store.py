@@ -253,6 +253,18 @@ class JobRecord:
     cancel_requested: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class InboxItem:
+    """A webhook update claimed from the inbox (core/inbox.py): the channel's own id for it and its body."""
+
+    id: int
+    channel: str
+    key: str
+    payload: str
+    #: This claim included: more than one means an earlier handler died or postponed it.
+    attempts: int
+
+
 #: Job states that change no more.
 FINISHED_JOB_STATES = frozenset({"succeeded", "failed", "cancelled"})
 
@@ -321,11 +333,20 @@ class Store(Protocol):
         usage: Usage | None = None,
         provider: str | None = None,
         user_id: int | None = None,
+        answers: int | None = None,
     ) -> int:
-        """Store a message; ``user_id`` is who asked (on the question and on its answer)."""
+        """Store a message; ``user_id`` is who asked (on the question and on its answer).
+
+        A question waiting for its answer is stored ``answering``; the answer names it in ``answers``, which
+        marks it ``ok`` in the same step.
+        """
         ...
 
     async def set_message_status(self, message_id: int, status: str) -> None: ...
+    async def interrupt_unanswered(self, before: datetime) -> int:
+        """Mark ``interrupted`` the questions still ``answering`` that were asked before ``before``: the
+        process answering them stopped without storing an answer. Returns how many."""
+        ...
 
     # usage (quotas and reports); times are timezone-aware (a naive one is taken as UTC)
     async def count_questions(self, since: datetime, user_id: int | None = None) -> int:
@@ -437,6 +458,38 @@ class Store(Protocol):
 
     async def count_jobs(self) -> dict[tuple[str, str], int]:
         """Unfinished jobs by (type, status), status ``queued`` or ``running``: the queue's depth."""
+        ...
+
+    # the webhook inbox (core/inbox.py): as with jobs, changes are conditional on ``owner`` holding the update
+    async def add_to_inbox(self, channel: str, key: str, payload: str) -> bool:
+        """Keep an update until it is handled; False when the channel sent this ``key`` before."""
+        ...
+
+    async def claim_inbox(
+        self, channel: str, owner: str, limit: int, lease_seconds: float
+    ) -> list[InboxItem]:
+        """Take up to ``limit`` of the oldest updates that are due: pending, or claimed by a replica whose
+        lease ran out. At most one claimer gets each."""
+        ...
+
+    async def renew_inbox(self, ids: Sequence[int], owner: str, lease_seconds: float) -> int:
+        """Extend the leases of ``owner``'s updates; how many are still its."""
+        ...
+
+    async def finish_inbox(self, entry_id: int, owner: str, error: str | None = None) -> bool:
+        """Mark the update handled, or given up when ``error`` says why."""
+        ...
+
+    async def postpone_inbox(self, entry_id: int, owner: str, until: datetime) -> bool:
+        """Give the update back, to be handled again from ``until`` on."""
+        ...
+
+    async def forget_inbox(self, before: datetime) -> int:
+        """Delete updates handled before ``before``; a resend of one of them is then handled again."""
+        ...
+
+    async def inbox_backlog(self, channel: str) -> int:
+        """Updates of ``channel`` acknowledged and not handled yet."""
         ...
 
     # knowledge

@@ -246,8 +246,9 @@ class Message:
     text: str
     language: str | None
     status: str = strawberry.field(
-        description="`ok`; `failed` or `cancelled` for a question that got no answer; `rejected` for a "
-        "question a quota refused."
+        description="`ok`; `answering` for a question whose answer is being written; `failed`, `cancelled` "
+        "or `interrupted` (the service stopped while answering) for a question that got no answer; "
+        "`rejected` for a question a quota refused."
     )
     sources: list[SourceRef]
     usage: TokenUsage

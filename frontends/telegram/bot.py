@@ -26,7 +26,8 @@ from telegram.ext import (
     filters,
 )
 
-from otvet.core.store import NotFound
+from otvet.core.inbox import postpone
+from otvet.core.store import DatabaseUnavailable, NotFound
 from otvet.core.transport import warn_if_cleartext
 from otvet.core.types import Turn
 from otvet.frontends.telegram.delivery import Delivery
@@ -281,6 +282,8 @@ class TelegramBot:
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log what went wrong; the user never sees a stack trace."""
+        if isinstance(context.error, DatabaseUnavailable) and postpone(context.error.retry_after):
+            return  # handled again once the database is back (the store logged the outage)
         log.error(
             "Telegram handler failed for update %s", getattr(update, "update_id", "?"), exc_info=context.error
         )

@@ -18,6 +18,7 @@ from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, NetworkError
 
 from otvet.core.i18n import I18n
+from otvet.core.inbox import postpone
 from otvet.core.types import Delta, Event, Failure, Final
 from otvet.frontends.telegram.formatting import Rendered, escape, render_answer, split_text, telegram_length
 from otvet.frontends.telegram.throttle import EditThrottle
@@ -111,6 +112,10 @@ class Delivery:
                 await self._finish(parts, keyboard)
                 return event
             else:
+                if event.code == "unavailable" and self.placeholder is None and postpone(event.retry_after):
+                    # The database is away before anything was said: the update is handled again once it
+                    # is back, and the user gets the answer instead of "try again later".
+                    return event
                 await self._finish([Rendered(html=escape(event.message), plain=event.message)], None)
                 return event
         return None

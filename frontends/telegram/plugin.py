@@ -5,7 +5,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
+import json
 import logging
 import signal
 from collections.abc import Callable
@@ -17,6 +19,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from otvet import hookimpl
+from otvet.core.inbox import Inbox
+from otvet.core.store import DatabaseUnavailable, InboxItem
 from otvet.frontends.untrusted import BodyTooLarge, load_json, read_body
 
 if TYPE_CHECKING:
@@ -25,6 +29,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STATE_KEY = "telegram"
+#: otvet.state key of the webhook's inbox (core/inbox.py).
+INBOX_KEY = "telegram_inbox"
 #: otvet.state key of the polling bot ``otvet serve`` runs: (stop event, task).
 POLLING_KEY = "telegram_polling"
 WEBHOOK_PATH = "/telegram/webhook"
@@ -38,7 +44,7 @@ def webhook_enabled(otvet: Otvet) -> bool:
 
 
 async def telegram_webhook(request: Request) -> Response:
-    """Receive one update from Telegram: check the secret token, queue the update, answer at once."""
+    """Receive one update from Telegram: check the secret token, store the update, then acknowledge it."""
     from telegram import Update
 
     otvet: Otvet = request.app.state.otvet
@@ -68,9 +74,28 @@ async def telegram_webhook(request: Request) -> Response:
         return JSONResponse({"error": "not a Telegram update"}, status_code=400)
     if update is None:
         return JSONResponse({"error": "not a Telegram update"}, status_code=400)
-    # Queued, not awaited: Telegram gets its 200 at once and retries nothing.
-    await application.update_queue.put(update)
+    inbox: Inbox = otvet.state[INBOX_KEY]  # type: ignore[assignment]
+    try:
+        # Stored before the 200: Telegram sends an acknowledged update never again, so from here on it must
+        # survive this process. A resend of one already stored is acknowledged and not handled twice.
+        await inbox.receive(str(update.update_id), body.decode("utf-8"))
+    except DatabaseUnavailable as exc:
+        # Not acknowledged: Telegram keeps the update and sends it again later.
+        retry = str(max(1, round(exc.retry_after or 1)))
+        return JSONResponse(
+            {"error": "the database is unavailable; send the update again later"},
+            status_code=503,
+            headers={"Retry-After": retry},
+        )
     return JSONResponse({"ok": True})
+
+
+async def handle_update(application: Any, item: InboxItem) -> None:
+    """Handle one stored update like python-telegram-bot would, returning once it is handled."""
+    from telegram import Update
+
+    update = Update.de_json(json.loads(item.payload), application.bot)
+    await application.update_processor.process_update(update, application.process_update(update))
 
 
 @hookimpl
@@ -96,12 +121,18 @@ def startup(otvet: Otvet) -> Any:
         return None
 
     async def start_bot() -> None:
-        from otvet.frontends.telegram.bot import build_application
+        from otvet.frontends.telegram.bot import CHANNEL, build_application
+        from otvet.frontends.telegram.updates import MAX_CONCURRENT_UPDATES
 
         application = build_application(otvet, webhook=True)
         await application.initialize()
         await application.start()
         otvet.state[STATE_KEY] = application
+        inbox = Inbox(
+            otvet, CHANNEL, functools.partial(handle_update, application), concurrency=MAX_CONCURRENT_UPDATES
+        )
+        inbox.start()
+        otvet.state[INBOX_KEY] = inbox
         if not otvet.settings.telegram.secret_token.get_secret_value():
             log.error(
                 "telegram.secret_token (OTVET_TELEGRAM__SECRET_TOKEN) is not set: every webhook update is "
@@ -131,10 +162,13 @@ def shutdown(otvet: Otvet) -> Any:
 
         return stop_polling()
     application: Any = otvet.state.pop(STATE_KEY, None)
+    inbox: Any = otvet.state.pop(INBOX_KEY, None)
     if application is None:
         return None
 
     async def stop_bot() -> None:
+        if inbox is not None:
+            await inbox.stop()
         await application.stop()
         await application.shutdown()
 

@@ -256,6 +256,35 @@ class Job(Model):
         indexes = (("status", "created_at"),)
 
 
+class InboxEntry(Model):
+    """An update a webhook acknowledged: kept from before the acknowledgement until it is handled, so a crash
+    loses none, and remembered for a while after, so the channel resending it does not answer it twice
+    (core/inbox.py)."""
+
+    id = fields.BigIntField(primary_key=True)
+    channel = fields.CharField(max_length=32)
+    # The channel's own id of the update (Telegram's ``update_id``).
+    key = fields.CharField(max_length=64)
+    payload = fields.TextField()
+    # ``pending``, ``processing`` (a replica handles it), ``done`` or ``failed`` (given up).
+    status = fields.CharField(max_length=16, default="pending")
+    attempts = fields.IntField(default=0)
+    locked_by = fields.CharField(max_length=64, null=True)
+    # Pending: not handled before this (an update postponed while the database was away). Processing: the
+    # end of the handling replica's lease; past it, the replica is taken for dead and another one claims it.
+    due_at = fields.DatetimeField()
+    received_at = fields.DatetimeField(auto_now_add=True)
+    finished_at = fields.DatetimeField(null=True)
+    error = fields.TextField(null=True)
+
+    class Meta:
+        table = "otvet_inbox"
+        table_description = "Webhook updates acknowledged and not yet handled (and recently handled ones)"
+        unique_together = (("channel", "key"),)
+        # Replicas look for the oldest due update; housekeeping for old handled ones.
+        indexes = (("status", "due_at"), ("finished_at",))
+
+
 class AdminAccount(Model):
     """A person allowed into the admin API."""
 

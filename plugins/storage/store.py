@@ -37,6 +37,7 @@ from otvet.core.store import (
     ConversationSummary,
     DatabaseUnavailable,
     FeedbackRecord,
+    InboxItem,
     JobRecord,
     NewCheck,
     NewChunk,
@@ -48,7 +49,7 @@ from otvet.core.store import (
     VersionRecord,
 )
 from otvet.core.types import HistoryMessage, SourceRef, Usage
-from otvet.plugins.storage import browse, jobs, rates, schema, training, turns, usage
+from otvet.plugins.storage import browse, inbox, jobs, rates, schema, training, turns, usage
 from otvet.plugins.storage.availability import Availability, Checker, is_outage
 from otvet.plugins.storage.chunks import fetch_chunks, insert_chunks
 from otvet.plugins.storage.config import (
@@ -324,10 +325,15 @@ class TortoiseStore:
         usage: Usage | None = None,
         provider: str | None = None,
         user_id: int | None = None,
+        answers: int | None = None,
     ) -> int:
         usage = usage or Usage()
-        return await turns.insert(
-            Message,
+        insert = (
+            functools.partial(turns.insert, Message)
+            if answers is None
+            else functools.partial(turns.insert_answer, answers)
+        )
+        return await insert(
             conversation_id=conversation_id,
             user_id=user_id,
             role=role,
@@ -344,6 +350,12 @@ class TortoiseStore:
     @_in_context
     async def set_message_status(self, message_id: int, status: str) -> None:
         await Message.filter(id=message_id).update(status=status)
+
+    @_in_context
+    async def interrupt_unanswered(self, before: datetime) -> int:
+        return await Message.filter(role="user", status=turns.ANSWERING, created_at__lt=before).update(
+            status=turns.INTERRUPTED
+        )
 
     @_in_context
     async def messages(self, conversation_id: int) -> list[StoredMessage]:
@@ -470,6 +482,39 @@ class TortoiseStore:
     ) -> JobRecord | None:
         async with in_transaction(self.connection_name) as connection:
             return await jobs.claim(connection, worker_id, lease_seconds, types)
+
+    # --- the webhook inbox ----------------------------------------------------------------------------------
+
+    @_in_context
+    async def add_to_inbox(self, channel: str, key: str, payload: str) -> bool:
+        return await inbox.add(channel, key, payload)
+
+    @_in_context
+    async def claim_inbox(
+        self, channel: str, owner: str, limit: int, lease_seconds: float
+    ) -> list[InboxItem]:
+        async with in_transaction(self.connection_name) as connection:
+            return await inbox.claim(connection, channel, owner, limit, lease_seconds)
+
+    @_in_context
+    async def renew_inbox(self, ids: Sequence[int], owner: str, lease_seconds: float) -> int:
+        return await inbox.renew(ids, owner, lease_seconds)
+
+    @_in_context
+    async def finish_inbox(self, entry_id: int, owner: str, error: str | None = None) -> bool:
+        return await inbox.finish(entry_id, owner, error)
+
+    @_in_context
+    async def postpone_inbox(self, entry_id: int, owner: str, until: datetime) -> bool:
+        return await inbox.postpone(entry_id, owner, until)
+
+    @_in_context
+    async def forget_inbox(self, before: datetime) -> int:
+        return await inbox.forget(before)
+
+    @_in_context
+    async def inbox_backlog(self, channel: str) -> int:
+        return await inbox.backlog(channel)
 
     @_in_context
     async def heartbeat_job(
@@ -615,7 +660,7 @@ class TortoiseStore:
     async def delete_versions(self, version_ids: Sequence[int]) -> int:
         return await training.delete_versions(version_ids)
 
-    # --- the check set and candidate training data (plugins/storage/training.py) ---------------------------
+    # --- the check set and candidate training data (plugins/storage/training.py) ----------------------------
 
     @_in_context
     async def add_checks(self, checks: Sequence[NewCheck]) -> list[CheckRecord]:

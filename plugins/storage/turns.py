@@ -71,18 +71,57 @@ def _queries(db: BaseDBAsyncClient) -> dict[str, str]:
 _INSERTS: dict[tuple[type[Any], type[BaseDBAsyncClient]], tuple[str, tuple[str, ...]]] = {}
 
 
+#: A question's status from when it is stored until its answer is: kept out of histories meanwhile, and
+#: ``interrupted`` once it has waited too long (the process answering it died). Its answer makes it ``ok``.
+ANSWERING = "answering"
+INTERRUPTED = "interrupted"
+
+
 async def insert(model: type[Any], **values: Any) -> int:
     """INSERT a row as ``model.create(**values)`` would and return its id: the same statement, every column
     converted by its field, a column not given set to its default or, for ``auto_now_add``, the ORM's now."""
     db = _db(model)
+    query, row = _insert(db, model, values)
+    return _inserted_id(await db.execute_insert(query, row))
+
+
+async def insert_answer(question_id: int, **values: Any) -> int:
+    """INSERT an answer (as :func:`insert`) and mark its question answered.
+
+    On PostgreSQL both are one statement, so no crash can leave an answer whose question still looks
+    unanswered; SQLite cannot update in a ``WITH``, and runs the two one after the other.
+    """
+    db = _db(Message)
+    query, row = _insert(db, Message, values)
+
+    if db.capabilities.dialect == "postgres":
+        last = placeholders(db, Message, len(row) + 1)[-1]  # after the INSERT's own parameters
+        together = f"WITH answered AS ({_mark_answered(last)}) {query}"
+        return _inserted_id(await db.execute_insert(together, [*row, question_id]))
+    answer_id = _inserted_id(await db.execute_insert(query, row))
+    await db.execute_query(_mark_answered(placeholders(db, Message, 1)[0]), [question_id])
+    return answer_id
+
+
+def _mark_answered(parameter: str) -> str:
+    """The UPDATE marking answered the question whose id is the query parameter ``parameter``."""
+    return (
+        f"UPDATE \"{Message._meta.db_table}\" SET status = 'ok'"
+        f" WHERE id = {parameter} AND status IN ('{ANSWERING}', '{INTERRUPTED}')"
+    )
+
+
+def _insert(db: BaseDBAsyncClient, model: type[Any], values: dict[str, Any]) -> tuple[str, list[Any]]:
     found = _INSERTS.get((model, type(db)))
     if found is None:
         executor = db.executor_class(model=model, db=db)
         found = _INSERTS[model, type(db)] = (executor.insert_query, tuple(executor.regular_columns))
     query, columns = found
     fields = model._meta.fields_map
-    row = [fields[name].to_db_value(_value(fields[name], name, values), model) for name in columns]
-    inserted = await db.execute_insert(query, row)
+    return query, [fields[name].to_db_value(_value(fields[name], name, values), model) for name in columns]
+
+
+def _inserted_id(inserted: Any) -> int:
     # SQLite gives the new row id; PostgreSQL the row of the statement's RETURNING id.
     return int(inserted if isinstance(inserted, int) else inserted["id"])
 

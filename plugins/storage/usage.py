@@ -89,7 +89,7 @@ async def usage_report(
         f"SELECT {key} AS grp,"
         " SUM(CASE WHEN role = 'user' AND status <> 'rejected' THEN 1 ELSE 0 END),"
         " SUM(CASE WHEN role = 'assistant' AND status = 'ok' THEN 1 ELSE 0 END),"
-        " SUM(CASE WHEN role = 'user' AND status = 'failed' THEN 1 ELSE 0 END),"
+        " SUM(CASE WHEN role = 'user' AND status IN ('failed', 'interrupted') THEN 1 ELSE 0 END),"
         " SUM(CASE WHEN role = 'user' AND status = 'rejected' THEN 1 ELSE 0 END),"
         " SUM(prompt_tokens), SUM(completion_tokens)"
         f" FROM {Message._meta.db_table}"

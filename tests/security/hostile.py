@@ -7,6 +7,7 @@ attacker could add, change or remove (knowledge, credentials, jobs), compared be
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from otvet.core.app import Otvet
@@ -51,18 +52,22 @@ def graphql_app(app: Any) -> GraphQLApp:
 
 
 class UpdateQueue:
-    """Stands in for python-telegram-bot's update queue: records what the webhook hands to the bot."""
+    """Stands in for the webhook's inbox: records the updates the webhook would keep and acknowledge."""
 
     def __init__(self) -> None:
         self.updates: list[Any] = []
 
-    async def put(self, update: Any) -> None:
-        self.updates.append(update)
+    async def receive(self, key: str, payload: str) -> bool:
+        self.updates.append(SimpleNamespace(update_id=int(key), payload=payload))
+        return True
+
+    async def stop(self) -> None:  # the plugin stops the inbox it finds when Otvet stops
+        pass
 
 
 @dataclass
 class StubBot:
-    """What the webhook route needs of the bot's ``Application`` (put it in ``otvet.state[STATE_KEY]``)."""
+    """What the webhook route needs of the bot's ``Application``: see :func:`stub_webhook`."""
 
     update_queue: UpdateQueue = field(default_factory=UpdateQueue)
     bot: Any = None
@@ -72,6 +77,16 @@ class StubBot:
 
     async def shutdown(self) -> None:
         pass
+
+
+def stub_webhook(otvet: Any) -> UpdateQueue:
+    """Give a started Otvet the webhook's bot and inbox without a bot: returns what records the updates."""
+    from otvet.frontends.telegram.plugin import INBOX_KEY, STATE_KEY
+
+    queue = UpdateQueue()
+    otvet.state[STATE_KEY] = StubBot(queue)
+    otvet.state[INBOX_KEY] = queue
+    return queue
 
 
 #: A minimal valid update: a private /start message.

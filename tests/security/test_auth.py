@@ -27,7 +27,6 @@ from otvet.core.signing import WIDGET_PURPOSE, b64encode, derive_key, issue_visi
 from otvet.frontends.app import create_app
 from otvet.frontends.graphql.permissions import required_scope
 from otvet.frontends.graphql.schema import build_schema
-from otvet.frontends.telegram.plugin import STATE_KEY
 from otvet.frontends.widget.identity import widget_key
 from otvet.plugins.storage.store import TortoiseStore
 from tests.frontends.graphql.client import Api, codes
@@ -35,7 +34,7 @@ from tests.frontends.graphql.conftest import serve_api
 from tests.frontends.graphql.test_permissions import operation, root_fields
 from tests.frontends.widget.client import widget_socket
 from tests.frontends.widget.conftest import serve_widget
-from tests.security.hostile import UPDATE, StubBot, UpdateQueue, graphql_app, snapshot
+from tests.security.hostile import UPDATE, graphql_app, snapshot, stub_webhook
 from tests.support.providers import MockProvider
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -398,8 +397,7 @@ async def test_a_webhook_post_without_the_exact_secret_is_refused_and_processes_
     from tests.conftest import make_settings
 
     async with Otvet(make_settings(tmp_path, telegram={"secret_token": WEBHOOK_SECRET})) as otvet:
-        queue = UpdateQueue()
-        otvet.state[STATE_KEY] = StubBot(queue)
+        queue = stub_webhook(otvet)
         transport = httpx.ASGITransport(app=create_app(otvet))
         async with httpx.AsyncClient(transport=transport, base_url="http://otvet") as client:
             headers = {} if given is None else {"X-Telegram-Bot-Api-Secret-Token": given}

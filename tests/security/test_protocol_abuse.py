@@ -27,14 +27,14 @@ from otvet.core.app import Otvet
 from otvet.frontends.app import create_app
 from otvet.frontends.graphql.app import FRAME_TOO_BIG
 from otvet.frontends.openai_api.schema import MAX_BODY_BYTES as V1_LIMIT
-from otvet.frontends.telegram.plugin import MAX_UPDATE_BYTES, STATE_KEY
+from otvet.frontends.telegram.plugin import MAX_UPDATE_BYTES
 from otvet.frontends.untrusted import MAX_HEADER_BYTES
 from tests.conftest import make_settings
 from tests.frontends.graphql.client import Api, codes
 from tests.frontends.graphql.conftest import ApiFactory, serve_api
 from tests.frontends.graphql.wsclient import PROTOCOL, GraphQLSocket, graphql_socket
 from tests.frontends.telegram.test_webhook import SECRET, webhook_env
-from tests.security.hostile import UPDATE, StubBot, UpdateQueue, snapshot
+from tests.security.hostile import UPDATE, UpdateQueue, snapshot, stub_webhook
 from tests.support.cli import run_otvet_async
 from tests.support.fake_telegram import FakeBotAPI
 from tests.support.loopback import LoopbackServer
@@ -287,8 +287,7 @@ WEBHOOK_MALFORMED = {
 async def webhook(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, UpdateQueue]]:
     """The webhook route in process, with a stand-in for the bot's update queue."""
     async with Otvet(make_settings(tmp_path, telegram={"secret_token": SECRET})) as otvet:
-        queue = UpdateQueue()
-        otvet.state[STATE_KEY] = StubBot(queue)
+        queue = stub_webhook(otvet)
         transport = httpx.ASGITransport(app=create_app(otvet))
         headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
         async with httpx.AsyncClient(transport=transport, base_url="http://otvet", headers=headers) as client:
@@ -323,8 +322,7 @@ async def test_a_webhook_body_without_length_stops_being_read_at_the_limit(tmp_p
 async def test_a_webhook_without_a_configured_secret_refuses_every_update(tmp_path: Path) -> None:
     """The path is public and the same everywhere: no secret set must not mean anyone may post."""
     async with Otvet(make_settings(tmp_path)) as otvet:
-        queue = UpdateQueue()
-        otvet.state[STATE_KEY] = StubBot(queue)
+        queue = stub_webhook(otvet)
         transport = httpx.ASGITransport(app=create_app(otvet))
         async with httpx.AsyncClient(transport=transport, base_url="http://otvet") as client:
             for headers in (

@@ -411,6 +411,8 @@ ALLOWED = {
     ("plugins/storage/store.py", "_refresh_statistics"): "the table name is the Chunk model's Meta",
     ("plugins/storage/turns.py", "_queries"): "the tables are the models' Meta, the columns a module "
     "constant, the values the driver's placeholders; the texts are made once per dialect, before any input",
+    ("plugins/storage/turns.py", "_mark_answered"): "the table is the Message model's Meta, the statuses "
+    "module constants, the id the driver's placeholder",
     ("plugins/storage/rates.py", "_queries"): "the table is the RateWindow model's Meta, the columns are "
     "literals, the values the driver's placeholders; made once per dialect, before any input",
 }
