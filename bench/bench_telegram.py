@@ -84,7 +84,7 @@ class FakeBotAPI:
 
 def updates(port: int, count: int, chats: int, first_user: int) -> list[bytes]:
     """``count`` webhook POSTs of private messages, round-robin over ``chats`` users."""
-    builders = UpdateBuilders()
+    builders = UpdateBuilders(first_update_id=first_user * 1_000)  # a new id for every update of the run
     headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET}
     bodies = (
         builders.private_message(f"question {n}", user_id=first_user + n % chats, language_code="en")

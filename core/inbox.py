@@ -86,12 +86,23 @@ class Inbox:
     async def receive(self, key: str, payload: str) -> bool:
         """Keep an update that just arrived; False when it is a resend of one already kept.
 
+        The update is stored already claimed by this replica, which starts on it at once (one INSERT, no
+        claim), unless it is at its concurrency or stopping: then it waits in the table for any replica.
         Raises :class:`DatabaseUnavailable` when it cannot be kept: the webhook must then not acknowledge it.
         """
-        added = await self.otvet.store.add_to_inbox(self.channel, key, payload)
-        if added:
+        mine = not self._stopping and bool(self._tasks) and len(self._running) < self.concurrency
+        lease = self.settings.lease_seconds
+        entry_id = await self.otvet.store.add_to_inbox(
+            self.channel, key, payload, owner=self.owner if mine else None, lease_seconds=lease
+        )
+        if entry_id is None:
+            return False
+        if mine:
+            item = InboxItem(entry_id, self.channel, key, payload, attempts=1)
+            self._running[entry_id] = asyncio.create_task(self._handle(item))
+        else:
             self._wake.set()
-        return added
+        return True
 
     def start(self) -> None:
         self._tasks = [

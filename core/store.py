@@ -461,8 +461,14 @@ class Store(Protocol):
         ...
 
     # the webhook inbox (core/inbox.py): as with jobs, changes are conditional on ``owner`` holding the update
-    async def add_to_inbox(self, channel: str, key: str, payload: str) -> bool:
-        """Keep an update until it is handled; False when the channel sent this ``key`` before."""
+    async def add_to_inbox(
+        self, channel: str, key: str, payload: str, *, owner: str | None = None, lease_seconds: float = 0.0
+    ) -> int | None:
+        """Keep an update until it is handled: its id, or None when the channel sent this ``key`` before.
+
+        With ``owner``, the update is stored claimed by it (as :meth:`claim_inbox` would) for
+        ``lease_seconds``: the replica that received it handles it without claiming it first.
+        """
         ...
 
     async def claim_inbox(

@@ -77,8 +77,9 @@ async def telegram_webhook(request: Request) -> Response:
     inbox: Inbox = otvet.state[INBOX_KEY]  # type: ignore[assignment]
     try:
         # Stored before the 200: Telegram sends an acknowledged update never again, so from here on it must
-        # survive this process. A resend of one already stored is acknowledged and not handled twice.
-        await inbox.receive(str(update.update_id), body.decode("utf-8"))
+        # survive this process. A resend of one already stored is acknowledged and not handled twice. Update
+        # ids are unique per bot: with the bot's id, a new token's updates are never taken for resends.
+        await inbox.receive(f"{application.bot.id}:{update.update_id}", body.decode("utf-8"))
     except DatabaseUnavailable as exc:
         # Not acknowledged: Telegram keeps the update and sends it again later.
         retry = str(max(1, round(exc.retry_after or 1)))

@@ -18,21 +18,29 @@ from tortoise.expressions import F, Q
 from tortoise.timezone import now
 
 from otvet.core.store import InboxItem
+from otvet.plugins.storage import turns
 from otvet.plugins.storage.models import InboxEntry
 
 #: Statuses of an update not handled yet: waiting, or claimed by a replica (perhaps a dead one).
 OPEN = ("pending", "processing")
 
 
-async def add(channel: str, key: str, payload: str) -> bool:
-    """Store an update; False when the channel sent it before (a resend after a lost acknowledgement)."""
-    if await InboxEntry.filter(channel=channel, key=key).exists():
-        return False
+async def add(channel: str, key: str, payload: str, owner: str | None, lease_seconds: float) -> int | None:
+    """Store an update, claimed by ``owner`` already when given; its id, or None when the channel sent it
+    before (a resend after a lost acknowledgement). One INSERT: this runs for every update."""
+    at = now()
+    claimed = {"status": "processing", "locked_by": owner, "attempts": 1} if owner else {}
     try:
-        await InboxEntry.create(channel=channel, key=key, payload=payload, due_at=now())
-    except IntegrityError:  # the same resend, arriving at two replicas at once
-        return False
-    return True
+        return await turns.insert(
+            InboxEntry,
+            channel=channel,
+            key=key,
+            payload=payload,
+            due_at=at + timedelta(seconds=lease_seconds) if owner else at,
+            **claimed,
+        )
+    except IntegrityError:  # the unique (channel, key): a resend
+        return None
 
 
 async def claim(

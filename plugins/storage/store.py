@@ -486,8 +486,10 @@ class TortoiseStore:
     # --- the webhook inbox ----------------------------------------------------------------------------------
 
     @_in_context
-    async def add_to_inbox(self, channel: str, key: str, payload: str) -> bool:
-        return await inbox.add(channel, key, payload)
+    async def add_to_inbox(
+        self, channel: str, key: str, payload: str, *, owner: str | None = None, lease_seconds: float = 0.0
+    ) -> int | None:
+        return await inbox.add(channel, key, payload, owner, lease_seconds)
 
     @_in_context
     async def claim_inbox(

@@ -152,7 +152,7 @@ def test_postpone_outside_an_inbox_update_says_no() -> None:
 async def test_receive_raises_when_the_database_is_away_so_the_webhook_does_not_acknowledge(
     otvet: Otvet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def away(*args: Any) -> bool:
+    async def away(*args: Any, **kwargs: Any) -> bool:
         raise DatabaseUnavailable(retry_after=2.0)
 
     monkeypatch.setattr(otvet.store, "add_to_inbox", away)

@@ -58,7 +58,7 @@ class UpdateQueue:
         self.updates: list[Any] = []
 
     async def receive(self, key: str, payload: str) -> bool:
-        self.updates.append(SimpleNamespace(update_id=int(key), payload=payload))
+        self.updates.append(SimpleNamespace(update_id=int(key.rsplit(":", 1)[1]), payload=payload))
         return True
 
     async def stop(self) -> None:  # the plugin stops the inbox it finds when Otvet stops
@@ -70,7 +70,7 @@ class StubBot:
     """What the webhook route needs of the bot's ``Application``: see :func:`stub_webhook`."""
 
     update_queue: UpdateQueue = field(default_factory=UpdateQueue)
-    bot: Any = None
+    bot: Any = field(default_factory=lambda: SimpleNamespace(id=123))
 
     async def stop(self) -> None:  # the plugin stops the bot it finds when Otvet stops
         pass

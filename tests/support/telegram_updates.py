@@ -43,8 +43,9 @@ class UpdateBuilders:
 
     bot_user: dict[str, Any]
 
-    def __init__(self) -> None:
-        self._update_ids = itertools.count(700_000_001)
+    def __init__(self, first_update_id: int = 700_000_001) -> None:
+        # Telegram numbers a bot's updates in sequence, never twice: a repeated id is a resend.
+        self._update_ids = itertools.count(first_update_id)
         self._callback_ids = itertools.count(4_382_000_000_000_001)
         self._last_message_id: dict[int, int] = {}
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}

@@ -73,7 +73,7 @@ async def test_an_update_that_cannot_be_stored_is_not_acknowledged(
     api, otvet, client = webhook
     stored = otvet.store.add_to_inbox
 
-    async def away(*args: Any) -> bool:
+    async def away(*args: Any, **kwargs: Any) -> bool:
         raise DatabaseUnavailable(retry_after=3.0)
 
     monkeypatch.setattr(otvet.store, "add_to_inbox", away)
