@@ -8,9 +8,9 @@ Telegram does. An update counts once its final answer (the message with the 👍
 Bot API. The same traffic then goes to bench/baseline_telegram.py (one DB write and one sendMessage per
 update) pointed at the same fake.
 
-Otvet runs with python-telegram-bot's rate limiter off for the target (what the frontend itself can do, as
-against a self-hosted Bot API server) and, as a second figure, on: Telegram's own limit of about 30 messages
-a second per bot then caps what any bot can send.
+Otvet runs with its flood limiter off for the target (what the frontend itself can do, as against a
+self-hosted Bot API server) and, as a second figure, on: Telegram's own limit of about 30 messages a second
+per bot then caps what any bot can send.
 
     python bench/bench_telegram.py [--chats 50] [--updates 500] [--rows PATH] [--quick]
 """
@@ -170,12 +170,12 @@ async def run(args: argparse.Namespace) -> list[Row]:
         Row(BENCHMARK, "CPU per update (server process)", round(ours.cpu_ms_per_update, 2), "ms",
             round(base.cpu_ms_per_update, 2), note="all threads; the fake Bot API's not included"),
         Row(BENCHMARK, "Bot API calls per update", round(ours.bot_calls_per_update, 2), "",
-            round(base.bot_calls_per_update, 2), note="typing + the answer; the baseline sends no typing"),
+            round(base.bot_calls_per_update, 2), note="the answer, and typing only for a slow one"),
     ]  # fmt: skip
     if limited is not None:
         rows.append(
             Row(BENCHMARK, "updates answered, rate limiter on", round(limited.updates_per_second, 1), "/s",
-                note="python-telegram-bot's AIORateLimiter: Telegram's ~30 messages/s per bot")
+                note="Otvet's flood limiter: Telegram's ~30 messages/s per bot, 1/s per chat")
         )  # fmt: skip
     return rows
 

@@ -196,9 +196,14 @@ class TelegramSettings(BaseModel):
     #: and twenty per minute in a group.
     private_edit_interval: float = Field(1.0, ge=0.0)
     group_edit_interval: float = Field(3.0, ge=0.0)
-    #: Space requests within Telegram's flood limits and wait out RetryAfter (python-telegram-bot's
-    #: AIORateLimiter). Turn off only for a self-hosted Bot API server that has no limits.
+    #: Keep messages within Telegram's flood limits (per bot, per private chat, per group) and wait out
+    #: RetryAfter (frontends/telegram/flood.py). Off only for a self-hosted Bot API server without limits.
     rate_limit: bool = True
+    #: Messages a second the bot may send in all chats together: Telegram's 30, or more once raised for
+    #: the bot (paid broadcasts).
+    messages_per_second: int = Field(30, ge=1)
+    #: Seconds an answer may take before the user is shown "typing…": a quick answer is one message alone.
+    typing_delay: float = Field(0.5, ge=0.0)
     #: The Bot API server (change for a self-hosted Bot API server, or a fake one in tests).
     base_url: str = "https://api.telegram.org/bot"
     base_file_url: str = "https://api.telegram.org/file/bot"

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ChatType, MessageEntityType
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -31,6 +30,7 @@ from otvet.core.store import DatabaseUnavailable, NotFound
 from otvet.core.transport import warn_if_cleartext
 from otvet.core.types import Turn
 from otvet.frontends.telegram.delivery import Delivery
+from otvet.frontends.telegram.flood import FloodLimiter, Limit
 from otvet.frontends.telegram.formatting import escape
 from otvet.frontends.telegram.request import BOT_API_CONNECTIONS, BOT_API_POOL_TIMEOUT, Httpx2Request
 from otvet.frontends.telegram.throttle import EditThrottle, interval_for
@@ -169,7 +169,13 @@ class TelegramBot:
                 group_interval=self.settings.group_edit_interval,
             )
             thread = message.message_thread_id if message.is_topic_message else None
-            delivery = Delivery(message, self.otvet.i18n, EditThrottle(interval), thread_id=thread)
+            delivery = Delivery(
+                message,
+                self.otvet.i18n,
+                EditThrottle(interval),
+                thread_id=thread,
+                typing_delay=self.settings.typing_delay,
+            )
             await delivery.run(self.otvet.engine.stream(turn))
 
     @command
@@ -309,8 +315,8 @@ def build_application(otvet: Otvet, *, webhook: bool = False) -> Application:  #
         .request(Httpx2Request(BOT_API_CONNECTIONS, pool_timeout=BOT_API_POOL_TIMEOUT))
     )
     if settings.rate_limit:
-        # Flood control: spaces requests within Telegram's limits, waits out RetryAfter and retries.
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+        # Flood control: messages within Telegram's limits per bot and per chat, RetryAfter waited out.
+        builder = builder.rate_limiter(FloodLimiter(bot=Limit(settings.messages_per_second, 1.0)))
     if webhook:
         builder = builder.updater(None)
     application = builder.build()

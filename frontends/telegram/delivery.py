@@ -15,11 +15,12 @@ from typing import TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import ChatAction, ParseMode
-from telegram.error import BadRequest, NetworkError
+from telegram.error import BadRequest, NetworkError, TelegramError
 
 from otvet.core.i18n import I18n
 from otvet.core.inbox import postpone
 from otvet.core.types import Delta, Event, Failure, Final
+from otvet.frontends.telegram.flood import FloodLimiter
 from otvet.frontends.telegram.formatting import Rendered, escape, render_answer, split_text, telegram_length
 from otvet.frontends.telegram.throttle import EditThrottle
 
@@ -88,42 +89,70 @@ class Delivery:
     thread_id: int | None = None
     placeholder: Message | None = None
     shown: str = ""
+    #: Seconds before "typing…" is shown, if nothing was sent by then.
+    typing_delay: float = 0.5
+    #: Set once a message of the answer is on its way: "typing…" would then come after it.
+    replying: bool = False
 
     async def run(self, events: AsyncIterator[Event]) -> Final | Failure | None:
-        bot = self.incoming.get_bot()
-        await with_retries(
-            lambda: bot.send_chat_action(
-                self.incoming.chat_id, ChatAction.TYPING, message_thread_id=self.thread_id
-            )
-        )
-        # The typing indicator counts as the first sign of life: a partial message comes only once the answer
-        # has streamed for one edit interval. An answer ready sooner is sent once, as the final message,
-        # instead of a placeholder and an edit (two Bot API calls per answer instead of three).
+        # A partial message comes only once the answer has streamed for one edit interval, and an answer ready
+        # sooner is sent once, as the final message (one Bot API call). "Typing…" is shown only to a user
+        # who would otherwise wait: it is not a message, but it is still a call.
+        typing = asyncio.create_task(self._typing_later())
         self.throttle.mark()
         text = ""
-        async for event in events:
-            if isinstance(event, Delta):
-                text += event.text
-                if self.throttle.ready():
-                    await self._show_partial(text)
-            elif isinstance(event, Final):
-                parts = render_answer(event.text, event.sources, self.i18n.get(event.language))
-                keyboard = feedback_keyboard(event.message_id) if event.message_id else None
-                await self._finish(parts, keyboard)
-                return event
-            else:
-                if event.code == "unavailable" and self.placeholder is None and postpone(event.retry_after):
-                    # The database is away before anything was said: the update is handled again once it
-                    # is back, and the user gets the answer instead of "try again later".
+        try:
+            async for event in events:
+                if isinstance(event, Delta):
+                    text += event.text
+                    if self.throttle.ready():
+                        await self._show_partial(text)
+                elif isinstance(event, Final):
+                    parts = render_answer(event.text, event.sources, self.i18n.get(event.language))
+                    keyboard = feedback_keyboard(event.message_id) if event.message_id else None
+                    await self._finish(parts, keyboard)
                     return event
-                await self._finish([Rendered(html=escape(event.message), plain=event.message)], None)
-                return event
-        return None
+                else:
+                    if (
+                        event.code == "unavailable"
+                        and self.placeholder is None
+                        and postpone(event.retry_after)
+                    ):
+                        # The database is away before anything was said: the update is handled again once
+                        # it is back, and the user gets the answer instead of "try again later".
+                        return event
+                    await self._finish([Rendered(html=escape(event.message), plain=event.message)], None)
+                    return event
+            return None
+        finally:
+            typing.cancel()
+            await asyncio.gather(typing, return_exceptions=True)
+
+    async def _typing_later(self) -> None:
+        await asyncio.sleep(self.typing_delay)
+        if self.replying:
+            return
+        try:
+            await self.incoming.get_bot().send_chat_action(
+                self.incoming.chat_id, ChatAction.TYPING, message_thread_id=self.thread_id
+            )
+        except TelegramError as exc:  # a courtesy: never worth failing or delaying an answer for
+            log.info("could not show typing (%s)", exc.message)
+
+    def _room_now(self) -> bool:
+        """Whether a message to this chat would go out now, within the flood limits."""
+        limiter = getattr(self.incoming.get_bot(), "rate_limiter", None)
+        return not isinstance(limiter, FloodLimiter) or limiter.available(self.incoming.chat_id)
 
     async def _show_partial(self, text: str) -> None:
         so_far = partial_text(text)
         if not so_far or so_far == self.shown:
             return
+        if not self._room_now():
+            # Skipped rather than queued behind the chat's budget: the next edit carries the newer text, and
+            # the final message is never held up by partial ones waiting their turn.
+            return
+        self.replying = True
         try:
             if self.placeholder is None:
                 self.placeholder = await with_retries(
@@ -138,6 +167,7 @@ class Delivery:
         self.throttle.mark()
 
     async def _finish(self, parts: Sequence[Rendered], keyboard: InlineKeyboardMarkup | None) -> None:
+        self.replying = True
         try:
             await self._send([p.html for p in parts], keyboard, ParseMode.HTML)
         except BadRequest as exc:

@@ -39,6 +39,15 @@ class Call:
     method: str
     params: dict[str, Any]
     at: float  # time.monotonic()
+    #: Answered with an injected error (a 429, a 5xx): the message did not go out.
+    refused: bool = False
+
+
+#: Telegram's documented message limits as this fake checks them: (messages, seconds) for the whole bot,
+#: a private chat (one a second, in bursts of up to three) and a group. ``SLACK`` seconds absorb the jitter
+#: between a client spacing its requests and their arrival here.
+LIMITS = {"bot": (30, 1.0), "private": (3, 3.0), "group": (20, 60.0)}
+SLACK = 0.05
 
 
 @dataclass
@@ -96,6 +105,24 @@ class FakeBotAPI(BotAPIMethods):
                 f"expected {count} call(s) to {method} within {timeout}s; calls so far: {seen}"
             )
         return self.calls_to(method)[:count]
+
+    def limit_violations(self) -> list[str]:
+        """Where the bot sent more messages than Telegram allows (:data:`LIMITS`); empty when it never did.
+
+        Counted: the methods that post or change a message, as Telegram counts them; typing actions and the
+        like are not messages.
+        """
+        from otvet.frontends.telegram.flood import MESSAGE_METHODS
+
+        sent = [c for c in self.calls if c.method in MESSAGE_METHODS and not c.refused]
+        sent = [c for c in sent if "chat_id" in c.params]
+        problems = _over([c.at for c in sent], *LIMITS["bot"], "the bot")
+        chats: dict[int, list[float]] = {}
+        for call in sent:
+            chats.setdefault(int(call.params["chat_id"]), []).append(call.at)
+        for chat, times in chats.items():
+            problems += _over(times, *LIMITS["group" if chat < 0 else "private"], f"chat {chat}")
+        return problems
 
     # Driving the bot.
 
@@ -169,9 +196,10 @@ class FakeBotAPI(BotAPIMethods):
             params = await _read_params(request)
         except ValueError:
             return _error(bad_request("can't parse JSON object"))
-        self.calls.append(Call(method, params, time.monotonic()))
-        self._notify()
         fault = self._take_fault(method)
+        refused = fault is not None and fault.response is not None
+        self.calls.append(Call(method, params, time.monotonic(), refused))
+        self._notify()
         if fault is not None and fault.response is not None:
             return fault.response()
         if fault is not None and not fault.after_processing:
@@ -197,6 +225,16 @@ class FakeBotAPI(BotAPIMethods):
 
 
 _MISSING = object()
+
+
+def _over(times: list[float], count: int, seconds: float, who: str) -> list[str]:
+    """Every stretch of ``seconds`` in which ``times`` hold more than ``count`` messages."""
+    times = sorted(times)
+    return [
+        f"{who}: {count + 1} messages in {times[i + count] - times[i]:.2f} s (at most {count} in {seconds:g})"
+        for i in range(len(times) - count)
+        if times[i + count] - times[i] < seconds - SLACK
+    ]
 
 
 def _error(error: BotAPIError) -> Response:

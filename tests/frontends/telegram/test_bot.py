@@ -32,6 +32,16 @@ async def final_answers(env: BotEnv, count: int = 1) -> list[dict]:
     raise AssertionError(f"no final answer; calls: {[c.method for c in env.api.calls]}")
 
 
+async def message_with(env: BotEnv, needle: str) -> dict:
+    """Wait for a message the bot sends whose text holds ``needle`` (the chat's flood limit may delay it)."""
+    for _ in range(200):
+        found = [c.params for c in env.api.calls_to("sendMessage") if needle in c.params.get("text", "")]
+        if found:
+            return found[-1]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no message with {needle!r}; calls: {[c.method for c in env.api.calls]}")
+
+
 async def test_a_russian_question_gets_a_russian_answer_with_sources_and_feedback_buttons(
     bot: BotEnv,
 ) -> None:
@@ -42,9 +52,18 @@ async def test_a_russian_question_gets_a_russian_answer_with_sources_and_feedbac
     assert "<b>Источники:</b>" in final["text"]
     buttons = final["reply_markup"]["inline_keyboard"][0]
     assert [b["text"] for b in buttons] == ["👍", "👎"]
-    actions = bot.api.calls_to("sendChatAction")
-    assert actions and actions[0].params["action"] == "typing"
-    assert bot.api.calls.index(actions[0]) < bot.api.calls.index(bot.api.calls_to("sendMessage")[0])
+
+
+async def test_typing_is_shown_while_a_slow_answer_is_written_and_never_after_it(echo_bot: BotEnv) -> None:
+    echo_bot.echo.delay = 0.7  # the first words come after more than the typing delay (0.5 s)
+    echo_bot.echo.reply = lambda request: "Slow but sure."
+    await ask_private(echo_bot, "Take your time")
+    await final_answers(echo_bot)
+    await asyncio.sleep(0.6)
+    skipped = ("getUpdates", "getMe", "deleteWebhook")
+    methods = [c.method for c in echo_bot.api.calls if c.method not in skipped]
+    assert methods == ["sendChatAction", "sendMessage", "editMessageText"]  # typing, the words, the end
+    assert echo_bot.api.calls_to("sendChatAction")[0].params["action"] == "typing"
 
 
 async def test_streamed_edits_respect_the_throttle(echo_bot: BotEnv) -> None:
@@ -62,11 +81,10 @@ async def test_a_quick_answer_is_sent_once_not_as_a_placeholder_and_an_edit(echo
     await ask_private(echo_bot, "Quick one")
     (final,) = await final_answers(echo_bot)
     assert "You asked: Quick one" in final["text"]
-    await asyncio.sleep(0.4)  # longer than the edit interval: nothing else follows
-    assert [c.method for c in echo_bot.api.calls if c.method != "getUpdates"][-2:] == [
-        "sendChatAction",
-        "sendMessage",
-    ]
+    await asyncio.sleep(0.6)  # longer than the edit interval and the typing delay: nothing else follows
+    # One Bot API call: no "typing…" for an answer that was there at once, no placeholder and edit.
+    assert [c.method for c in echo_bot.api.calls if c.method != "getUpdates"][-1] == "sendMessage"
+    assert not echo_bot.api.calls_to("sendChatAction")
     assert not echo_bot.api.calls_to("editMessageText")
     assert echo_bot.texts_sent(USER_ID) == [final["text"].replace("<b>", "").replace("</b>", "")]
 
@@ -124,8 +142,9 @@ async def test_in_a_group_only_addressed_messages_are_answered(echo_bot: BotEnv)
     api.queue_update(api.group_message("and a follow-up", reply_to_bot=True))
     finals = await final_answers(echo_bot, 2)
     assert "You asked: and a follow-up" in finals[1]["text"]
-    await asyncio.sleep(0.3)
-    assert len([c for c in api.calls if c.method == "sendChatAction"]) == 2  # nothing for the other two
+    await asyncio.sleep(0.6)
+    sent = [c for c in api.calls if c.method in ("sendMessage", "sendChatAction")]
+    assert len(sent) == 2  # the two answers, nothing for the other two messages
 
 
 async def test_private_history_does_not_reach_the_group(echo_bot: BotEnv) -> None:
@@ -153,16 +172,12 @@ async def test_commands_start_help_reset_sources(bot: BotEnv) -> None:
     await ask_private(bot, "How do I connect Telegram?", language_code="en")
     await final_answers(bot)
     api.queue_update(api.private_message("/sources", language_code="en"))
-    await asyncio.sleep(0.5)
-    sources = [c for c in api.calls_to("sendMessage") if "<b>Sources:</b>" in c.params.get("text", "")]
-    assert sources and "Connecting Telegram" in sources[-1].params["text"]
+    assert "Connecting Telegram" in (await message_with(bot, "<b>Sources:</b>"))["text"]
 
     api.queue_update(api.private_message("/reset", language_code="en"))
     api.queue_update(api.private_message("/help", language_code="en"))
-    await asyncio.sleep(0.5)
-    texts = [c.params["text"] for c in api.calls_to("sendMessage")]
-    assert any("started a new conversation" in t for t in texts)
-    assert any("/reset - start a new conversation" in t for t in texts)
+    await message_with(bot, "started a new conversation")
+    await message_with(bot, "/reset - start a new conversation")
 
 
 async def test_lang_buttons_store_the_choice(echo_bot: BotEnv) -> None:
