@@ -11,6 +11,7 @@ import pytest
 
 from otvet.core.app import Otvet
 from tests.conftest import make_settings
+from tests.support.replicas import replicas as replicas_of
 
 
 @pytest.mark.postgres
@@ -81,11 +82,7 @@ async def test_a_serialized_block_excludes_the_same_name_in_every_replica(
 async def test_first_turns_at_once_on_two_replicas_share_one_conversation(
     postgres_cluster: Any, tmp_path: Path
 ) -> None:
-    url = await postgres_cluster.create_database()
-    replicas = [Otvet(make_settings(tmp_path / str(n), url)) for n in range(2)]
-    for replica in replicas:
-        await replica.start()
-    try:
+    async with replicas_of(postgres_cluster, tmp_path, 2) as replicas:
         user = await replicas[0].store.get_or_create_user("cli", "first-turns")
 
         async def first_turn(n: int) -> int:
@@ -105,5 +102,3 @@ async def test_first_turns_at_once_on_two_replicas_share_one_conversation(
         # Each burst created exactly one conversation: none was made only to be thrown away, which is what
         # once let a turn be handed a conversation that another turn was deleting.
         assert opened == list(range(opened[0], opened[0] + 5))
-    finally:
-        await asyncio.gather(*(replica.stop() for replica in replicas))

@@ -15,7 +15,7 @@ from otvet.core.app import Otvet
 from otvet.core.inbox import Inbox, postpone
 from otvet.core.store import DatabaseUnavailable, InboxItem
 from otvet.plugins.storage.models import InboxEntry
-from tests.conftest import make_settings
+from tests.support.replicas import replicas as replicas_of
 from tests.support.waiting import eventually
 
 CHANNEL = "test"
@@ -176,11 +176,7 @@ async def test_handled_updates_are_forgotten_after_the_keeping_time(otvet: Otvet
 async def test_replicas_claiming_at_once_never_take_the_same_update(
     postgres_cluster: Any, tmp_path: Path
 ) -> None:
-    url = await postgres_cluster.create_database()
-    replicas = [Otvet(make_settings(tmp_path / str(n), url)) for n in range(3)]
-    for replica in replicas:
-        await replica.start()
-    try:
+    async with replicas_of(postgres_cluster, tmp_path, 3) as replicas:
         for n in range(60):
             await replicas[0].store.add_to_inbox(CHANNEL, str(n), "{}")
 
@@ -191,8 +187,6 @@ async def test_replicas_claiming_at_once_never_take_the_same_update(
             return got
 
         claims = await asyncio.gather(*(claim(n) for n in range(6)))
-    finally:
-        await asyncio.gather(*(replica.stop() for replica in replicas))
     every = [key for got in claims for key in got]
     assert sorted(every, key=int) == [str(n) for n in range(60)]  # each once, none left behind
 
