@@ -63,16 +63,7 @@ def tortoise_config(
             app["migrations"] = migrations_module
         apps[label] = app
     connection = connection_config(url, ssl)
-    if isinstance(connection, str) and connection.startswith("sqlite:"):
-        from tortoise.backends.base.config_generator import expand_db_url
-
-        connection = expand_db_url(connection)
-        # WAL (Tortoise's default) with synchronous=NORMAL: a commit is on disk in the WAL before it returns,
-        # so it survives the process being killed; only an OS crash or power cut can lose the last few
-        # commits. FULL's fsync at every commit cost more than the rest of a turn's writes together. A URL
-        # with ?synchronous=FULL keeps FULL.
-        connection["credentials"].setdefault("synchronous", "NORMAL")
-    elif isinstance(connection, dict):  # PostgreSQL through asyncpg
+    if isinstance(connection, dict):  # PostgreSQL through asyncpg
         connection["credentials"]["reset"] = keep_session
         if timeouts is not None:
             # asyncpg's defaults wait 60 s to connect and forever for a statement, and cancelling a

@@ -555,15 +555,3 @@ async def test_upgrading_keeps_the_newest_of_duplicate_ratings(empty_db_url: str
         assert (stored.text, stored.user_id) == ("answer", None)
     finally:
         await store.close()
-
-
-def test_sqlite_commits_are_synced_to_the_wal_not_fsynced_each_time_unless_the_url_says_so(
-    tmp_path: Path,
-) -> None:
-    from otvet.plugins.storage.config import tortoise_config
-
-    apps = {APP_LABEL: (MODELS_MODULE, None)}
-    default = tortoise_config(f"sqlite:///{tmp_path / 'a.db'}", apps)["connections"]["otvet_sqlite"]
-    assert default["credentials"]["synchronous"] == "NORMAL"
-    full = tortoise_config(f"sqlite:///{tmp_path / 'a.db'}?synchronous=FULL", apps)["connections"]
-    assert full["otvet_sqlite"]["credentials"]["synchronous"] == "FULL"
