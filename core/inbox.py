@@ -78,7 +78,9 @@ class Inbox:
         #: Who holds a claimed update: this process, for as long as it lives.
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._wake = asyncio.Event()
+        #: The updates this replica holds until each is marked done; ``_answering``: those still answered.
         self._running: dict[int, asyncio.Task[None]] = {}
+        self._answering: set[int] = set()
         self._unfinished: dict[int, str | None] = {}  # handled, but not yet marked so (database away)
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -125,9 +127,11 @@ class Inbox:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        cut_off = list(self._running)
-        for task in list(self._running.values()):
-            task.cancel()
+        # Updates still in their handler are cut off and given back; those past it are only being marked
+        # done, which must finish (or a replica would answer them again once their lease ran out).
+        cut_off = [entry_id for entry_id in self._running if entry_id in self._answering]
+        for entry_id in cut_off:
+            self._running[entry_id].cancel()
         await asyncio.gather(*self._running.values(), return_exceptions=True)
         for entry_id in cut_off:
             await self._quietly(self.otvet.store.postpone_inbox(entry_id, self.owner, datetime.now(UTC)))
@@ -159,8 +163,16 @@ class Inbox:
     async def _handle(self, item: InboxItem) -> None:
         handling = _Handling(item, may_postpone=item.attempts < self.settings.max_attempts)
         token = _current.set(handling)
+        self._answering.add(item.id)
+        try:
+            await self._answer(item, handling)
+        finally:
+            _current.reset(token)
+            self._running.pop(item.id, None)
+            self._wake.set()  # a slot is free
+
+    async def _answer(self, item: InboxItem, handling: _Handling) -> None:
         error: str | None = None
-        cancelled = False
         try:
             if item.attempts > self.settings.max_attempts:
                 # Every earlier try ended with its process (or it kept being postponed): give up on it.
@@ -170,17 +182,11 @@ class Inbox:
                 if item.attempts > 1:
                     log.info("%s update %s: try %d", self.channel, item.key, item.attempts)
                 await self.handler(item)
-        except asyncio.CancelledError:
-            cancelled = True  # stop() gives it back
-            raise
         except Exception as exc:
             log.exception("%s update %s failed", self.channel, item.key)
             error = f"{type(exc).__name__}: {exc}"[:500]
         finally:
-            _current.reset(token)
-            if not cancelled:
-                del self._running[item.id]
-            self._wake.set()  # a slot is free
+            self._answering.discard(item.id)  # a cancellation (stop) goes on up: stop() gives it back
         if handling.postponed_for is not None and error is None:
             until = datetime.now(UTC) + timedelta(seconds=handling.postponed_for)
             # When even this fails, the lease runs out instead, and the update is handled again after it.

@@ -212,3 +212,28 @@ async def test_the_backlog_is_reported_to_prometheus(otvet: Otvet) -> None:
         assert gauge._value.get() == 0
     finally:
         await box.stop()
+
+
+async def test_a_stopping_replica_gives_back_what_it_is_still_answering_and_finishes_the_rest(
+    otvet: Otvet,
+) -> None:
+    release = asyncio.Event()
+    handler = Handler()
+
+    async def held(item: InboxItem) -> None:
+        if item.attempts == 1:
+            await release.wait()
+
+    handler.behaviour = {"cut": held}
+    stopping = inbox(otvet, handler)
+    await stopping.receive("cut", "{}")
+    await stopping.receive("done", "{}")
+    await eventually(lambda: has_statuses(otvet, {"cut": "processing", "done": "done"}))
+    await stopping.stop()  # the drain is over: what is still being answered would be cut off
+    assert await statuses(otvet) == {"cut": "pending", "done": "done"}
+    successor = inbox(otvet, handler)  # another replica takes it at once, not after a lease
+    try:
+        await eventually(lambda: has_statuses(otvet, {"cut": "done", "done": "done"}), within=5)
+        assert ("cut", 2) in handler.handled and handler.handled.count(("done", 1)) == 1
+    finally:
+        await successor.stop()
