@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: `tests.support`
 
+from otvet.frontends.telegram.flood import MESSAGE_METHODS
 from tests.support.fake_telegram import FakeBotAPI
 
 FINAL_WRITES = frozenset({"sendmessage", "editmessagetext"})
@@ -37,6 +38,7 @@ class CountingBotAPI(FakeBotAPI):
         self.by_method: Counter[str] = Counter()
         self.finals = 0
         self.app.router.routes.append(Route("/bench/stats", self._stats))
+        self.app.router.routes.append(Route("/bench/limits", self._limits, methods=["GET", "DELETE"]))
 
     async def _call(self, method: str, params: dict[str, Any]) -> Any:
         self.by_method[method] += 1
@@ -49,20 +51,30 @@ class CountingBotAPI(FakeBotAPI):
     async def _stats(self, request: Request) -> JSONResponse:
         return JSONResponse({"finals": self.finals, "calls": dict(self.by_method)})
 
+    async def _limits(self, request: Request) -> JSONResponse:
+        """GET: where Telegram's message limits were broken since the last DELETE (which forgets them)."""
+        if request.method == "DELETE":
+            self.calls.clear()
+            return JSONResponse({})
+        violations = self.limit_violations()
+        return JSONResponse({"violations": len(violations), "examples": violations[:3]})
+
 
 async def serve(port: int, token: str) -> None:
     api = CountingBotAPI(token)
-    # Only the methods are needed: not the history a test reads, which would grow with every call.
-    api.calls = _Discard()
+    # Only the messages are kept, for the limit checks: not the history a test reads (typing actions,
+    # long polls), which would grow with every call.
+    api.calls = _MessagesOnly()
     config = uvicorn.Config(api.app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
     await uvicorn.Server(config).serve()
 
 
-class _Discard(list):  # type: ignore[type-arg]
-    """A list that keeps nothing: the fake appends every call to ``calls``, the benchmark only counts."""
+class _MessagesOnly(list):  # type: ignore[type-arg]
+    """The fake appends every call to ``calls``; this keeps those that Telegram's limits count."""
 
-    def append(self, item: object) -> None:
-        pass
+    def append(self, item: Any) -> None:
+        if item.method in MESSAGE_METHODS and not item.refused:
+            super().append(item)
 
 
 def main() -> int:
