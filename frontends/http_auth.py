@@ -37,10 +37,15 @@ def auth_status(exc: AuthError) -> int:
     return STATUS.get(exc.code, 401)
 
 
+def retry_after(seconds: float | None) -> dict[str, str]:
+    """The ``Retry-After`` header for a wait of ``seconds``: whole seconds, at least one."""
+    return {"Retry-After": str(max(1, math.ceil(seconds or 1)))}
+
+
 def auth_headers(exc: AuthError) -> dict[str, str]:
     """``WWW-Authenticate: Bearer`` on 401 (RFC 6750), ``Retry-After`` in whole seconds on 429."""
     if exc.code == "rate_limited":
-        return {"Retry-After": str(max(1, math.ceil(exc.retry_after or 1)))}
+        return retry_after(exc.retry_after)
     if auth_status(exc) == 401:
         return {"WWW-Authenticate": 'Bearer realm="otvet"'}
     return {}

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import math
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
@@ -45,7 +44,7 @@ from otvet.core.store import DatabaseUnavailable
 from otvet.frontends.graphql import errors, media
 from otvet.frontends.graphql.context import GraphQLContext
 from otvet.frontends.graphql.ide import ide_policy
-from otvet.frontends.http_auth import auth_headers, auth_status, request_principal
+from otvet.frontends.http_auth import auth_headers, auth_status, request_principal, retry_after
 from otvet.frontends.untrusted import load_json
 
 log = logging.getLogger("otvet.frontends.graphql")
@@ -55,10 +54,6 @@ PREFLIGHT_HEADERS = ("apollo-require-preflight", "graphql-require-preflight", "x
 _REQUEST_ERROR = "otvet_graphql_request_error"
 #: Set on the request when an error says the database is down: seconds for ``Retry-After``.
 _UNAVAILABLE = "otvet_graphql_unavailable"
-
-
-def _retry_after(seconds: float) -> dict[str, str]:
-    return {"Retry-After": str(max(1, math.ceil(seconds)))}
 
 
 _HTTP_CODES = {
@@ -267,7 +262,7 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
         except DatabaseUnavailable as exc:  # the API key could not be looked up
             down = errors.unavailable(exc)
             body = media.error(down.message, down.code, **down.extensions)
-            return media.error_response(chosen, 503, [body], _retry_after(exc.retry_after))
+            return media.error_response(chosen, 503, [body], retry_after(exc.retry_after))
         context = GraphQLContext(
             otvet=self.otvet, request=request, principal=principal, login_limiter=self.login_limiter
         )
@@ -281,11 +276,11 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
         response.headers["content-type"] = media.content_type(chosen)
         if chosen == media.GRAPHQL_RESPONSE_JSON and getattr(request.state, _REQUEST_ERROR, False):
             response.status_code = 400
-        retry_after = getattr(request.state, _UNAVAILABLE, None)
-        if retry_after is not None:
+        seconds = getattr(request.state, _UNAVAILABLE, None)
+        if seconds is not None:
             # The database was down for part of it: 503 tells proxies and clients to try again later.
             response.status_code = 503
-            response.headers.update(_retry_after(retry_after))
+            response.headers.update(retry_after(seconds))
         return response
 
     def decode_json(self, data: str | bytes) -> object:

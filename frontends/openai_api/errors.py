@@ -4,7 +4,6 @@ OpenAI SDK turns into the matching exception (400 BadRequestError, 401 Authentic
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 from starlette.responses import JSONResponse
@@ -12,7 +11,7 @@ from starlette.responses import JSONResponse
 from otvet.core.accounts import AuthError
 from otvet.core.quotas import QUOTA_CODES
 from otvet.core.types import Failure
-from otvet.frontends.http_auth import auth_error_response
+from otvet.frontends.http_auth import auth_error_response, retry_after
 
 #: Engine failure codes that are quotas (core/quotas.py): waiting ``Retry-After`` seconds is enough.
 #: Engine failure codes caused by the question itself: asking the same again fails the same way.
@@ -84,9 +83,8 @@ def failure_error(failure: Failure) -> ApiError:
     localized text, the code its stable one.
     """
     if failure.code in QUOTA_CODES:
-        wait = max(1, math.ceil(failure.retry_after or 1))
-        headers = {"Retry-After": str(wait)}
-        if wait > SDK_MAX_RETRY_AFTER:
+        headers = retry_after(failure.retry_after)
+        if int(headers["Retry-After"]) > SDK_MAX_RETRY_AFTER:
             # openai-python honours this header: retrying in seconds cannot pass a limit reset in hours.
             headers["x-should-retry"] = "false"
         return ApiError(429, failure.message, "rate_limit_error", failure.code, headers=headers)
@@ -98,13 +96,6 @@ def failure_error(failure: Failure) -> ApiError:
     return ApiError(503, failure.message, "server_error", failure.code, headers={"x-should-retry": "false"})
 
 
-def unavailable(retry_after: float | None, message: str = "") -> ApiError:
+def unavailable(seconds: float | None, message: str) -> ApiError:
     """503 with ``Retry-After`` while the database is down: the SDK may retry after that long."""
-    wait = max(1, math.ceil(retry_after or 5))
-    return ApiError(
-        503,
-        message or "The service is briefly unavailable. Please try again in a minute.",
-        "server_error",
-        "unavailable",
-        headers={"Retry-After": str(wait)},
-    )
+    return ApiError(503, message, "server_error", "unavailable", headers=retry_after(seconds))

@@ -15,6 +15,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from otvet.core.accounts import AuthError, Principal
+from otvet.core.engine import failure_message
 from otvet.core.store import DatabaseUnavailable
 from otvet.core.types import Event, Failure, Turn
 from otvet.frontends import untrusted
@@ -55,7 +56,9 @@ def openai_errors(handler: Handler) -> Handler:
         except AuthError as exc:
             return auth_response(exc)
         except DatabaseUnavailable as exc:  # before the engine ran: checking the key, storing the chat
-            return unavailable(exc.retry_after).response()
+            otvet: Otvet = request.app.state.otvet
+            message = failure_message(otvet.i18n.get(None), "unavailable")  # the engine's own words
+            return unavailable(exc.retry_after, message).response()
         except Exception:
             log.exception("%s %s failed", request.method, request.url.path)
             return ApiError(

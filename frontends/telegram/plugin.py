@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 from otvet import hookimpl
 from otvet.core.inbox import Inbox
 from otvet.core.store import DatabaseUnavailable, InboxItem
+from otvet.frontends.http_auth import retry_after
 from otvet.frontends.untrusted import BodyTooLarge, load_json, read_body
 
 if TYPE_CHECKING:
@@ -82,11 +83,10 @@ async def telegram_webhook(request: Request) -> Response:
         await inbox.receive(f"{application.bot.id}:{update.update_id}", body.decode("utf-8"))
     except DatabaseUnavailable as exc:
         # Not acknowledged: Telegram keeps the update and sends it again later.
-        retry = str(max(1, round(exc.retry_after or 1)))
         return JSONResponse(
             {"error": "the database is unavailable; send the update again later"},
             status_code=503,
-            headers={"Retry-After": retry},
+            headers=retry_after(exc.retry_after),
         )
     return JSONResponse({"ok": True})
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from otvet.core.engine import failure_message
 from otvet.core.i18n import Translator
 
 
@@ -44,4 +45,4 @@ def internal_error(t: Translator) -> str:
 
 
 def unavailable(t: Translator) -> str:
-    return t.gettext("The service is briefly unavailable. Please try again in a minute.")
+    return failure_message(t, "unavailable")  # the engine's words for the same failure
