@@ -85,12 +85,14 @@ class Inbox:
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
 
-    async def receive(self, key: str, payload: str) -> bool:
+    async def receive(self, key: str, payload: str, decoded: object = None) -> bool:
         """Keep an update that just arrived; False when it is a resend of one already kept.
 
         The update is stored already claimed by this replica, which starts on it at once (one INSERT, no
         claim), unless it is at its concurrency or stopping: then it waits in the table for any replica.
-        Raises :class:`DatabaseUnavailable` when it cannot be kept: the webhook must then not acknowledge it.
+        ``decoded`` (what the webhook already parsed of ``payload``) reaches the handler when this replica
+        handles the update. Raises :class:`DatabaseUnavailable` when it cannot be kept: the webhook must then
+        not acknowledge it.
         """
         mine = not self._stopping and bool(self._tasks) and len(self._running) < self.concurrency
         lease = self.settings.lease_seconds
@@ -100,7 +102,7 @@ class Inbox:
         if entry_id is None:
             return False
         if mine:
-            item = InboxItem(entry_id, self.channel, key, payload, attempts=1)
+            item = InboxItem(entry_id, self.channel, key, payload, attempts=1, decoded=decoded)
             self._running[entry_id] = asyncio.create_task(self._handle(item))
         else:
             self._wake.set()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -263,6 +263,9 @@ class InboxItem:
     payload: str
     #: This claim included: more than one means an earlier handler died or postponed it.
     attempts: int
+    #: What the replica that received the update already made of ``payload`` (Telegram's ``Update``), so its
+    #: handler does not parse it again; None for an update claimed from the table.
+    decoded: Any = field(default=None, compare=False)
 
 
 #: Job states that change no more.

@@ -80,7 +80,7 @@ async def telegram_webhook(request: Request) -> Response:
         # Stored before the 200: Telegram sends an acknowledged update never again, so from here on it must
         # survive this process. A resend of one already stored is acknowledged and not handled twice. Update
         # ids are unique per bot: with the bot's id, a new token's updates are never taken for resends.
-        await inbox.receive(f"{application.bot.id}:{update.update_id}", body.decode("utf-8"))
+        await inbox.receive(f"{application.bot.id}:{update.update_id}", body.decode("utf-8"), update)
     except DatabaseUnavailable as exc:
         # Not acknowledged: Telegram keeps the update and sends it again later.
         return JSONResponse(
@@ -95,7 +95,7 @@ async def handle_update(application: Any, item: InboxItem) -> None:
     """Handle one stored update like python-telegram-bot would, returning once it is handled."""
     from telegram import Update
 
-    update = Update.de_json(json.loads(item.payload), application.bot)
+    update = item.decoded or Update.de_json(json.loads(item.payload), application.bot)
     await application.update_processor.process_update(update, application.process_update(update))
 
 

@@ -5,8 +5,9 @@ Each question makes these four reads. Through the ORM each one costs about 0.15 
 and turn rows into model instances, five times the database call itself, and they run on the process's
 one event loop for every question. Here the SQL is written once per dialect (Tortoise's parameter style,
 the models' table names) and rows stay tuples. The one write of every question and answer, the message
-INSERT, and those of a new user and conversation, run the ORM's own statement with the ORM's own value
-conversions, without building a model instance around it (``Model.create`` cost three times the INSERT).
+INSERT, and those of a new user, conversation and webhook update, run the ORM's own statement with the
+ORM's own value conversions, without building a model instance around it (``Model.create`` cost three
+times the INSERT).
 Other writes stay with the ORM in store.py.
 """
 

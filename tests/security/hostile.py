@@ -57,7 +57,7 @@ class UpdateQueue:
     def __init__(self) -> None:
         self.updates: list[Any] = []
 
-    async def receive(self, key: str, payload: str) -> bool:
+    async def receive(self, key: str, payload: str, decoded: object = None) -> bool:
         self.updates.append(SimpleNamespace(update_id=int(key.rsplit(":", 1)[1]), payload=payload))
         return True
 
