@@ -202,6 +202,10 @@ class TelegramSettings(BaseModel):
     #: Messages a second the bot may send in all chats together: Telegram's 30, or more once raised for
     #: the bot (paid broadcasts).
     messages_per_second: int = Field(30, ge=1)
+    #: Share that budget (and each chat's) with every replica through the database, so N webhook replicas
+    #: of one bot still send at most ``messages_per_second`` together. Unset: shared unless the database is
+    #: SQLite (one machine, one process answering the bot).
+    shared_limits: bool | None = None
     #: Seconds an answer may take before the user is shown "typing…": a quick answer is one message alone.
     typing_delay: float = Field(0.5, ge=0.0)
     #: The Bot API server (change for a self-hosted Bot API server, or a fake one in tests).

@@ -28,6 +28,17 @@ MAX_KEY = 200
 
 
 @dataclass(frozen=True, slots=True)
+class SlotLimit:
+    """At most ``count`` uses of ``key`` in any ``seconds`` long stretch: an exact sliding window, shared
+    by every replica through the store (``Store.take_slot``), for limits that must never be exceeded (a
+    Telegram bot's messages, which Telegram punishes with a pause)."""
+
+    key: str
+    count: int
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class Counts:
     """The hits of the previous and the current window, and how far into the current one ``now`` is."""
 

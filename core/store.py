@@ -13,6 +13,7 @@ from otvet.core.types import HistoryMessage, SourceRef, Usage
 
 if TYPE_CHECKING:
     from otvet.core.app import Otvet
+    from otvet.core.limits import SlotLimit
 
 
 class NotFound(LookupError):
@@ -310,6 +311,16 @@ class Store(Protocol):
 
     async def forget_windows(self, before: int) -> int:
         """Drop the windows that expired before ``before``; how many."""
+        ...
+
+    async def take_slot(self, limits: Sequence[SlotLimit]) -> list[float]:
+        """Use one slot of every limit if each has one free now, by the database's clock: all zeros. Else
+        nothing is used, and each limit's wait in seconds until it has a free slot (0.0 where it has one).
+        The check and the use are one step for every process on this database."""
+        ...
+
+    async def forget_slots(self, older_than: float) -> int:
+        """Drop the slots used more than ``older_than`` seconds ago; how many."""
         ...
 
     # users and conversations

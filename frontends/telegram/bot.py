@@ -295,6 +295,21 @@ class TelegramBot:
         )
 
 
+def flood_limiter(otvet: Otvet, token: str) -> FloodLimiter:
+    """The bot's flood limiter: its budget shared through the database by every replica when they can
+    share one (``OTVET_TELEGRAM__SHARED_LIMITS``; by default whenever the database is not SQLite)."""
+    settings = otvet.settings.telegram
+    shared = settings.shared_limits
+    if shared is None:
+        shared = not otvet.settings.resolved_database_url.startswith("sqlite")
+    return FloodLimiter(
+        bot=Limit(settings.messages_per_second, 1.0),
+        shared=(lambda: otvet.store) if shared else None,
+        # The bot's id (the token before its colon) names its windows: never the secret part.
+        name=f"telegram:{token.split(':', 1)[0]}",
+    )
+
+
 def build_application(otvet: Otvet, *, webhook: bool = False) -> Application:  # type: ignore[type-arg]
     """The PTB application with every handler wired; ``webhook`` builds it without an updater."""
     settings = otvet.settings.telegram
@@ -316,7 +331,7 @@ def build_application(otvet: Otvet, *, webhook: bool = False) -> Application:  #
     )
     if settings.rate_limit:
         # Flood control: messages within Telegram's limits per bot and per chat, RetryAfter waited out.
-        builder = builder.rate_limiter(FloodLimiter(bot=Limit(settings.messages_per_second, 1.0)))
+        builder = builder.rate_limiter(flood_limiter(otvet, token))
     if webhook:
         builder = builder.updater(None)
     application = builder.build()

@@ -12,6 +12,11 @@ actions, callback answers and the rest go straight through. When Telegram still 
 chat it was for waits that long (every chat, for a request without one) and the request is tried again.
 :meth:`FloodLimiter.available` lets the sender of a streamed answer skip an edit there is no room for now,
 instead of queueing it behind the budget: the next edit carries the newer text anyway.
+
+Replicas answering one bot's webhook share its budget: with ``shared`` (the store), every message first
+takes a slot in the bot's and the chat's windows in the database (``Store.take_slot``, exact across
+processes), and this process keeps its own windows only as a cheap "surely full" check. Messages of one
+process queue for the bot's budget in turn; one whose chat is full waits outside the queue.
 """
 
 from __future__ import annotations
@@ -23,10 +28,16 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
+
+from otvet.core.limits import SlotLimit
+from otvet.core.store import DatabaseUnavailable
+
+if TYPE_CHECKING:
+    from otvet.core.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +76,11 @@ MESSAGE_METHODS = frozenset(
 #: Chat windows kept at most: idle ones are dropped beyond this (a busy bot talks to many people once).
 MAX_CHATS = 10_000
 
+#: Seconds between two clean-ups of the shared windows' old slots (by each process), and the age beyond
+#: which no window needs a slot (the longest window is a group's minute).
+FORGET_EVERY = 60.0
+FORGET_OLDER_THAN = 120.0
+
 
 @dataclass(frozen=True)
 class Limit:
@@ -84,12 +100,14 @@ GROUP_LIMIT = Limit(20, 60.0)
 class Window:
     """The send times within one :class:`Limit`'s stretch, and the pause Telegram asked for."""
 
-    __slots__ = ("limit", "paused_until", "sent")
+    __slots__ = ("full_until", "limit", "paused_until", "sent")
 
     def __init__(self, limit: Limit) -> None:
         self.limit = limit
         self.sent: deque[float] = deque()
         self.paused_until = 0.0
+        #: Until when the shared window was last seen full (other replicas' messages are not in ``sent``).
+        self.full_until = 0.0
 
     def wait(self, now: float) -> float:
         """Seconds until one more message fits; 0 when it does now."""
@@ -97,7 +115,7 @@ class Window:
         while sent and sent[0] <= now - self.limit.seconds:
             sent.popleft()
         full = sent[0] + self.limit.seconds - now if len(sent) >= self.limit.count else 0.0
-        return max(full, self.paused_until - now, 0.0)
+        return max(full, self.paused_until - now, self.full_until - now, 0.0)
 
     def idle(self, now: float) -> bool:
         return self.wait(now) == 0.0 and not self.sent
@@ -127,6 +145,8 @@ class FloodLimiter(BaseRateLimiter[int]):
         group: Limit = GROUP_LIMIT,
         max_retries: int = 3,
         clock: Callable[[], float] = time.monotonic,
+        shared: Callable[[], Store] | None = None,
+        name: str = "telegram",
     ) -> None:
         self.bot = Window(bot)
         self.private = private
@@ -134,6 +154,14 @@ class FloodLimiter(BaseRateLimiter[int]):
         self.max_retries = max_retries
         self.clock = clock
         self.chats: dict[object, Window] = {}
+        #: The store whose windows every replica of this bot shares (None: this process's windows only),
+        #: and the bot's name in them (one per bot token).
+        self.shared = shared
+        self.name = name
+        #: This process's messages take the bot's budget one at a time, in the order they came.
+        self._queue = asyncio.Lock()
+        self._forget_after = 0.0
+        self._shared_down = False
 
     async def initialize(self) -> None:
         pass
@@ -155,17 +183,65 @@ class FloodLimiter(BaseRateLimiter[int]):
         now = self.clock()
         return self.bot.wait(now) == 0.0 and self._chat(chat_id).wait(now) == 0.0
 
-    async def _take(self, chat: Window | None) -> None:
-        """Wait until the message fits every window it counts in, then count it."""
+    async def _take(self, chat_id: object, chat: Window) -> None:
+        """Wait until the message fits the bot's and the chat's windows, then count it in both."""
         while True:
-            now = self.clock()
-            wait = self.bot.wait(now) if chat is None else max(self.bot.wait(now), chat.wait(now))
-            if wait <= 0.0:
-                if chat is not None:
-                    self.bot.sent.append(now)
-                    chat.sent.append(now)
-                return
-            await asyncio.sleep(wait)
+            async with self._queue:
+                while True:
+                    bot_wait, chat_wait = await self._try(chat_id, chat)
+                    if chat_wait > 0.0:
+                        break  # waited for outside the queue: other chats' messages go meanwhile
+                    if bot_wait <= 0.0:
+                        return
+                    await asyncio.sleep(bot_wait)
+            await asyncio.sleep(chat_wait)
+
+    async def _try(self, chat_id: object, chat: Window) -> tuple[float, float]:
+        """Count the message if both windows have room now: (0, 0). Else the bot's and the chat's waits."""
+        now = self.clock()
+        bot_wait, chat_wait = self.bot.wait(now), chat.wait(now)
+        if bot_wait > 0.0 or chat_wait > 0.0:
+            return bot_wait, chat_wait  # full already by this process's count (or paused by Telegram)
+        if self.shared is not None and not await self._take_shared(chat_id, chat):
+            return self.bot.wait(now), chat.wait(now)
+        self.bot.sent.append(now)
+        chat.sent.append(now)
+        return 0.0, 0.0
+
+    async def _take_shared(self, chat_id: object, chat: Window) -> bool:
+        """Take the message's slots in the windows every replica shares; False (and when each window has
+        room again) when either is full."""
+        assert self.shared is not None
+        store = self.shared()
+        limits = [
+            SlotLimit(self.name, self.bot.limit.count, self.bot.limit.seconds),
+            SlotLimit(f"{self.name}:{chat_id}", chat.limit.count, chat.limit.seconds),
+        ]
+        try:
+            waits = await store.take_slot(limits)
+            if self._shared_down:
+                self._shared_down = False
+                log.info("the shared flood limits answer again")
+            await self._forget(store)
+        except DatabaseUnavailable:
+            # Nothing can be answered without the database meanwhile; what does go out (an apology) keeps
+            # to this process's windows rather than wait for the database.
+            if not self._shared_down:
+                self._shared_down = True
+                log.warning("the shared flood limits are out of reach: counting this process's messages only")
+            return True
+        if not any(waits):
+            return True
+        now = self.clock()
+        self.bot.full_until = max(self.bot.full_until, now + waits[0]) if waits[0] else self.bot.full_until
+        chat.full_until = max(chat.full_until, now + waits[1]) if waits[1] else chat.full_until
+        return False
+
+    async def _forget(self, store: Store) -> None:
+        now = self.clock()
+        if now >= self._forget_after:
+            self._forget_after = now + FORGET_EVERY
+            await store.forget_slots(FORGET_OLDER_THAN)
 
     async def process_request(
         self,
@@ -177,12 +253,11 @@ class FloodLimiter(BaseRateLimiter[int]):
         rate_limit_args: int | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         chat_id = data.get("chat_id")
-        counted = endpoint in MESSAGE_METHODS and chat_id is not None
         chat = self._chat(chat_id) if chat_id is not None else None
         retries = self.max_retries if rate_limit_args is None else rate_limit_args
         for attempt in range(retries + 1):
-            if counted:
-                await self._take(chat)
+            if chat is not None and endpoint in MESSAGE_METHODS:
+                await self._take(chat_id, chat)
             else:
                 # Not counted, but a pause Telegram asked for holds for everything sent to the chat.
                 paused = max(self.bot.paused_until, chat.paused_until if chat else 0.0) - self.clock()

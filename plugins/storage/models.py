@@ -316,6 +316,21 @@ class ApiKey(Model):
         table_description = "API keys (hashed)"
 
 
+class SendSlot(Model):
+    """One use of a sliding-window limit shared by every replica (a message under a Telegram bot's and a
+    chat's flood limits): a window holds at most its count of these within its length."""
+
+    id = fields.BigIntField(primary_key=True)
+    key = fields.CharField(max_length=255)
+    #: When it was used: seconds since the epoch by the database's clock, which every replica shares.
+    at = fields.FloatField()
+
+    class Meta:
+        table = "otvet_send_slot"
+        table_description = "Sliding-window limits shared by every replica"
+        indexes = (("key", "at"),)
+
+
 class RateWindow(Model):
     """Hits of one rate-limited key (an API key, a login address, an account's failed logins) in one fixed
     window of time, shared by every process on the database (core/limits.py)."""

@@ -91,8 +91,10 @@ async def transaction_locks(connection: BaseDBAsyncClient, keys: Sequence[int]) 
     it commits or rolls back, whatever happens to the task (nothing on other databases)."""
     if connection.capabilities.dialect != "postgres" or "asyncpg" not in type(connection).__module__:
         return
-    for key in sorted(set(keys)):  # one order everywhere: two blocks never wait on each other's second lock
-        await connection.execute_query("SELECT pg_advisory_xact_lock($1)", [key])
+    ordered = sorted(set(keys))  # one order everywhere: two blocks never wait on each other's second lock
+    if ordered:
+        locks = ", ".join(f"pg_advisory_xact_lock(${n})" for n in range(1, len(ordered) + 1))
+        await connection.execute_query(f"SELECT {locks}", ordered)
 
 
 def lock_key(name: str) -> int:

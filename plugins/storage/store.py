@@ -49,7 +49,7 @@ from otvet.core.store import (
     VersionRecord,
 )
 from otvet.core.types import HistoryMessage, SourceRef, Usage
-from otvet.plugins.storage import browse, inbox, jobs, rates, schema, training, turns, usage
+from otvet.plugins.storage import browse, inbox, jobs, rates, schema, slots, training, turns, usage
 from otvet.plugins.storage.availability import Availability, Checker, is_outage
 from otvet.plugins.storage.chunks import fetch_chunks, insert_chunks
 from otvet.plugins.storage.config import (
@@ -76,6 +76,7 @@ from otvet.plugins.storage.records import source_record, stored_message, version
 
 if TYPE_CHECKING:
     from otvet.core.app import Otvet
+    from otvet.core.limits import SlotLimit
 
 log = logging.getLogger(__name__)
 
@@ -258,6 +259,14 @@ class TortoiseStore:
     @_in_context
     async def forget_windows(self, before: int) -> int:
         return await rates.forget(before)
+
+    @_in_context
+    async def take_slot(self, limits: Sequence[SlotLimit]) -> list[float]:
+        return await slots.take(self.connection_name, limits)
+
+    @_in_context
+    async def forget_slots(self, older_than: float) -> int:
+        return await slots.forget(older_than)
 
     @_in_context
     async def get_or_create_user(

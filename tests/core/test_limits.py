@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from otvet.core.app import Otvet
-from otvet.core.limits import Counts, SharedRateLimiter, allowed_now, wait
+from otvet.core.limits import Counts, SharedRateLimiter, SlotLimit, allowed_now, wait
 from tests.conftest import make_settings
+from tests.support.replicas import replicas
 
 T0 = 1_900_000_020.0  # 20 s into a 60-second window
 
@@ -93,3 +94,37 @@ async def test_two_replicas_share_one_limit_exactly(postgres_cluster: Any, tmp_p
     finally:
         await asyncio.gather(*(replica.stop() for replica in replicas))
     assert sum(result is None for result in results) == 5
+
+
+async def test_a_slot_is_taken_in_every_window_or_in_none(otvet: Otvet) -> None:
+    store = otvet.store
+    bot, chat = SlotLimit("bot", 3, 1.0), SlotLimit("bot:7", 2, 10.0)
+    assert await store.take_slot([bot, chat]) == [0.0, 0.0]
+    assert await store.take_slot([bot, chat]) == [0.0, 0.0]
+    # The chat's window is full: nothing is taken, and it says how long until it has room.
+    bot_wait, chat_wait = await store.take_slot([bot, chat])
+    assert bot_wait == 0.0 and 9.0 < chat_wait <= 10.0
+    # So the bot's window still has its third slot, for another chat.
+    assert await store.take_slot([bot, SlotLimit("bot:8", 2, 10.0)]) == [0.0, 0.0]
+    (bot_wait,) = await store.take_slot([bot])
+    assert 0.0 < bot_wait <= 1.0
+    await asyncio.sleep(bot_wait)
+    assert await store.take_slot([bot]) == [0.0]  # the oldest slot left the window exactly then
+    assert await store.forget_slots(0.0) == 7
+    assert await store.take_slot([chat]) == [0.0]
+
+
+@pytest.mark.postgres
+async def test_two_replicas_never_take_more_slots_than_a_window_holds(
+    postgres_cluster: Any, tmp_path: Path
+) -> None:
+    limit = SlotLimit("telegram:1", 5, 30.0)
+    async with replicas(postgres_cluster, tmp_path, 2) as started:
+        results = await asyncio.gather(
+            *(
+                started[n % 2].store.take_slot([limit, SlotLimit(f"telegram:1:{n % 3}", 9, 30.0)])
+                for n in range(40)
+            )
+        )
+    assert sum(waits == [0.0, 0.0] for waits in results) == 5
+    assert all(0.0 < waits[0] <= 30.0 for waits in results if waits != [0.0, 0.0])

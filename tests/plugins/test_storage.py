@@ -486,7 +486,7 @@ async def test_a_fresh_database_is_migrated_once(empty_db_url: str) -> None:
         assert await store.migrate() == expected_migrations()
         models = store.context.apps[APP_LABEL].values() if store.context.apps else []
         tables = {model._meta.db_table for model in models}
-        assert len(tables) == 14 and all(t.startswith("otvet_") for t in tables)
+        assert len(tables) == 15 and all(t.startswith("otvet_") for t in tables)
         assert tables <= await table_names(store)
         assert await store.migrate() == []
     finally:
@@ -547,6 +547,7 @@ async def test_upgrading_keeps_the_newest_of_duplicate_ratings(empty_db_url: str
             f"{APP_LABEL}.0005_training_checks_and_candidates",
             f"{APP_LABEL}.0006_shared_rate_limits",
             f"{APP_LABEL}.0007_webhook_inbox",
+            f"{APP_LABEL}.0008_shared_send_slots",
         ]
         rows = await Feedback.filter(message_id=message).values_list("value", flat=True)
         assert list(rows) == [-1]

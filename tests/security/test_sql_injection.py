@@ -415,6 +415,12 @@ ALLOWED = {
     "module constants, the id the driver's placeholder",
     ("plugins/storage/rates.py", "_queries"): "the table is the RateWindow model's Meta, the columns are "
     "literals, the values the driver's placeholders; made once per dialect, before any input",
+    ("plugins/storage/schema.py", "transaction_locks"): "one pg_advisory_xact_lock($n) per key: only the "
+    "placeholders' numbers are in the text, the keys are parameters",
+    ("plugins/storage/slots.py", "_take_sqlite"): "the table is the SendSlot model's Meta, the values the "
+    "driver's placeholders",
+    ("plugins/storage/slots.py", "forget"): "the table is the SendSlot model's Meta, the bound the "
+    "driver's placeholder",
 }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,8 @@ from telegram.error import RetryAfter
 
 from otvet.frontends.telegram.flood import FloodLimiter, Limit
 from tests.frontends.telegram.conftest import BotEnv
+from tests.support.fake_telegram import SLACK
+from tests.support.replicas import replicas
 
 pytestmark = pytest.mark.slow
 
@@ -106,3 +109,21 @@ async def test_a_burst_across_ten_chats_is_answered_within_telegrams_limits(echo
     calls = Counter(call.method for call in api.calls if call.method != "getUpdates")
     # An answer ready at once is one message: no typing action, no placeholder and edit.
     assert calls["sendMessage"] == 200 and calls["sendChatAction"] < 20, calls
+
+
+@pytest.mark.postgres
+async def test_replicas_of_one_bot_share_its_budget(postgres_cluster: Any, tmp_path: Path) -> None:
+    api = Recorder()
+    async with replicas(postgres_cluster, tmp_path, 2) as started:
+        limiters = [
+            FloodLimiter(bot=Limit(10, 1.0), shared=lambda r=r: r.store, name="telegram:42") for r in started
+        ]
+        # 30 answers to 15 people, half through each replica; one person's two answers on different ones.
+        await asyncio.gather(*(send(limiters[n % 2], api, "sendMessage", n // 2 + 1) for n in range(30)))
+    everything = [at for _, _, at in api.sent]
+    assert len(everything) == 30
+    # Ten a second for the bot, both replicas together (each alone would have sent ten a second), give or
+    # take the milliseconds between taking a slot and the request going out (as the fake Bot API allows).
+    assert most_in_any(everything, 1.0 - SLACK) <= 10
+    assert max(everything) - min(everything) >= 2.0
+    assert all(most_in_any(api.times(chat), 3.0) <= 3 for chat in range(1, 16))
