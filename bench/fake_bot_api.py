@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -37,8 +38,12 @@ class CountingBotAPI(FakeBotAPI):
         super().__init__(token)
         self.by_method: Counter[str] = Counter()
         self.finals = 0
+        #: When each final answer arrived, and to which chat (``time.monotonic()`` of this process).
+        self.final_times: list[tuple[int, float]] = []
         self.app.router.routes.append(Route("/bench/stats", self._stats))
         self.app.router.routes.append(Route("/bench/limits", self._limits, methods=["GET", "DELETE"]))
+        self.app.router.routes.append(Route("/bench/queue", self._queue, methods=["POST"]))
+        self.app.router.routes.append(Route("/bench/finals", self._finals, methods=["GET", "DELETE"]))
 
     async def _call(self, method: str, params: dict[str, Any]) -> Any:
         self.by_method[method] += 1
@@ -46,7 +51,21 @@ class CountingBotAPI(FakeBotAPI):
         result = await super()._call(method, params)
         if method.lower() in FINAL_WRITES and "fb:" in str(params.get("reply_markup", "")):
             self.finals += 1
+            self.final_times.append((int(params["chat_id"]), time.monotonic()))
         return result
+
+    async def _queue(self, request: Request) -> JSONResponse:
+        """Hand a JSON list of updates to getUpdates at once; answers when (``time.monotonic()``) it did."""
+        for update in await request.json():
+            self.pending_updates.append(update)
+        self._notify()
+        return JSONResponse({"at": time.monotonic()})
+
+    async def _finals(self, request: Request) -> JSONResponse:
+        """GET: ``[[chat_id, at], ...]``, every final answer since the last DELETE (which forgets them)."""
+        if request.method == "DELETE":
+            self.final_times.clear()
+        return JSONResponse(self.final_times)
 
     async def _stats(self, request: Request) -> JSONResponse:
         return JSONResponse({"finals": self.finals, "calls": dict(self.by_method)})

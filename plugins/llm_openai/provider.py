@@ -24,11 +24,10 @@ from otvet.core.resilience import (
 )
 from otvet.core.types import Usage
 from otvet.plugins.llm_openai.client import classify, make_client
+from otvet.plugins.llm_openai.stream import Chunks, events, open_stream
 
 if TYPE_CHECKING:
     import httpx2
-    from openai import AsyncStream
-    from openai.types.chat import ChatCompletionChunk
 
     from otvet.core.app import Otvet
 
@@ -41,23 +40,15 @@ MAX_SHRINK = 2
 class _Opened:
     """A stream that has produced its first piece of text (or ended without any)."""
 
-    def __init__(self, stream: AsyncStream[ChatCompletionChunk]) -> None:
-        self.stream = stream
+    def __init__(self, response: httpx2.Response) -> None:
+        self.response = response
+        self.events = events(response)
+        self.chunks = Chunks()
         self.pieces: list[str] = []
-        self.usage: Usage | None = None
-        self.finish_reason: str | None = None
 
-    def take(self, chunk: ChatCompletionChunk) -> str:
-        """Record usage and the finish reason; return the chunk's text."""
-        if chunk.usage is not None:
-            self.usage = Usage(chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0)
-        text = ""
-        for choice in chunk.choices:
-            if choice.finish_reason:
-                self.finish_reason = choice.finish_reason
-            if choice.index == 0 and choice.delta is not None and choice.delta.content:
-                text += choice.delta.content
-        return text
+    async def close(self) -> None:
+        await self.events.aclose()
+        await self.response.aclose()
 
 
 class OpenAIProvider(Provider):
@@ -98,7 +89,7 @@ class OpenAIProvider(Provider):
                     yield text
             while True:
                 try:
-                    chunk = await anext(opened.stream)
+                    chunk = await anext(opened.events)
                 except StopAsyncIteration:
                     break
                 except Exception as exc:
@@ -107,19 +98,20 @@ class OpenAIProvider(Provider):
                     raise ProviderError(
                         f"the answer broke off: {failure}", code=getattr(failure, "code", "bad_response")
                     ) from exc
-                if text := renumberer.feed(opened.take(chunk)):
+                if text := renumberer.feed(opened.chunks.take(chunk)):
                     yield text
         finally:
-            await opened.stream.close()  # also what stops the upstream request when the user leaves
-        if opened.finish_reason is None:
+            await opened.close()  # also what stops the upstream request when the user leaves
+        finish_reason = opened.chunks.finish_reason
+        if finish_reason is None:
             self.breaker.failure()
             raise ProviderError("the stream ended before the answer was complete", code="truncated")
-        if opened.finish_reason == "length":
+        if finish_reason == "length":
             log.warning("an answer reached max_tokens (%d) and was cut", self.settings.max_tokens)
         if tail := renumberer.flush():
             yield tail
         yield ProviderDone(
-            usage=opened.usage or Usage(), cited=renumberer.cited, grounded=bool(renumberer.cited)
+            usage=opened.chunks.usage or Usage(), cited=renumberer.cited, grounded=bool(renumberer.cited)
         )
 
     async def _open_with_retries(self, request: AnswerRequest) -> tuple[Prompt, _Opened]:
@@ -156,23 +148,22 @@ class OpenAIProvider(Provider):
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     async def _open(self, prompt: Prompt) -> _Opened:
-        stream: AsyncStream[ChatCompletionChunk] | None = None
+        opened: _Opened | None = None
         try:
-            stream = await self.client.chat.completions.create(**self._arguments(prompt))
-            opened = _Opened(stream)
-            while not opened.pieces and opened.finish_reason is None:
+            opened = _Opened(await open_stream(self.client, self._arguments(prompt)))
+            while not opened.pieces and opened.chunks.finish_reason is None:
                 try:
-                    chunk = await anext(stream)
+                    chunk = await anext(opened.events)
                 except StopAsyncIteration:
                     break
-                if text := opened.take(chunk):
+                if text := opened.chunks.take(chunk):
                     opened.pieces.append(text)
-            if not opened.pieces and opened.finish_reason is None:
+            if not opened.pieces and opened.chunks.finish_reason is None:
                 raise RetryableError("the stream ended before any text", code="truncated")
             return opened
         except BaseException as exc:
-            if stream is not None:
-                await stream.close()
+            if opened is not None:
+                await opened.close()
             if isinstance(exc, Exception) and not isinstance(exc, RetryableError | ProviderError):
                 raise classify(exc) from exc
             raise

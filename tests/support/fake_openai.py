@@ -756,14 +756,16 @@ def _embedding_inputs(value: Any) -> list[str] | None:
 # Standalone.
 
 
-async def serve(host: str, port: int, *, delay: float, deltas: int | None, model: str, verbose: bool) -> None:
+async def serve(
+    host: str, port: int, *, delay: float, deltas: int | None, model: str, verbose: bool, text: str = "word "
+) -> None:
     """Serve the default answer until Ctrl-C (uvicorn's own signal handling)."""
     fake = FakeOpenAI(model=model)
     fake.record_requests = False
     fake.default_delay = delay
     if deltas is not None:
-        fake.default_deltas = ["word "] * deltas
-        fake.default_usage = (50, deltas)
+        fake.default_deltas = [text] * deltas
+        fake.default_usage = (50, deltas * max(len(text.split()), 1))
     config = uvicorn.Config(
         fake.app, host=host, port=port, lifespan="off", access_log=verbose, log_level="info"
     )
@@ -779,13 +781,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8901)
     parser.add_argument("--delay", type=float, default=0.0, help="seconds between two streamed deltas")
-    parser.add_argument("--deltas", type=int, default=None, help="answer with this many 'word ' deltas")
+    parser.add_argument("--deltas", type=int, default=None, help="answer with this many deltas of --text")
+    parser.add_argument("--text", default="word ", help="the text of each delta (default 'word ')")
     parser.add_argument("--model", default="gpt-test")
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
     asyncio.run(
         serve(
-            args.host, args.port, delay=args.delay, deltas=args.deltas, model=args.model, verbose=args.verbose
+            args.host,
+            args.port,
+            delay=args.delay,
+            deltas=args.deltas,
+            model=args.model,
+            verbose=args.verbose,
+            text=args.text,
         )
     )
 
