@@ -89,6 +89,7 @@ class Config:
     label: str
     rate_limit: bool
     postgres: bool
+    peer: bool = False
 
 
 CONFIGS = (
@@ -96,6 +97,7 @@ CONFIGS = (
     Config("limiter on, PostgreSQL", True, True),
     Config("limiter off, PostgreSQL", False, True),
 )
+PEER = Config("peer (n3d1117/chatgpt-telegram-bot), streaming", False, False, peer=True)
 
 
 class Fake:
@@ -143,7 +145,10 @@ async def measure(fake: Fake, pid: int, count: int, chats: int, first_user: int,
     deadline = time.monotonic() + timeout
     while len(finals := await fake.finals()) < count:
         if time.monotonic() > deadline:
-            raise TimeoutError(f"only {len(finals)} of {count} answers arrived within {timeout:.0f} s")
+            raise TimeoutError(
+                f"only {len(finals)} of {count} answers arrived within {timeout:.0f} s;"
+                f" Bot API calls meanwhile: {await fake.calls()}"
+            )
         await asyncio.sleep(0.2)
     cpu = cpu_seconds(pid) - cpu_before
     calls_after = await fake.calls()
@@ -164,6 +169,22 @@ async def measure(fake: Fake, pid: int, count: int, chats: int, first_user: int,
 async def run_config(
     config: Config, fake: Fake, openai_base: str, database: str, tmp: Path, args: argparse.Namespace, run: int
 ) -> Figures:
+    argv, env, cwd = (
+        peer_command(fake, openai_base, tmp, args)
+        if config.peer
+        else otvet_command(config, fake, openai_base, database, tmp, args)
+    )
+    async with start_process(argv, env, cwd=cwd) as bot:
+        await wait_polling(fake, bot)
+        # Warm up: one question per chat, on chats of their own (new users each measured run).
+        await measure(fake, bot.pid, args.chats, args.chats, 100_000 + run * 10_000, timeout=30)
+        first_user = 200_000 + run * 10_000 + (*CONFIGS, PEER).index(config) * 1_000
+        return await measure(fake, bot.pid, args.messages, args.chats, first_user, timeout=60 + args.messages)
+
+
+def otvet_command(
+    config: Config, fake: Fake, openai_base: str, database: str, tmp: Path, args: argparse.Namespace
+) -> tuple[list[str], dict[str, str], Path]:
     settings = {
         "provider": "openai",
         "openai__base_url": openai_base,
@@ -181,12 +202,27 @@ async def run_config(
     argv = otvet_argv("telegram")
     if args.profile and not config.rate_limit:
         argv = [argv[0], "-m", "cProfile", "-o", args.profile, *argv[1:]]
-    async with start_process(argv, env, cwd=BENCH) as bot:
-        await wait_polling(fake, bot)
-        # Warm up: one question per chat, on chats of their own (new users each measured run).
-        await measure(fake, bot.pid, args.chats, args.chats, 100_000 + run * 10_000, timeout=120)
-        first_user = 200_000 + run * 10_000 + CONFIGS.index(config) * 1_000
-        return await measure(fake, bot.pid, args.messages, args.chats, first_user, timeout=60 + args.messages)
+    return argv, env, BENCH
+
+
+def peer_command(
+    fake: Fake, openai_base: str, tmp: Path, args: argparse.Namespace
+) -> tuple[list[str], dict[str, str], Path]:
+    """The peer bot with its defaults (streaming on), its own virtualenv, in a folder of its own (it keeps
+    usage logs in the current one)."""
+    folder = tmp / "peer"
+    folder.mkdir(exist_ok=True)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(BENCH / "peer"),  # sitecustomize.py: the fake Bot API's URL, offline tiktoken
+        "PEER_TELEGRAM_BASE_URL": f"{fake.base}/bot",
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "OPENAI_API_KEY": "bench",
+        "OPENAI_BASE_URL": openai_base,
+        "OPENAI_MODEL": "gpt-4o",
+    }
+    python = args.peer / ".venv" / "bin" / "python"
+    return [str(python), str(args.peer / "bot" / "main.py")], env, folder
 
 
 async def wait_polling(fake: Fake, bot: object) -> None:
@@ -202,7 +238,11 @@ async def wait_polling(fake: Fake, bot: object) -> None:
 
 async def run(args: argparse.Namespace) -> list[Row]:
     fake_port, openai_port = free_port(), free_port()
-    fake_argv = [sys.executable, str(BENCH / "fake_bot_api.py"), "--port", str(fake_port), "--token", TOKEN]
+    answer = ("lorem ipsum dolor " * args.deltas).strip()  # the peer's final reply: the model's text alone
+    fake_argv = [
+        sys.executable, str(BENCH / "fake_bot_api.py"), "--port", str(fake_port), "--token", TOKEN,
+        "--final-text", answer,
+    ]  # fmt: skip
     openai_argv = [
         sys.executable, "-m", "tests.support.fake_openai", "--port", str(openai_port),
         "--deltas", str(args.deltas), "--text", "lorem ipsum dolor ",
@@ -217,8 +257,9 @@ async def run(args: argparse.Namespace) -> list[Row]:
             start_process(openai_argv, None, f"http://127.0.0.1:{openai_port}/v1/models", cwd=BENCH.parent),
         ):
             fake = Fake(base)
+            configs = (*CONFIGS, PEER) if args.peer else CONFIGS
             for n in range(args.runs):
-                for config in CONFIGS if n % 2 == 0 else tuple(reversed(CONFIGS)):
+                for config in configs if n % 2 == 0 else tuple(reversed(configs)):
                     if args.only in config.label:
                         figures = await run_config(
                             config, fake, f"http://127.0.0.1:{openai_port}/v1",
@@ -246,7 +287,7 @@ def rows(results: dict[str, list[Figures]], args: argparse.Namespace) -> list[Ro
     for label, runs in results.items():
         median = statistics.median
         per_second = round(median(f.answered_per_second for f in runs), 1)
-        target = TARGET_LIMITED if "on" in label.split(",")[0] else TARGET_UNLIMITED
+        target = TARGET_LIMITED if "on" in label.split(",")[0] or "peer" in label else TARGET_UNLIMITED
         cpu = Row(BENCHMARK, f"CPU per message, {label}", round(median(f.cpu_ms for f in runs), 2), "ms",
                   note="the bot process, all threads")  # fmt: skip
         out += [
@@ -280,12 +321,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="only the configurations whose name has this, e.g. 'off'")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 100 messages from 10 chats")
     parser.add_argument("--profile", help="write a cProfile of the bot, limiter off, to this file")
+    parser.add_argument(
+        "--peer",
+        type=Path,
+        help="also race n3d1117/chatgpt-telegram-bot: a checkout of it with its requirements in DIR/.venv",
+    )
     add_rows_argument(parser)
     args = parser.parse_args(argv)
     if args.quick:
         args.messages, args.chats = 100, 10
     if args.profile:
         args.profile = str(Path(args.profile).resolve())  # the bot runs in another folder
+    if args.peer:
+        args.peer = args.peer.resolve()
     rows_ = asyncio.run(run(args))
     print(format_rows(rows_))
     write_rows(rows_, args.rows)

@@ -34,8 +34,11 @@ FINAL_WRITES = frozenset({"sendmessage", "editmessagetext"})
 class CountingBotAPI(FakeBotAPI):
     """The fake Bot API, counting calls by method and final answers as they arrive."""
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, final_text: str = "") -> None:
         super().__init__(token)
+        #: A bot without a rating keyboard (the peer) has given its final answer when a message reads this.
+        self.final_text = final_text.strip()
+        self._final_messages: set[tuple[int, int]] = set()
         self.by_method: Counter[str] = Counter()
         self.finals = 0
         #: When each final answer arrived, and to which chat (``time.monotonic()`` of this process).
@@ -49,14 +52,31 @@ class CountingBotAPI(FakeBotAPI):
         self.by_method[method] += 1
         # Counted when answered, not when received: a final answer counts once it was accepted.
         result = await super()._call(method, params)
-        if method.lower() in FINAL_WRITES and "fb:" in str(params.get("reply_markup", "")):
+        if method.lower() in FINAL_WRITES and self._is_final(params, result):
             self.finals += 1
             self.final_times.append((int(params["chat_id"]), time.monotonic()))
         return result
 
+    def _is_final(self, params: dict[str, Any], result: Any) -> bool:
+        if "fb:" in str(params.get("reply_markup", "")):
+            return True
+        if not self.final_text or str(params.get("text", "")).strip() != self.final_text:
+            return False
+        # Once per message: a bot may edit a message to the same text again.
+        message_id = params.get("message_id") or (result.get("message_id") if isinstance(result, dict) else 0)
+        key = (int(params["chat_id"]), int(message_id or 0))
+        if key in self._final_messages:
+            return False
+        self._final_messages.add(key)
+        return True
+
     async def _queue(self, request: Request) -> JSONResponse:
         """Hand a JSON list of updates to getUpdates at once; answers when (``time.monotonic()``) it did."""
         for update in await request.json():
+            if message := update.get("message"):
+                # Numbered and kept as the fake's own: a bot may reply to it (or quote it).
+                message["message_id"] = self._next_message_id(message["chat"]["id"])
+                self._remember(message)
             self.pending_updates.append(update)
         self._notify()
         return JSONResponse({"at": time.monotonic()})
@@ -79,8 +99,8 @@ class CountingBotAPI(FakeBotAPI):
         return JSONResponse({"violations": len(violations), "examples": violations[:3]})
 
 
-async def serve(port: int, token: str) -> None:
-    api = CountingBotAPI(token)
+async def serve(port: int, token: str, final_text: str = "") -> None:
+    api = CountingBotAPI(token, final_text)
     # Only the messages are kept, for the limit checks: not the history a test reads (typing actions,
     # long polls), which would grow with every call.
     api.calls = _MessagesOnly()
@@ -102,8 +122,9 @@ def main() -> int:
     )
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--token", default="123:ABC")
+    parser.add_argument("--final-text", default="", help="a message reading this is a final answer too")
     args = parser.parse_args()
-    asyncio.run(serve(args.port, args.token))
+    asyncio.run(serve(args.port, args.token, args.final_text))
     return 0
 
 

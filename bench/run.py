@@ -51,6 +51,12 @@ BENCHES = (
         ("--chats", "10", "--updates", "50"),
     ),
     Bench(
+        "telegram-race",
+        "bench_telegram_race.py",
+        ("--messages", "1000", "--chats", "50"),
+        ("--quick",),
+    ),
+    Bench(
         "widget",
         "bench_widget.py",
         ("--connections", "2000", "--questions", "60"),

@@ -35,7 +35,7 @@ DEMO_EN = Path(__file__).parents[2] / "plugins/demo/knowledge/en"
 SLOW_WORDS = 12  # the fake model streams one word every 0.15 s: an answer takes about 2 s
 #: Rounds of the signal tests: a few in the suite, twenty in ``make soak`` (a shutdown that fails one time
 #: in five shows in the suite; rarer ones are what the soak run is for).
-SIGNAL_ROUNDS = int(os.environ.get("OTVET_TEST_SIGNAL_ROUNDS", "5"))
+SIGNAL_ROUNDS = int(os.environ.get("OTVET_TEST_SIGNAL_ROUNDS", "3"))
 
 
 def openai_env(tmp_path: Path, fake: FakeOpenAI, **extra: str) -> dict[str, str]:

@@ -80,7 +80,7 @@ async def test_two_replicas_taking_one_bots_webhook_send_within_its_budget_toget
         )
         await migrated_with_key(env, tmp_path, DEMO)
         headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
-        people = range(7001, 7041)
+        people = range(7001, 7031)
         async with (
             service("api", env, tmp_path, ready_path="/readyz") as first,
             service("api", env, tmp_path, ready_path="/readyz") as second,
@@ -101,7 +101,7 @@ async def test_two_replicas_taking_one_bots_webhook_send_within_its_budget_toget
     assert answered(api) == set(people)
     assert api.limit_violations() == []
     sent = sorted(c.at for c in api.calls if c.method == "sendMessage")
-    assert sent[-1] - sent[0] >= 3.0  # forty answers at ten a second: the two did not send twenty a second
+    assert sent[-1] - sent[0] >= 2.0  # thirty answers at ten a second: the two did not send twenty a second
 
 
 def answered(api: FakeBotAPI) -> set[int]:
