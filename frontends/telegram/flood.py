@@ -222,17 +222,22 @@ class FloodLimiter(BaseRateLimiter[int]):
         ]
         try:
             waits = await store.take_slot(limits)
-            if self._shared_down:
-                self._shared_down = False
-                log.info("the shared flood limits answer again")
-            await self._forget(store)
-        except DatabaseUnavailable:
-            # Nothing can be answered without the database meanwhile; what does go out (an apology) keeps
-            # to this process's windows rather than wait for the database.
+        except Exception as exc:
+            # A limiter must never cost a reply. Little can be answered without the database meanwhile;
+            # what does go out (an apology) keeps to this process's windows rather than wait for it.
             if not self._shared_down:
                 self._shared_down = True
-                log.warning("the shared flood limits are out of reach: counting this process's messages only")
+                outage = isinstance(exc, DatabaseUnavailable)
+                log.warning(
+                    "the shared flood limits are out of reach (%s): counting this process's messages only",
+                    exc,
+                    exc_info=not outage,
+                )
             return True
+        if self._shared_down:
+            self._shared_down = False
+            log.info("the shared flood limits answer again")
+        await self._forget(store)
         if not any(waits):
             return True
         now = self.clock()
@@ -244,7 +249,10 @@ class FloodLimiter(BaseRateLimiter[int]):
         now = self.clock()
         if now >= self._forget_after:
             self._forget_after = now + FORGET_EVERY
-            await store.forget_slots(FORGET_OLDER_THAN)
+            try:
+                await store.forget_slots(FORGET_OLDER_THAN)
+            except Exception:  # tried again in a minute; old slots only cost space meanwhile
+                log.warning("could not drop old flood-limit slots", exc_info=True)
 
     async def process_request(
         self,

@@ -7,15 +7,19 @@ import asyncio
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from telegram.error import RetryAfter
 
+from otvet.core.store import DatabaseUnavailable
 from otvet.frontends.telegram.flood import FloodLimiter, Limit
 from tests.frontends.telegram.conftest import BotEnv
 from tests.support.fake_telegram import SLACK
 from tests.support.replicas import replicas
+
+if TYPE_CHECKING:
+    from otvet.core.store import Store
 
 pytestmark = pytest.mark.slow
 
@@ -127,3 +131,21 @@ async def test_replicas_of_one_bot_share_its_budget(postgres_cluster: Any, tmp_p
     assert most_in_any(everything, 1.0 - SLACK) <= 10
     assert max(everything) - min(everything) >= 2.0
     assert all(most_in_any(api.times(chat), 3.0) <= 3 for chat in range(1, 16))
+
+
+async def test_without_its_database_the_shared_budget_falls_back_to_this_process(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Away:
+        async def take_slot(self, limits: object) -> list[float]:
+            raise DatabaseUnavailable(retry_after=5.0)
+
+    away = cast("Store", Away())
+    limiter = FloodLimiter(bot=Limit(3, 1.0), shared=lambda: away, name="telegram:42")
+    api = Recorder()
+    await asyncio.gather(*(send(limiter, api, "sendMessage", chat) for chat in range(1, 7)))
+    # Every message went out, three a second by this process's own count.
+    everything = [at for _, _, at in api.sent]
+    assert len(everything) == 6 and most_in_any(everything, 1.0 - SLACK) <= 3
+    said = [r.getMessage() for r in caplog.records if "out of reach" in r.getMessage()]
+    assert len(said) == 1, said  # once per outage, not once per message
