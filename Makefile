@@ -10,7 +10,7 @@ PG_BIN := $(firstword $(wildcard /usr/lib/postgresql/*/bin))
 help:
 	@echo "make run     - install into .venv, migrate, load the demo knowledge base, serve on 127.0.0.1:8000"
 	@echo "make test    - install test extras, PostgreSQL, the Node.js test clients and Chromium, run lint and the whole suite"
-	@echo "make soak    - the crash and signal tests with twenty rounds each (the suite runs five)"
+	@echo "make soak    - the crash and signal tests with twenty rounds each (the suite runs three)"
 	@echo "make bench   - run the benchmarks in bench/ and print one table (BENCH_ARGS=--quick: a smoke run)"
 	@echo "make quality - answer quality on XQuAD (EN/RU) and on questions as users type them (docs/quality.md)"
 	@echo "make locales - re-extract user-facing strings and update the ru/en catalogs"
