@@ -24,15 +24,10 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends build-essential \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-# Optional dependency groups baked into the image: `tracing` lets OTVET_TRACING__EXPORTER=otlp work.
-ARG OTVET_EXTRAS=tracing
-# Dependencies first, read from pyproject.toml alone: this layer is reused until the dependencies change.
-COPY pyproject.toml ./
-RUN python -c "import os, tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
-extras = [e for e in os.environ['OTVET_EXTRAS'].split(',') if e]; \
-print('\n'.join(p['dependencies'] + [d for e in extras for d in p['optional-dependencies'][e]]))" \
-        > requirements.txt \
-    && pip wheel --wheel-dir /wheels -r requirements.txt
+# The locked versions of every dependency and of the optional groups the image can have
+# (requirements/image.txt: `tracing`), read alone: this layer is reused until the lock file changes.
+COPY requirements/image.txt ./requirements/
+RUN pip wheel --wheel-dir /wheels -r requirements/image.txt
 # Then Otvet itself. The in-tree build backend (tools/build_backend.py) compiles the gettext catalogs.
 COPY . .
 RUN pip wheel --no-deps --wheel-dir /wheels . \
@@ -40,6 +35,7 @@ RUN pip wheel --no-deps --wheel-dir /wheels . \
 
 FROM ${PYTHON_IMAGE} AS runtime
 ARG PYTHON_IMAGE
+# Optional dependency groups installed: `tracing` lets OTVET_TRACING__EXPORTER=otlp work; empty for none.
 ARG OTVET_EXTRAS=tracing
 ARG VERSION=0.1.0
 ARG REVISION=unknown
@@ -61,7 +57,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     OTVET_OPS__HOST=0.0.0.0 \
     OTVET_OPS__PORT=9000
 # The wheels are bind-mounted from the build stage, so none of them stays in a layer of this image; pip
-# installs them offline (--no-index): nothing is downloaded or built here, only bytecode is compiled (the
+# installs them offline (--no-index), so only the locked versions can be chosen: nothing is downloaded or
+# built here, only bytecode is compiled (the
 # containers cannot write it later: read-only root filesystem). `pip check` fails the build
 # on a dependency conflict instead of at the first import in production.
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \

@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_BIN := $(firstword $(wildcard /usr/lib/postgresql/*/bin))
 
-.PHONY: run test soak lint bench quality wrk locales wheel clean postgres-server node chromium deploy-tools help
+.PHONY: run test soak lint lock bench quality wrk locales wheel clean postgres-server node chromium deploy-tools help
 
 help:
 	@echo "make run     - install into .venv, migrate, load the demo knowledge base, serve on 127.0.0.1:8000"
@@ -14,6 +14,7 @@ help:
 	@echo "make bench   - run the benchmarks in bench/ and print one table (BENCH_ARGS=--quick: a smoke run)"
 	@echo "make quality - answer quality on XQuAD (EN/RU) and on questions as users type them (docs/quality.md)"
 	@echo "make locales - re-extract user-facing strings and update the ru/en catalogs"
+	@echo "make lock    - resolve pyproject.toml's dependency ranges again into requirements/*.txt"
 
 $(BIN)/python:
 	@[ -n "$(PYTHON)" ] && $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
@@ -21,14 +22,24 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
 
-# Re-install when the project metadata changes.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+# Exact versions from the lock files (requirements/README.md), then Otvet itself without resolving again.
+# Re-install when the project metadata or a lock file changes.
+$(VENV)/.installed: pyproject.toml requirements/run.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements/run.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+$(VENV)/.installed-test: pyproject.toml requirements/test.txt $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -r requirements/test.txt
 	touch $@
+
+# Resolve pyproject.toml's ranges again into the lock files: test.txt first, the others within its versions.
+UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --quiet --no-header
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet uv
+	$(UV_COMPILE) --extra test --extra tracing --upgrade -o requirements/test.txt
+	$(UV_COMPILE) -c requirements/test.txt -o requirements/run.txt
+	$(UV_COMPILE) --extra tracing -c requirements/test.txt -o requirements/image.txt
 
 run: $(VENV)/.installed
 	$(BIN)/otvet migrate
