@@ -106,6 +106,14 @@ def register_commands(cli: click.Group) -> None:
     """Add commands to the ``otvet`` CLI: decorate functions with ``@cli.command()``."""
 
 
+@hookspec
+def register_graphql(register: Callable[..., None]) -> None:
+    """Add fields to the GraphQL API: ``register(query=..., mutation=..., subscription=...)``, each a
+    strawberry type whose fields join ``Query``, ``Mutation`` or ``Subscription`` (any of the three may be
+    left out). Field names must not clash with Otvet's or another plugin's. Import strawberry inside the
+    implementation: the hook is called only when the GraphQL API is built."""
+
+
 def hook_names() -> list[str]:
     """The names of every hook defined here, in definition order (used by the docs and meta-tests)."""
     return [name for name, value in globals().items() if _is_hookspec(value)]

@@ -179,7 +179,6 @@ def main(argv: list[str] | None = None) -> Any:
         admin,  # noqa: F401  (otvet admin ..., otvet key ...)
         candidates,  # noqa: F401  (otvet candidates ...)
         commands,  # noqa: F401  (registers the built-in commands)
-        finetune,  # noqa: F401  (otvet finetune export|start)
         jobs,  # noqa: F401  (otvet worker, otvet retrain, otvet jobs ...)
         versions,  # noqa: F401  (otvet versions, promote, rollback, checks ...)
     )

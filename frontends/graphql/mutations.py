@@ -1,5 +1,5 @@
 """The ``Mutation`` type: integrators' mutations (conversing.py, widget_tokens.py) and admins' (training.py,
-checks.py, access.py, finetune.py, candidates.py)."""
+checks.py, access.py, candidates.py). Plugins add theirs through ``register_graphql`` (schema.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from otvet.frontends.graphql.access import AccessMutations
 from otvet.frontends.graphql.candidates import CandidateMutations
 from otvet.frontends.graphql.checks import CheckMutations
 from otvet.frontends.graphql.conversing import ConversingMutations
-from otvet.frontends.graphql.finetune import FineTuneMutations
 from otvet.frontends.graphql.training import TrainingMutations
 from otvet.frontends.graphql.widget_tokens import WidgetTokenMutations
 
@@ -19,7 +18,6 @@ Mutation = merge_types(
         ConversingMutations,
         TrainingMutations,
         CheckMutations,
-        FineTuneMutations,
         CandidateMutations,
         AccessMutations,
         WidgetTokenMutations,

@@ -16,8 +16,8 @@ PATH = "/graphql"
 def register_routes(register: Callable[[BaseRoute], None], otvet: Otvet) -> None:
     # Imported here: building the plugin manager (every CLI command does) should not load strawberry.
     from otvet.frontends.graphql.app import GraphQLApp
-    from otvet.frontends.graphql.schema import build_schema
+    from otvet.frontends.graphql.schema import build_schema, plugin_types
 
-    app = GraphQLApp(otvet, build_schema(otvet.settings.graphql))
+    app = GraphQLApp(otvet, build_schema(otvet.settings.graphql, plugin_types(otvet.pm)))
     register(Route(PATH, app, methods=["GET", "POST"]))
     register(WebSocketRoute(PATH, app))

@@ -2,7 +2,7 @@
 
 ``OTVET_PROVIDER=openai`` (or ``auto`` with a key or server configured) answers with the chat model;
 ``OTVET_RETRIEVAL__EMBEDDER=openai`` gives chunks vectors for hybrid retrieval; ``otvet finetune start``
-queues a job that fine-tunes a model on the approved Q&A pairs.
+queues a job that fine-tunes a model on the approved Q&A pairs (the ``startFineTune`` mutation in GraphQL).
 
 The ``openai`` package takes about a second to import. The factories import it when they are called, so
 commands and deployments that never use OpenAI (``otvet --help``, the extractive default) do not pay for it.
@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 from otvet import hookimpl
 
 if TYPE_CHECKING:
+    import click
+
     from otvet.core.app import Otvet
     from otvet.core.embeddings import Embedder, EmbedderFactory
     from otvet.core.jobs import JobContext, JobHandler
@@ -54,3 +56,17 @@ async def fine_tune(otvet: Otvet, job: JobContext) -> dict[str, Any]:
 @hookimpl
 def register_job_types(register: Callable[[str, JobHandler], None]) -> None:
     register("fine_tune", fine_tune)
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    from otvet.plugins.llm_openai.cli import add_commands
+
+    add_commands(cli)
+
+
+@hookimpl
+def register_graphql(register: Callable[..., None]) -> None:
+    from otvet.plugins.llm_openai.graphql import FineTuneMutations
+
+    register(mutation=FineTuneMutations)

@@ -375,6 +375,47 @@ def test_hook_register_commands(
         cli_main.cli.commands.pop("hello-plugin", None)
 
 
+def test_hook_register_graphql() -> None:
+    import strawberry
+
+    from otvet.frontends.graphql.schema import build_schema, plugin_types
+
+    @strawberry.type
+    class HelloQuery:
+        @strawberry.field(description="A plugin's greeting.")
+        def plugin_hello(self, name: str) -> str:
+            return f"Hello, {name}, from a plugin"
+
+    class Plugin:
+        @hookimpl
+        def register_graphql(self, register: Callable[..., None]) -> None:
+            register(query=HelloQuery)
+
+    manager = make_plugin_manager(load_entry_points=False)
+    manager.register(Plugin(), name="graphql-plugin")
+    schema = build_schema(types=plugin_types(manager))
+    result = schema.execute_sync('query Hello { pluginHello(name: "Ann") }')
+    assert result.errors is None and result.data == {"pluginHello": "Hello, Ann, from a plugin"}
+    # Otvet's own fields are all still there, and the built-in plugins' (fine-tuning is one).
+    fields = schema.as_str()
+    assert "askStream(" in fields and "startFineTune(" in fields and "pluginHello(" in fields
+
+    @strawberry.type
+    class Clash:
+        @strawberry.field
+        def plugin_hello(self) -> str:
+            return "again"
+
+    class Clashing:
+        @hookimpl
+        def register_graphql(self, register: Callable[..., None]) -> None:
+            register(query=Clash)
+
+    manager.register(Clashing(), name="clashing-plugin")
+    with pytest.raises(ValueError, match=r"Query\.pluginHello is defined by both (Clash|HelloQuery) and"):
+        build_schema(types=plugin_types(manager))
+
+
 # --- meta-tests --------------------------------------------------------------------------------------------
 
 
@@ -398,7 +439,7 @@ def test_every_hook_has_a_test() -> None:
 def test_hook_names_are_found() -> None:
     assert "register_providers" in hookspecs.hook_names()
     assert "detect_language" in hookspecs.hook_names()
-    assert len(hookspecs.hook_names()) == 13
+    assert len(hookspecs.hook_names()) == 14
 
 
 def test_every_example_in_the_hook_docs_registers_as_a_valid_plugin() -> None:

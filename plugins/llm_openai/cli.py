@@ -1,8 +1,9 @@
-"""``otvet finetune export|start``: fine-tuning an OpenAI model on the approved Q&A pairs.
+"""``otvet finetune export|start``: fine-tuning an OpenAI model on the approved Q&A pairs, added to the CLI by
+this plugin's ``register_commands``.
 
 ``export`` writes the training file (chat-format JSONL) to look at before paying for a fine-tune; ``start``
-queues the ``fine_tune`` job a worker runs (plugins/llm_openai/finetune.py). With ``--wait`` it follows the
-job and prints the setting that switches answers to the new model; it exits 1 when the job did not succeed.
+queues the ``fine_tune`` job a worker runs (finetune.py). With ``--wait`` it follows the job and prints the
+setting that switches answers to the new model; it exits 1 when the job did not succeed.
 """
 
 from __future__ import annotations
@@ -14,11 +15,16 @@ import click
 from otvet.core.app import Otvet
 from otvet.core.store import JobRecord
 from otvet.frontends.cli.jobs import follow_job, succeeded_or_exit
-from otvet.frontends.cli.main import Context, cli, pass_context, run_on_store
+from otvet.frontends.cli.main import Context, pass_context, run_on_store
 from otvet.plugins.llm_openai.finetune import Examples, FineTuneError, export_examples, start_fine_tune
 
 
-@cli.group()
+def add_commands(cli: click.Group) -> None:
+    """Add ``otvet finetune`` to ``cli``."""
+    cli.add_command(finetune)
+
+
+@click.group()
 def finetune() -> None:
     """Fine-tune an OpenAI model on the approved Q&A pairs (docs/llm.md#fine-tuning)."""
 

@@ -1,7 +1,8 @@
-"""The admin mutation that queues fine-tuning an OpenAI model on the approved Q&A pairs (docs/llm.md).
+"""The admin mutation that queues fine-tuning an OpenAI model on the approved Q&A pairs (docs/llm.md), added
+to the GraphQL API by this plugin's ``register_graphql``.
 
-The work runs in a worker (the ``fine_tune`` job of plugins/llm_openai/finetune.py); the mutation only checks
-that it can start and queues it. Follow it with the ``jobs`` query: its ``result`` names the new model.
+The work runs in a worker (the ``fine_tune`` job of finetune.py); the mutation only checks that it can start
+and queues it. Follow it with the ``jobs`` query: its ``result`` names the new model.
 """
 
 from __future__ import annotations
