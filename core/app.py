@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable, Collection
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -116,13 +116,30 @@ class Otvet:
         )
 
     def _collect(self, hook_name: str, register: Callable[..., None]) -> None:
-        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+        for owner, call in self._calls_per_plugin(hook_name):
 
-            def bound(*args: object, _owner: str = impl.plugin_name) -> None:
+            def bound(*args: object, _owner: str = owner) -> None:
                 register(*args, owner=_owner)
 
-            available = {"register": bound, "otvet": self}
-            impl.function(**{name: available[name] for name in impl.argnames})
+            call(register=bound, otvet=self)
+
+    def _calls_per_plugin(self, hook_name: str) -> list[tuple[str, Callable[..., Any]]]:
+        """Each plugin's implementation of ``hook_name`` as a hook call of its own, in registration order:
+        through pluggy, so its wrappers and tracing apply, yet each call knows which plugin registers what
+        (a name registered twice is reported with both plugins' names)."""
+        impls = [
+            i for i in getattr(self.pm.hook, hook_name).get_hookimpls() if not (i.hookwrapper or i.wrapper)
+        ]
+        plugins = [impl.plugin for impl in impls]
+        return [
+            (
+                impl.plugin_name,
+                self.pm.subset_hook_caller(
+                    hook_name, remove_plugins=[p for p in plugins if p is not impl.plugin]
+                ),
+            )
+            for impl in impls
+        ]
 
     @property
     def job_handlers(self) -> dict[str, JobHandler]:
@@ -247,15 +264,14 @@ class Otvet:
         records which plugin added each."""
         owners: list[tuple[BaseRoute, str]] = []
         # pluggy calls implementations last-registered first: the same order here, so routes match as before.
-        for impl in reversed(self.pm.hook.register_routes.get_hookimpls()):
-            if plugins is not None and impl.plugin_name not in plugins:
+        for owner, call in reversed(self._calls_per_plugin("register_routes")):
+            if plugins is not None and owner not in plugins:
                 continue
 
-            def register(route: BaseRoute, _owner: str = impl.plugin_name) -> None:
+            def register(route: BaseRoute, _owner: str = owner) -> None:
                 owners.append((route, _owner))
 
-            available = {"register": register, "otvet": self}
-            impl.function(**{name: available[name] for name in impl.argnames})
+            call(register=register, otvet=self)
         self.route_owners = owners
         return [route for route, _ in owners]
 

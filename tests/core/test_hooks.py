@@ -52,6 +52,32 @@ def ask(otvet: Otvet, text: str) -> Any:
 # --- registration hooks ------------------------------------------------------------------------------------
 
 
+def test_registration_goes_through_pluggy_so_wrappers_and_tracing_see_it(
+    pm: pluggy.PluginManager, tmp_path: Path
+) -> None:
+    wrapped: list[int] = []
+
+    class Wrapper:
+        @hookimpl(wrapper=True)
+        def register_providers(self) -> Any:
+            wrapped.append(1)  # a wrapper runs around every plugin's registration
+            return (yield)
+
+    traced: list[str] = []
+    undo = pm.add_hookcall_monitoring(lambda name, impls, kwargs: traced.append(name), lambda *a: None)
+    remove = with_plugin(pm, Wrapper(), "wrapper-plugin")
+    try:
+        otvet = Otvet(make_settings(tmp_path), pm)
+    finally:
+        remove()
+        undo()
+    # One call per implementing plugin, each through pluggy: the built-in providers were registered.
+    providers = [impl for impl in pm.hook.register_providers.get_hookimpls() if not impl.wrapper]
+    assert traced.count("register_providers") == len(wrapped) == len(providers) >= 2
+    assert traced.count("register_routes") == 0  # routes are collected when the HTTP app is built
+    assert {"extractive", "openai"} <= set(otvet.providers)
+
+
 async def test_hook_register_providers(pm: pluggy.PluginManager, tmp_path: Path) -> None:
     class Plugin:
         @hookimpl
