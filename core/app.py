@@ -59,7 +59,7 @@ class Otvet:
         self.embedders: Registry[EmbedderFactory] = Registry("embedder")
         self.source_types: Registry[SourceType] = Registry("source type")
         self.storages: Registry[StoreFactory] = Registry("storage backend")
-        #: Job types plugins add; :attr:`job_handlers` merges them with the built-in ones.
+        #: Job types plugins add; :attr:`job_handlers` adds the built-in ones.
         self.job_types: Registry[JobHandler] = Registry("job type")
         self.model_apps: dict[str, tuple[str, str | None]] = {}
         self.locale_dirs: list[Path] = []
@@ -143,22 +143,18 @@ class Otvet:
 
     @property
     def job_handlers(self) -> dict[str, JobHandler]:
-        """Every job type a worker runs: the built-in ones (:data:`otvet.core.jobs.HANDLERS`) and plugins'.
+        """Every job type a worker runs: the built-in ones (:data:`otvet.core.jobs.BUILT_IN`) and plugins'.
+        A plugin's name that is already built in is refused, naming both, like any other collision."""
+        from otvet.core.jobs import BUILT_IN
 
-        Read when asked, not at start: :func:`otvet.core.jobs.register_job_type` may add to the built-in ones
-        later. A plugin's name that is already built in is refused, naming both, like any other collision.
-        """
-        from otvet.core.jobs import HANDLERS
-
-        handlers = dict(HANDLERS)
+        handlers = dict(BUILT_IN)
         for name in self.job_types:
-            handler = self.job_types.get(name)
-            if name in handlers and handlers[name] is not handler:
+            if name in handlers:
                 raise RegistryError(
                     f"job type {name!r} is registered twice: by otvet.core.jobs and by "
                     f"{self.job_types.owner(name)}"
                 )
-            handlers[name] = handler
+            handlers[name] = self.job_types.get(name)
         return handlers
 
     # --- the parts, created on first use so that light commands (``otvet plugins``) stay light -----------

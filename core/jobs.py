@@ -115,14 +115,8 @@ def retrain_result(version: VersionRecord) -> dict[str, Any]:
     }
 
 
-#: The built-in job types. Plugins add theirs with :func:`register_job_type` (from a hook, at import time).
-HANDLERS: dict[str, JobHandler] = {"retrain": retrain}
-
-
-def register_job_type(name: str, handler: JobHandler) -> None:
-    if name in HANDLERS and HANDLERS[name] is not handler:
-        raise ValueError(f"job type {name!r} is already registered")
-    HANDLERS[name] = handler
+#: The built-in job types. Plugins add theirs through the ``register_job_types`` hook.
+BUILT_IN: dict[str, JobHandler] = {"retrain": retrain}
 
 
 def default_worker_id() -> str:

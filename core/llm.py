@@ -61,8 +61,6 @@ class Provider(ABC):
 
     #: Shown in ``otvet plugins`` and stored with every answer.
     name: ClassVar[str] = ""
-    #: True when deltas arrive as the model produces them rather than all at the end.
-    can_stream: ClassVar[bool] = True
 
     @abstractmethod
     def stream(self, request: AnswerRequest) -> AsyncIterator[str | ProviderDone]:

@@ -35,7 +35,6 @@ class ExtractiveProvider(Provider):
     """Answers from the retrieved passages alone; needs no network and no model."""
 
     name = "extractive"
-    can_stream = True
 
     def __init__(self, otvet: Otvet | None = None, settings: ExtractiveSettings | None = None) -> None:
         from otvet.config.settings import ExtractiveSettings

@@ -55,7 +55,6 @@ class OpenAIProvider(Provider):
     """Answers with a chat model behind the OpenAI API (OpenAI, Azure OpenAI, vLLM, Ollama, llama.cpp…)."""
 
     name = "openai"
-    can_stream = True
 
     def __init__(self, otvet: Otvet, *, http_client: httpx2.AsyncClient | None = None) -> None:
         self.settings = otvet.settings.openai

@@ -16,7 +16,7 @@ from otvet.core import jobs
 from otvet.core.app import Otvet
 from otvet.frontends.cli.main import main
 
-real_retrain = jobs.HANDLERS["retrain"]
+real_retrain = jobs.BUILT_IN["retrain"]
 
 
 async def hanging_retrain(otvet: Otvet, job: jobs.JobContext) -> Any:
@@ -32,5 +32,5 @@ async def hanging_retrain(otvet: Otvet, job: jobs.JobContext) -> Any:
 
 
 if __name__ == "__main__":
-    jobs.HANDLERS["retrain"] = hanging_retrain
+    jobs.BUILT_IN["retrain"] = hanging_retrain
     main()
