@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from otvet.core.app import Otvet
 
 log = logging.getLogger(__name__)
+M = TypeVar("M")
 
 #: Seconds, for things a person waits for: HTTP requests, whole answers, provider calls.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -44,10 +46,12 @@ REFRESH_TIMEOUT = 2.0
 
 
 class Metrics:
-    """Every metric of one Otvet instance (``otvet.metrics``). Plugins add theirs to :attr:`registry`."""
+    """Every metric of one Otvet instance (``otvet.metrics``): the engine's here; channels and plugins add
+    theirs with :meth:`define` (or straight to :attr:`registry`)."""
 
     def __init__(self, service: str = "cli") -> None:
         r = self.registry = CollectorRegistry(auto_describe=True)
+        self._defined: dict[str, object] = {}
         ProcessCollector(registry=r)
         PlatformCollector(registry=r)
         GCCollector(registry=r)
@@ -164,9 +168,14 @@ class Metrics:
             ["channel"],
             registry=r,
         )
-        self.telegram_updates = Counter(
-            "otvet_telegram_updates", "Telegram updates handled, by kind", ["kind"], registry=r
-        )
+
+    def define(self, name: str, make: Callable[[CollectorRegistry], M]) -> M:
+        """The instrument ``name`` of a frontend or plugin, made by ``make(registry)`` on first use: the
+        engine's are above, each channel defines its own where it is used."""
+        found = self._defined.get(name)
+        if found is None:
+            found = self._defined[name] = make(self.registry)
+        return found  # type: ignore[return-value]
 
     async def refresh(self, otvet: Otvet) -> None:
         """Read what lives in the database (queue depth, reachability) just before a scrape renders."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
+from prometheus_client import CollectorRegistry, Counter
 from telegram import Update
 from telegram.ext import SimpleUpdateProcessor
 
@@ -31,6 +32,10 @@ def update_kind(update: object) -> str:
     return "other"
 
 
+def updates_counter(registry: CollectorRegistry) -> Counter:
+    return Counter("otvet_telegram_updates", "Telegram updates handled, by kind", ["kind"], registry=registry)
+
+
 class TrackedUpdates(SimpleUpdateProcessor):
     """python-telegram-bot's concurrent processor, with each update counted and held as work in progress."""
 
@@ -39,7 +44,7 @@ class TrackedUpdates(SimpleUpdateProcessor):
         self.otvet = otvet
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        self.otvet.metrics.telegram_updates.labels(update_kind(update)).inc()
+        self.otvet.metrics.define("otvet_telegram_updates", updates_counter).labels(update_kind(update)).inc()
         update_id = getattr(update, "update_id", None)
         with self.otvet.lifecycle.busy(), log_context(update_id=update_id):
             await coroutine
