@@ -1,5 +1,6 @@
-"""The ``Mutation`` type: integrators' mutations (conversing.py, widget_tokens.py) and admins' (training.py,
-checks.py, access.py, candidates.py). Plugins add theirs through ``register_graphql`` (schema.py)."""
+"""The ``Mutation`` type: integrators' mutations (conversing.py) and admins' (training.py, checks.py,
+access.py, candidates.py). Other frontends and plugins add theirs through ``register_graphql`` (schema.py):
+the widget its user tokens, fine-tuning its job."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from otvet.frontends.graphql.candidates import CandidateMutations
 from otvet.frontends.graphql.checks import CheckMutations
 from otvet.frontends.graphql.conversing import ConversingMutations
 from otvet.frontends.graphql.training import TrainingMutations
-from otvet.frontends.graphql.widget_tokens import WidgetTokenMutations
 
 Mutation = merge_types(
     "Mutation",
@@ -20,6 +20,5 @@ Mutation = merge_types(
         CheckMutations,
         CandidateMutations,
         AccessMutations,
-        WidgetTokenMutations,
     ),
 )

@@ -27,3 +27,10 @@ def register_routes(register: Callable[[BaseRoute], None], otvet: Otvet) -> None
     register(Route("/widget.js", assets.widget_js, methods=["GET", "HEAD"]))
     register(Route("/widget.css", assets.widget_css, methods=["GET", "HEAD"]))
     register(WebSocketRoute(SOCKET_PATH, hub.endpoint))
+
+
+@hookimpl
+def register_graphql(register: Callable[..., None]) -> None:
+    from otvet.frontends.widget.graphql import WidgetTokenMutations
+
+    register(mutation=WidgetTokenMutations)

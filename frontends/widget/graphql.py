@@ -1,4 +1,5 @@
-"""The mutation an integrator's backend calls to let one of its signed-in users into the web widget.
+"""The mutation an integrator's backend calls to let one of its signed-in users into the web widget, added
+to the GraphQL API by the widget's ``register_graphql`` (so it exists only where the widget does).
 
 The token it returns goes into the page as ``data-user-token``; the widget then talks as that user, in the
 same end-user namespace the API uses (``key:<id>/<userId>``). Revoking the key invalidates its tokens.
