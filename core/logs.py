@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 #: The ids of what the current task is doing: request_id, conversation_id, job_id, update_id...
 _context: ContextVar[dict[str, Any] | None] = ContextVar("otvet_log_context", default=None)
 #: Libraries whose routine lines stay at WARNING unless the level is DEBUG.
-NOISY_LOGGERS = ("tortoise", "aiosqlite", "asyncpg", "httpx", "httpx2", "httpcore", "httpcore2", "bm25s")
+NOISY_LOGGERS = ("tortoise", "aiosqlite", "asyncpg", "httpx", "httpx2", "httpcore", "httpcore2")
 MASK = "***"
 #: Credentials in URLs (``scheme://user:password@host``) and bearer tokens, masked even when not configured.
 _URL_PASSWORD = re.compile(r"(?<=://)([^:/@\s]*):([^@/\s]+)@")

@@ -12,14 +12,15 @@ import threading
 from functools import lru_cache
 
 import Stemmer
-from bm25s.stopwords import STOPWORDS_EN_PLUS, STOPWORDS_RUSSIAN
+
+from otvet.core.stopwords import ENGLISH, RUSSIAN
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 
-# bm25s's lists keep most forms of the words questions are made of ("какова", "кем", "сколько", "which of
-# them"): a question holds one in nearly every sentence, no document is about it, and a question word the
-# knowledge base lacks would count against every passage as a missing term.
+# The stopword lists (core/stopwords.py) lack most forms of the words questions are made of ("какова",
+# "кем", "сколько", "which of them"): a question holds one in nearly every sentence, no document is about
+# it, and a question word the knowledge base lacks would count against every passage as a missing term.
 _QUESTION_WORDS = """
     какие каким какими каких какое каком какому какую какого каков какова каково каковы кем кому чему чей чья
     чье чьи чьего чьей чьих чьим сколько скольких скольким который которая которое которые которого которой
@@ -31,9 +32,7 @@ _QUESTION_WORDS = """
     would could might must shall also much many whose cannot can't does doesn't did didn't im i'm ive i've
     dont doesnt didnt cant wont isnt arent wasnt u ur yes yeah
 """
-STOPWORDS: frozenset[str] = (
-    frozenset(STOPWORDS_EN_PLUS) | frozenset(STOPWORDS_RUSSIAN) | frozenset(_QUESTION_WORDS.split())
-)
+STOPWORDS: frozenset[str] = ENGLISH | RUSSIAN | frozenset(_QUESTION_WORDS.split())
 #: Words that only make a message polite or chatty ("hi, could you tell me please..."). They still make a
 #: message small talk (llm_extractive), but a search ignores them: no document is about "please".
 FILLER: frozenset[str] = frozenset(

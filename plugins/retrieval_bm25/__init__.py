@@ -1,1 +1,1 @@
-"""The built-in BM25 retriever: ranks chunks with bm25s over stemmed Russian and English terms."""
+"""The built-in BM25 retriever: ranks chunks with Lucene's BM25 over stemmed Russian and English terms."""

@@ -1,6 +1,7 @@
-"""BM25 retrieval over stemmed Russian and English terms: bm25s ranks, an IDF-weighted coverage scores.
+"""BM25 retrieval over stemmed Russian and English terms: BM25 ranks, an IDF-weighted coverage scores.
 
-Ranking is Lucene BM25 (bm25s; k1 and b are settings). BM25 scores are unbounded and grow with the corpus,
+Ranking is Lucene's BM25 (k1 and b are settings), over a score matrix computed here (:func:`score_matrix`;
+a test compares it with bm25s's own indexing). BM25 scores are unbounded and grow with the corpus,
 so every passage carries a *relevance* instead, which providers compare with fixed thresholds:
 
     relevance = Σ credit(t) · weight(t) over the question's distinct terms t
@@ -21,10 +22,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-import bm25s
 import numpy as np
 import numpy.typing as npt
 
@@ -61,18 +61,35 @@ def index_text(chunk: IndexedChunk) -> str:
 
 
 def idf(doc_freqs: npt.NDArray[np.int64] | int, n_docs: int) -> FloatArray | float:
-    """Lucene's idf, the one bm25s ranks with; always positive, largest (``ln(2N + 2)``) for ``df = 0``."""
+    """Lucene's idf, the one BM25 ranks with; always positive, largest (``ln(2N + 2)``) for ``df = 0``."""
     return np.log1p((n_docs - doc_freqs + 0.5) / (doc_freqs + 0.5))
 
 
-def bm25_model(counts: TermCounts, *, k1: float, b: float) -> bm25s.BM25:
-    """A bm25s model (Lucene BM25) over ``counts``, ready for ``get_scores_from_ids``.
+@dataclass(frozen=True, slots=True)
+class ScoreMatrix:
+    """Every term's BM25 score in every chunk holding it, column by column (CSC): the chunks holding term
+    ``t`` are ``indices[indptr[t]:indptr[t + 1]]`` in ascending order, their scores the same slice of
+    ``data``. ``vocabulary`` maps a term to its column."""
 
-    ``bm25s.BM25.index`` loops over documents in Python (a ``Counter`` each) and needs seconds for 100k
-    chunks; this computes the same score matrix in a few numpy passes (the tests compare the two) and hands
-    it to bm25s in its own layout. Columns keep documents in ascending order, as ``BM25Index`` relies on.
+    data: npt.NDArray[np.float32]
+    indices: npt.NDArray[np.int32]
+    indptr: IntArray
+    vocabulary: dict[str, int]
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.data.nbytes + self.indices.nbytes + self.indptr.nbytes)
+
+    def column(self, term_id: int) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]:
+        """The chunks holding term ``term_id`` and its score in each."""
+        start, end = self.indptr[term_id], self.indptr[term_id + 1]
+        return self.indices[start:end], self.data[start:end]
+
+
+def score_matrix(counts: TermCounts, *, k1: float, b: float) -> ScoreMatrix:
+    """Lucene BM25's score of every term in every chunk holding it, in a few numpy passes (bm25s's own
+    indexing loops over documents in Python and needs seconds for 100k chunks; a test compares the two).
     """
-    n_terms = len(counts.vocabulary)
     idfs = np.asarray(idf(counts.doc_freqs, len(counts.doc_lengths)), dtype=np.float32)
     lengths = counts.doc_lengths.astype(np.float32)
     norms = k1 * ((1 - b) + b * lengths / max(float(lengths.mean()), 1e-9))
@@ -83,19 +100,7 @@ def bm25_model(counts: TermCounts, *, k1: float, b: float) -> bm25s.BM25:
     data /= denominators
     del denominators
     data *= np.repeat(idfs, counts.doc_freqs)
-
-    model = bm25s.BM25(k1=k1, b=b, method="lucene")
-    # The attributes bm25s.BM25.index sets; get_scores_from_ids needs only these and the constructor's.
-    model.scores = {
-        "data": data,
-        "indices": counts.docs,
-        "indptr": counts.indptr,
-        "num_docs": len(counts.doc_lengths),
-    }
-    model.vocab_dict = counts.vocabulary
-    model.unique_token_ids_set = set(range(n_terms))
-    model.nonoccurrence_array = None
-    return model
+    return ScoreMatrix(data, counts.docs, counts.indptr, counts.vocabulary)
 
 
 class BM25Index(RetrieverIndex):
@@ -107,22 +112,22 @@ class BM25Index(RetrieverIndex):
     def __init__(
         self,
         chunks: Sequence[IndexedChunk],
-        model: bm25s.BM25 | None = None,
+        matrix: ScoreMatrix | None = None,
         questions: tuple[BM25Index, tuple[int, ...]] | None = None,
         synonyms: Synonyms | None = None,
     ) -> None:
         self._chunks = tuple(chunks)
         self._synonyms = synonyms or Synonyms()
-        self._model = model
+        self._matrix = matrix
         # Stored questions get an index of their own (and the chunk number each one answers): a question
         # asked in other words should find its stored twin even when every document mentions the same
         # words ("What is Otvet?" in a knowledge base about Otvet).
         self._questions = questions
         n_docs = len(self._chunks)
-        self._vocabulary: dict[str, int] = model.vocab_dict if model is not None else {}
-        self._idf = idf(np.diff(model.scores["indptr"]), n_docs) if model is not None else np.zeros(0)
+        self._vocabulary: dict[str, int] = matrix.vocabulary if matrix is not None else {}
+        frequencies = np.diff(matrix.indptr) if matrix is not None else np.zeros(0, dtype=np.int64)
+        self._idf = idf(frequencies, n_docs) if matrix is not None else np.zeros(0)
         self._unseen_idf = UNSEEN_WEIGHT * math.log1p((n_docs + 0.5) / 0.5)
-        frequencies = np.diff(model.scores["indptr"]) if model is not None else np.zeros(0, dtype=np.int64)
         self._spelling = Vocabulary(_Frequencies(self._vocabulary, frequencies))
         self._titles: dict[str, frozenset[str]] = {}  # a section's title → its terms, as searches need them
         self._sought: dict[str, tuple[SoughtTerm, ...]] = {}  # recent questions' terms: a search asks thrice
@@ -133,9 +138,7 @@ class BM25Index(RetrieverIndex):
     @property
     def nbytes(self) -> int:
         """Memory held by the score matrix (the chunks themselves are the caller's and not counted)."""
-        if self._model is None:
-            return 0
-        return sum(array.nbytes for array in self._model.scores.values() if isinstance(array, np.ndarray))
+        return 0 if self._matrix is None else self._matrix.nbytes
 
     def sought(self, query: str) -> tuple[SoughtTerm, ...]:
         """The distinct terms of ``query`` with the index's terms that count as each (itself, its spelling
@@ -220,7 +223,7 @@ class BM25Index(RetrieverIndex):
 
     def _hits(self, sought: tuple[SoughtTerm, ...], k: int) -> list[tuple[int, float]]:
         """(chunk number, relevance) of the ``k`` best BM25 hits with a positive relevance."""
-        if self._model is None or not any(term.forms or term.synonyms for term in sought):
+        if self._matrix is None or not any(term.forms or term.synonyms for term in sought):
             return []
         hits = _top_k(self._bm25(sought), k)
         relevance = self._relevance(sought, hits)
@@ -230,14 +233,12 @@ class BM25Index(RetrieverIndex):
         """Every chunk's BM25 score for the question: the sum over its terms of the term's score, where a
         term found only as a synonym scores :data:`SYNONYM_CREDIT` of its best synonym's, never the sum of
         several synonyms (a chunk naming three words of a group is not three times as relevant)."""
-        matrix = self._model.scores  # type: ignore[union-attr]
-        data, indices, indptr = matrix["data"], matrix["indices"], matrix["indptr"]
+        matrix = self._matrix
+        assert matrix is not None
         scores = np.zeros(len(self._chunks), dtype=np.float32)
 
         def add(target: npt.NDArray[np.float32], form: str, *, best: bool = False) -> None:
-            term_id = self._vocabulary[form]
-            docs = indices[indptr[term_id] : indptr[term_id + 1]]
-            values = data[indptr[term_id] : indptr[term_id + 1]]
+            docs, values = matrix.column(self._vocabulary[form])
             if best:  # a column holds each chunk once: fancy indexing keeps the larger value per chunk
                 target[docs] = np.maximum(target[docs], values)
             else:
@@ -258,14 +259,14 @@ class BM25Index(RetrieverIndex):
         return scores
 
     def _relevance_of(self, sought: tuple[SoughtTerm, ...], chunk_numbers: list[int]) -> list[float]:
-        if not chunk_numbers or self._model is None:
+        if not chunk_numbers or self._matrix is None:
             return []
         return [float(r) for r in self._relevance(sought, np.asarray(chunk_numbers, dtype=np.int64))]
 
     def _relevance(self, sought: tuple[SoughtTerm, ...], hits: IntArray) -> FloatArray:
         """The weighted share of the query's terms each hit contains (see the module docstring)."""
-        scores = self._model.scores  # type: ignore[union-attr]
-        indptr, indices = scores["indptr"], scores["indices"]
+        assert self._matrix is not None
+        indptr, indices = self._matrix.indptr, self._matrix.indices
         covered = np.zeros(len(hits), dtype=np.float64)
         total = 0.0
         for term in sought:
@@ -364,4 +365,4 @@ class BM25Retriever(Retriever):
         if owners:
             asked = [replace(chunks[i], kind="text", text=chunks[i].question or "", title="") for i in owners]
             questions = (self.build(asked), owners)
-        return BM25Index(chunks, bm25_model(counts, k1=self.k1, b=self.b), questions, self.synonyms)
+        return BM25Index(chunks, score_matrix(counts, k1=self.k1, b=self.b), questions, self.synonyms)

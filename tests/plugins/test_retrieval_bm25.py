@@ -15,7 +15,7 @@ from otvet.core.text import terms
 from otvet.core.types import SourceRef
 from otvet.plugins.retrieval_bm25 import plugin
 from otvet.plugins.retrieval_bm25.encoding import count_terms
-from otvet.plugins.retrieval_bm25.index import BM25Index, BM25Retriever, bm25_model, index_text
+from otvet.plugins.retrieval_bm25.index import BM25Index, BM25Retriever, index_text, score_matrix
 
 Build = Callable[..., BM25Index]
 
@@ -219,7 +219,7 @@ def test_count_terms_matches_terms_of_each_text(batch_size: int) -> None:
 def test_score_matrix_equals_bm25s_own_indexing() -> None:
     texts = [index_text(c) for c in KB] + TRICKY
     counts = count_terms(texts)
-    ours = bm25_model(counts, k1=1.5, b=0.75).scores
+    ours = score_matrix(counts, k1=1.5, b=0.75)
     reference = bm25s.BM25(k1=1.5, b=0.75, method="lucene")
     corpus = [[counts.vocabulary[t] for t in terms(text)] for text in texts]
     reference.index(
@@ -227,9 +227,9 @@ def test_score_matrix_equals_bm25s_own_indexing() -> None:
         show_progress=False,
         create_empty_token=False,
     )
-    np.testing.assert_array_equal(ours["indptr"], reference.scores["indptr"])
-    np.testing.assert_array_equal(ours["indices"], reference.scores["indices"])
-    np.testing.assert_allclose(ours["data"], reference.scores["data"], rtol=1e-6)
+    np.testing.assert_array_equal(ours.indptr, reference.scores["indptr"])
+    np.testing.assert_array_equal(ours.indices, reference.scores["indices"])
+    np.testing.assert_allclose(ours.data, reference.scores["data"], rtol=1e-6)
 
 
 @pytest.mark.parametrize(
