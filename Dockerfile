@@ -25,7 +25,7 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # The locked versions of every dependency and of the optional groups the image can have
-# (requirements/image.txt: `tracing`), read alone: this layer is reused until the lock file changes.
+# (requirements/image.txt: `tracing`, `languages`), read alone: reused until the lock file changes.
 COPY requirements/image.txt ./requirements/
 RUN pip wheel --wheel-dir /wheels -r requirements/image.txt
 # Then Otvet itself. The in-tree build backend (tools/build_backend.py) compiles the gettext catalogs.
@@ -35,7 +35,8 @@ RUN pip wheel --no-deps --wheel-dir /wheels . \
 
 FROM ${PYTHON_IMAGE} AS runtime
 ARG PYTHON_IMAGE
-# Optional dependency groups installed: `tracing` lets OTVET_TRACING__EXPORTER=otlp work; empty for none.
+# Optional dependency groups installed: `tracing` lets OTVET_TRACING__EXPORTER=otlp work; add `languages`
+# (96 MB) to offer languages that share a writing system, such as English and German; empty for none.
 ARG OTVET_EXTRAS=tracing
 ARG VERSION=0.1.0
 ARG REVISION=unknown

@@ -37,9 +37,9 @@ $(VENV)/.installed-test: pyproject.toml requirements/test.txt $(VENV)/.installed
 UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --quiet --no-header
 lock: | $(BIN)/python
 	$(BIN)/python -m pip install --quiet uv
-	$(UV_COMPILE) --extra test --extra tracing --upgrade -o requirements/test.txt
+	$(UV_COMPILE) --extra test --extra tracing --extra languages --upgrade -o requirements/test.txt
 	$(UV_COMPILE) -c requirements/test.txt -o requirements/run.txt
-	$(UV_COMPILE) --extra tracing -c requirements/test.txt -o requirements/image.txt
+	$(UV_COMPILE) --extra tracing --extra languages -c requirements/test.txt -o requirements/image.txt
 
 run: $(VENV)/.installed
 	$(BIN)/otvet migrate

@@ -177,6 +177,10 @@ class Metrics:
             found = self._defined[name] = make(self.registry)
         return found  # type: ignore[return-value]
 
+    def instruments(self) -> list[object]:
+        """The engine's instruments and those defined so far (the deployment checks read their names)."""
+        return [*vars(self).values(), *self._defined.values()]
+
     async def refresh(self, otvet: Otvet) -> None:
         """Read what lives in the database (queue depth, reachability) just before a scrape renders."""
         self.draining.set(1 if otvet.lifecycle.draining else 0)

@@ -3,11 +3,14 @@
 Short chat messages defeat statistical detectors ("ok", "спасибо!"), but the script alone settles them when
 only one offered language is written in it, which is the Russian/English case. lingua is consulted only
 when several offered languages share a script (say English and German), and loaded lazily with just those
-languages, so it costs nothing until a deployment needs it.
+languages, so it costs nothing until a deployment needs it. It is the optional ``languages`` extra
+(``pip install "otvet[languages]"``, 96 MB): without it, such a question goes by the user's own language
+hint (Telegram's, the browser's), and the log says once what to install.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import unicodedata
 from collections import Counter
@@ -42,6 +45,9 @@ SCRIPTS: dict[str, str] = {
 MIN_LETTERS = 2
 
 _lock = threading.Lock()
+#: Whether the log already said lingua is missing (once per process is enough).
+_warned = False
+log = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=8192)
@@ -111,10 +117,24 @@ def detect(text: str, languages: tuple[str, ...]) -> str | None:
         found = detector.detect_language_of(text)
     except ValueError:  # a catalog language lingua does not know
         return None
+    except ImportError:
+        _missing_lingua(candidates)
+        return None
     if found is None:
         return None
     code = found.iso_code_639_1.name.lower()
     return code if code in candidates else None
+
+
+def _missing_lingua(candidates: tuple[str, ...]) -> None:
+    global _warned
+    if not _warned:
+        _warned = True
+        log.warning(
+            "languages %s share a writing system and telling them apart needs lingua:"
+            ' pip install "otvet[languages]" (until then the user\'s own language setting decides)',
+            ", ".join(candidates),
+        )
 
 
 @hookimpl(trylast=True)

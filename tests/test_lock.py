@@ -16,7 +16,7 @@ from packaging.version import Version
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 #: Which extras each lock file holds (requirements/README.md).
-LOCKS = {"run.txt": (), "image.txt": ("tracing",), "test.txt": ("test", "tracing")}
+LOCKS = {"run.txt": (), "image.txt": ("tracing", "languages"), "test.txt": ("test", "tracing", "languages")}
 _PIN = re.compile(r"^([A-Za-z0-9_.\-]+)==([^\s;]+)\s*(?:;\s*(.+))?$")
 
 

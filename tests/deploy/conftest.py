@@ -106,13 +106,12 @@ def read_env_file(path: Path) -> dict[str, str]:
 
 
 def cli_commands() -> set[str]:
-    """The commands ``otvet`` accepts, plugins' included (``telegram`` comes from the Telegram plugin)."""
+    """The commands ``otvet`` accepts, plugins' included (``telegram`` and ``finetune`` come from plugins)."""
     from otvet.core.plugins import make_plugin_manager
     from otvet.frontends.cli import (  # noqa: F401  (each import registers its commands)
         admin,
         candidates,
         commands,
-        finetune,
         jobs,
         versions,
     )

@@ -52,10 +52,13 @@ REQUIRED = {
 def exported() -> dict[str, tuple[str, set[str]]]:
     """Every series name Otvet's /metrics can show: name -> (type, label names)."""
     from otvet.core.metrics import Metrics
+    from otvet.frontends.telegram.updates import updates_counter
 
     metrics = Metrics(service="api")
+    # Channels define theirs where they use them: the Telegram frontend's, as a running bot would.
+    metrics.define("otvet_telegram_updates", updates_counter)
     series: dict[str, tuple[str, set[str]]] = {}
-    for value in vars(metrics).values():
+    for value in metrics.instruments():
         if isinstance(value, MetricWrapperBase):
             kind, name, labels = value._type, value._name, set(value._labelnames)
             suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
