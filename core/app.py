@@ -273,7 +273,10 @@ class Otvet:
 
     def detect_language(self, text: str, hint: str | None = None) -> str | None:
         """Ask the ``detect_language`` hook which of our languages ``text`` is in."""
-        return self.pm.hook.detect_language(text=text, hint=hint, languages=self.i18n.languages, otvet=self)
+        found: str | None = self.pm.hook.detect_language(
+            text=text, hint=hint, languages=self.i18n.languages, otvet=self
+        )
+        return found
 
     # --- lifecycle --------------------------------------------------------------------------------------
 

@@ -43,4 +43,4 @@ def install() -> None:
             return original(*args, **kwargs)
 
     parse.__otvet_serialised__ = True  # type: ignore[attr-defined]
-    ast.parse = parse  # type: ignore[assignment]
+    ast.parse = parse

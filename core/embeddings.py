@@ -115,4 +115,5 @@ def unpack_matrix(rows: Sequence[bytes]) -> FloatMatrix:
 def normalise(matrix: FloatMatrix) -> FloatMatrix:
     """Rows scaled to unit length (zero rows stay zero), so a dot product is the cosine similarity."""
     norms = np.linalg.norm(matrix, axis=-1, keepdims=True)
-    return np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
+    scaled: FloatMatrix = np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
+    return scaled

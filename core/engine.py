@@ -11,7 +11,7 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -80,7 +80,7 @@ def storable_turn(turn: Turn) -> Turn:
         for name in ("user_id", "text", "chat_id", "display_name")
         if isinstance(value := getattr(turn, name), str) and (clean := storable_text(value)) != value
     }
-    return dataclasses.replace(turn, **texts) if texts else turn
+    return dataclasses.replace(turn, **texts) if texts else turn  # type: ignore[arg-type]  # only str fields
 
 
 class Engine:
@@ -138,7 +138,7 @@ class Engine:
 
     async def _stream(
         self, turn: Turn, started: float, span: Span, shown: bool = True
-    ) -> AsyncIterator[Event]:
+    ) -> AsyncGenerator[Event, None]:
         language = self.otvet.i18n.negotiate(turn.locale_hint) or self.otvet.settings.default_language
         try:
             text = turn.text.strip()
@@ -218,7 +218,7 @@ class Engine:
                 async for event in answer:
                     yield event
 
-    async def _answer(self, a: _Answering) -> AsyncIterator[Event]:
+    async def _answer(self, a: _Answering) -> AsyncGenerator[Event, None]:
         store = self.otvet.store
         timeout = self.otvet.settings.answer_timeout
         outcome = _Outcome()
@@ -395,7 +395,10 @@ class Engine:
             while True:
                 # A stalled model is given up after a few seconds without text, not the whole deadline.
                 stall = settings.between_tokens_timeout if outcome.parts else settings.first_token_timeout
-                async with asyncio.timeout_at(min(request.deadline, loop.time() + stall)):
+                until = loop.time() + stall
+                if request.deadline is not None:
+                    until = min(request.deadline, until)
+                async with asyncio.timeout_at(until):
                     try:
                         item = await anext(stream)
                     except StopAsyncIteration:
@@ -424,12 +427,12 @@ class Engine:
         """Explicit choice (turn, then user), else the message's language, else the hint, else the default."""
         languages = self.otvet.i18n.languages
         if turn.language in languages:
-            return turn.language  # type: ignore[return-value]
+            return turn.language
         if user.language in languages:
-            return user.language  # type: ignore[return-value]
+            return user.language
         detected = self.otvet.detect_language(turn.text, turn.locale_hint)
         if detected in languages:
-            return detected  # type: ignore[return-value]
+            return detected
         return self.otvet.i18n.negotiate(turn.locale_hint) or self.otvet.settings.default_language
 
     async def _history_window(self, conversation_id: int) -> tuple[HistoryMessage, ...]:
@@ -466,7 +469,7 @@ class Engine:
         """The language for replies that are not answers: the user's choice, else the client's hint."""
         user = await self.otvet.store.get_or_create_user(channel, user_id)
         if user.language in self.otvet.i18n.languages:
-            return user.language  # type: ignore[return-value]
+            return user.language
         return self.otvet.i18n.negotiate(hint) or self.otvet.settings.default_language
 
     async def last_answer(

@@ -20,7 +20,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -60,7 +60,7 @@ class JobContext:
         self._changed.set()
 
 
-JobHandler = Callable[["Otvet", JobContext], Awaitable["dict[str, Any] | None"]]
+JobHandler = Callable[["Otvet", JobContext], Coroutine[Any, Any, "dict[str, Any] | None"]]
 """``async def handler(otvet, job) -> result``: the result (JSON-able) is stored on the job."""
 
 

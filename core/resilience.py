@@ -60,7 +60,7 @@ class RetryPolicy:
         """
         if retry_after is not None and retry_after >= 0:
             return retry_after
-        backoff = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        backoff = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
         return backoff * random.uniform(0.5, 1.0)
 
 

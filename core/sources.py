@@ -96,7 +96,7 @@ def sections_by_heading(blocks: Iterable[tuple[bool, str]], title: str) -> list[
     """Sections from ``(is_heading, text)`` blocks: each heading starts one, titled with it; paragraphs
     before the first heading belong to the document ``title``. Headings with no text under them vanish."""
     sections: list[Section] = []
-    heading, paragraphs = "", []
+    heading, paragraphs = "", list[str]()
     for is_heading, text in [*blocks, (True, "")]:
         if is_heading:
             body = "\n\n".join(paragraphs)

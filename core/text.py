@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import threading
 from functools import lru_cache
+from typing import Protocol
 
 import Stemmer
 
@@ -66,7 +67,13 @@ _MIN_ROOT = 3  # "решение" → "реш" like "решить"; "мнени�
 _local = threading.local()
 
 
-def _stemmers() -> tuple[Stemmer.Stemmer, Stemmer.Stemmer]:
+class _Stemmer(Protocol):
+    """What PyStemmer's ``Stemmer`` offers (it publishes no types)."""
+
+    def stemWord(self, word: str) -> str: ...
+
+
+def _stemmers() -> tuple[_Stemmer, _Stemmer]:
     pair = getattr(_local, "stemmers", None)
     if pair is None:
         pair = (Stemmer.Stemmer("russian"), Stemmer.Stemmer("english"))

@@ -73,14 +73,16 @@ class ChunkVectors:
         try:
             await embedder.prepare()
         except Exception as exc:
-            return self._failed(exc)
+            self._failed(exc)
+            return None
         deadline = asyncio.get_running_loop().time() + self.otvet.settings.retrieval.embed_timeout
         try:
             async with asyncio.timeout_at(deadline + _EMBED_GRACE):
                 vectors = await embedder.embed([query], deadline=deadline)
-            vector = as_matrix(vectors, 1)[0]
+            vector: FloatMatrix = as_matrix(vectors, 1)[0]
         except Exception as exc:
-            return self._failed(exc)
+            self._failed(exc)
+            return None
         if self._down:
             log.info("questions are embedded again: hybrid search is back")
             self._down = False
