@@ -68,6 +68,11 @@ class _Outcome:
     #: Set when the provider stopped after the user saw part of its answer: the note that ends it.
     cut: str = ""
 
+    def restart(self, *, note: str) -> None:
+        """Forget what the failed provider produced: the fallback's answer follows ``note``."""
+        self.parts.clear()
+        self.done, self.provider, self.note, self.cut = ProviderDone(), "", note, ""
+
 
 def storable_turn(turn: Turn) -> Turn:
     """``turn`` with texts and ids both databases can store (:func:`~otvet.core.sources.storable_text`).
@@ -219,127 +224,26 @@ class Engine:
                     yield event
 
     async def _answer(self, a: _Answering) -> AsyncGenerator[Event, None]:
-        store = self.otvet.store
-        timeout = self.otvet.settings.answer_timeout
+        """Retrieve, let the provider (or the fallback) answer, store the answer; every failure becomes the
+        turn's Failure event, and a consumer that leaves mid-answer leaves the question marked cancelled."""
         outcome = _Outcome()
         finished = False
         stage = "retrieval"
         try:
-            searching = self.otvet.tracing.start("otvet.retrieve", a.span)
-            searched = time.monotonic()
-            passages = await self._retrieve(a.question, a.history)
-            self.otvet.metrics.retrieval_duration.observe(time.monotonic() - searched)
-            searching.end(passages=len(passages))
-            loop = asyncio.get_running_loop()
-            # The deadline covers the provider's own work, not the time a frontend spends rendering deltas.
-            request = AnswerRequest(
-                a.question,
-                a.language,
-                passages,
-                a.history,
-                a.translator,
-                deadline=loop.time() + timeout,
-                min_relevance=await self.otvet.knowledge.min_relevance(),
-                sought=await self.otvet.knowledge.sought(plain(a.question)),
-            )
+            request = await self._request(a)
             stage = "provider"
-            try:
-                async for delta in self._provide(self.otvet.provider, request, outcome, a.span):
-                    yield Delta(delta)
-                if not "".join(outcome.parts).strip():
-                    self.otvet.metrics.provider_errors.labels(self.otvet.provider.name, "empty_answer").inc()
-                    raise ProviderError("the provider returned an empty answer", code="empty_answer")
-            except Exception as exc:
-                fallback = self.otvet.fallback_provider
-                if outcome.parts and a.shown:
-                    # The user has seen part of this answer: another one would not follow on. End this one
-                    # saying it was cut short, rather than with an error that hides what was said.
-                    log.warning(
-                        "provider %s stopped after %d pieces (%s): the answer ends with a note",
-                        self.otvet.provider.name,
-                        len(outcome.parts),
-                        _reason(exc),
-                    )
-                    outcome.cut = "\n\n" + a.translator.gettext(
-                        "(The answer was cut short: the AI model stopped responding. Please ask again.)"
-                    )
-                    outcome.provider = self.otvet.provider.name
-                    yield Delta(outcome.cut)
-                elif fallback is None:
-                    raise
-                else:
-                    log.warning(
-                        "provider %s failed %s (%s): answering with %s instead",
-                        self.otvet.provider.name,
-                        "half way, unseen" if outcome.parts else "before answering",
-                        _reason(exc),
-                        fallback.name,
-                        exc_info=not isinstance(exc, ProviderError | TimeoutError),
-                    )
-                    note = a.translator.gettext(
-                        "The AI model is not available right now, so this answer is quoted from the "
-                        "knowledge base."
-                    )
-                    outcome = _Outcome(note=f"{note}\n\n")
-                    yield Delta(outcome.note)
-                    request = dataclasses.replace(request, deadline=loop.time() + timeout)
-                    async for delta in self._provide(fallback, request, outcome, a.span):
-                        yield Delta(delta)
-            answer = "".join(outcome.parts).strip()
-            if not answer:
-                raise ProviderError("the provider returned an empty answer", code="empty_answer")
+            async for delta in self._provide_with_fallback(a, request, outcome):
+                yield delta
             stage = "storage"
-            done, provider = outcome.done, outcome.provider
-            usage = done.usage
-            if not usage.total_tokens:
-                usage = Usage(
-                    prompt_tokens=estimate_tokens(a.question)
-                    + sum(estimate_tokens(p.text) for p in passages),
-                    completion_tokens=estimate_tokens(answer),
-                )
-            if done.usage.total_tokens:  # what the provider reported, not Otvet's estimate
-                tokens = self.otvet.metrics.provider_tokens
-                tokens.labels(provider, "prompt").inc(done.usage.prompt_tokens)
-                tokens.labels(provider, "completion").inc(done.usage.completion_tokens)
-            sources = _cited_sources(passages, done) if done.grounded else ()
-            latency_ms = int((time.monotonic() - a.started) * 1000)
-            # Stored without the fallback note: the next prompt's history should hold the answer itself.
-            message_id = await store.add_message(
-                a.conversation_id,
-                "assistant",
-                answer,
-                language=a.language,
-                sources=sources,
-                latency_ms=latency_ms,
-                usage=usage,
-                provider=provider,
-                user_id=a.user_id,
-                answers=a.question_id,
-            )
+            final = await self._store_answer(a, request.passages, outcome)
             finished = True
-            log.info(
-                "answered conversation=%s provider=%s passages=%d grounded=%s fallback=%s latency_ms=%d",
-                a.conversation_id,
-                provider,
-                len(passages),
-                done.grounded,
-                bool(outcome.note),
-                latency_ms,
-            )
-            yield Final(
-                text=outcome.note + answer + outcome.cut,
-                language=a.language,
-                sources=sources,
-                usage=usage,
-                provider=provider,
-                grounded=done.grounded,
-                conversation_id=a.conversation_id,
-                message_id=message_id,
-                latency_ms=latency_ms,
-                fallback=bool(outcome.note),
-            )
+            yield final
         except TimeoutError:
-            log.warning("provider %s timed out after %.1fs", self.otvet.provider.name, timeout)
+            log.warning(
+                "provider %s timed out after %.1fs",
+                self.otvet.provider.name,
+                self.otvet.settings.answer_timeout,
+            )
             finished = True
             yield await self._fail_turn("provider_timeout", a.language, a.conversation_id, a.question_id)
         except DatabaseUnavailable as exc:
@@ -359,7 +263,129 @@ class Engine:
             if not finished:
                 # The consumer went away mid-answer (a closed socket, a cancelled task): keep the question,
                 # marked, so it neither vanishes nor pollutes the next history window.
-                await _quietly(store.set_message_status(a.question_id, "cancelled"))
+                await _quietly(self.otvet.store.set_message_status(a.question_id, "cancelled"))
+
+    async def _request(self, a: _Answering) -> AnswerRequest:
+        """The question with its passages, ready for a provider; the deadline starts now."""
+        searching = self.otvet.tracing.start("otvet.retrieve", a.span)
+        searched = time.monotonic()
+        passages = await self._retrieve(a.question, a.history)
+        self.otvet.metrics.retrieval_duration.observe(time.monotonic() - searched)
+        searching.end(passages=len(passages))
+        # The deadline covers the provider's own work, not the time a frontend spends rendering deltas.
+        return AnswerRequest(
+            a.question,
+            a.language,
+            passages,
+            a.history,
+            a.translator,
+            deadline=asyncio.get_running_loop().time() + self.otvet.settings.answer_timeout,
+            min_relevance=await self.otvet.knowledge.min_relevance(),
+            sought=await self.otvet.knowledge.sought(plain(a.question)),
+        )
+
+    async def _provide_with_fallback(
+        self, a: _Answering, request: AnswerRequest, outcome: _Outcome
+    ) -> AsyncGenerator[Delta, None]:
+        """The provider's deltas into ``outcome``. When it fails: an answer the user has seen part of ends
+        with a note; one they have not is given by the fallback provider instead, after a note saying so
+        (``outcome`` then holds the fallback's answer); with no fallback, the failure is raised."""
+        provider = self.otvet.provider
+        try:
+            async for delta in self._provide(provider, request, outcome, a.span):
+                yield Delta(delta)
+            if not "".join(outcome.parts).strip():
+                self.otvet.metrics.provider_errors.labels(provider.name, "empty_answer").inc()
+                raise ProviderError("the provider returned an empty answer", code="empty_answer")
+        except Exception as exc:
+            fallback = self.otvet.fallback_provider
+            if outcome.parts and a.shown:
+                # The user has seen part of this answer: another one would not follow on. End this one
+                # saying it was cut short, rather than with an error that hides what was said.
+                log.warning(
+                    "provider %s stopped after %d pieces (%s): the answer ends with a note",
+                    provider.name,
+                    len(outcome.parts),
+                    _reason(exc),
+                )
+                outcome.cut = "\n\n" + a.translator.gettext(
+                    "(The answer was cut short: the AI model stopped responding. Please ask again.)"
+                )
+                outcome.provider = provider.name
+                yield Delta(outcome.cut)
+                return
+            if fallback is None:
+                raise
+            log.warning(
+                "provider %s failed %s (%s): answering with %s instead",
+                provider.name,
+                "half way, unseen" if outcome.parts else "before answering",
+                _reason(exc),
+                fallback.name,
+                exc_info=not isinstance(exc, ProviderError | TimeoutError),
+            )
+            note = a.translator.gettext(
+                "The AI model is not available right now, so this answer is quoted from the knowledge base."
+            )
+            outcome.restart(note=f"{note}\n\n")
+            yield Delta(outcome.note)
+            timeout = self.otvet.settings.answer_timeout
+            request = dataclasses.replace(request, deadline=asyncio.get_running_loop().time() + timeout)
+            async for delta in self._provide(fallback, request, outcome, a.span):
+                yield Delta(delta)
+
+    async def _store_answer(self, a: _Answering, passages: tuple[Passage, ...], outcome: _Outcome) -> Final:
+        """Store the answer (without the fallback's note: the next prompt's history should hold the answer
+        itself) and count its tokens; the turn's Final event."""
+        answer = "".join(outcome.parts).strip()
+        if not answer:
+            raise ProviderError("the provider returned an empty answer", code="empty_answer")
+        done, provider = outcome.done, outcome.provider
+        usage = done.usage
+        if not usage.total_tokens:
+            usage = Usage(
+                prompt_tokens=estimate_tokens(a.question) + sum(estimate_tokens(p.text) for p in passages),
+                completion_tokens=estimate_tokens(answer),
+            )
+        if done.usage.total_tokens:  # what the provider reported, not Otvet's estimate
+            tokens = self.otvet.metrics.provider_tokens
+            tokens.labels(provider, "prompt").inc(done.usage.prompt_tokens)
+            tokens.labels(provider, "completion").inc(done.usage.completion_tokens)
+        sources = _cited_sources(passages, done) if done.grounded else ()
+        latency_ms = int((time.monotonic() - a.started) * 1000)
+        message_id = await self.otvet.store.add_message(
+            a.conversation_id,
+            "assistant",
+            answer,
+            language=a.language,
+            sources=sources,
+            latency_ms=latency_ms,
+            usage=usage,
+            provider=provider,
+            user_id=a.user_id,
+            answers=a.question_id,
+        )
+        log.info(
+            "answered conversation=%s provider=%s passages=%d grounded=%s fallback=%s latency_ms=%d",
+            a.conversation_id,
+            provider,
+            len(passages),
+            done.grounded,
+            bool(outcome.note),
+            latency_ms,
+        )
+        return Final(
+            text=outcome.note + answer + outcome.cut,
+            language=a.language,
+            sources=sources,
+            usage=usage,
+            provider=provider,
+            grounded=done.grounded,
+            conversation_id=a.conversation_id,
+            message_id=message_id,
+            latency_ms=latency_ms,
+            fallback=bool(outcome.note),
+        )
 
     async def _retrieve(self, question: str, history: tuple[HistoryMessage, ...]) -> tuple[Passage, ...]:
         """Passages for ``question``; a follow-up ("where does it go?") is searched with the question before.
