@@ -36,6 +36,7 @@ from common import (
     BENCH,
     Row,
     add_rows_argument,
+    calls_by_method,
     cpu_seconds,
     format_rows,
     free_port,
@@ -205,9 +206,7 @@ async def run(args: argparse.Namespace) -> list[Row]:
 
 
 def by_method(figures: Figures) -> str:
-    """``sendMessage 1.00, sendChatAction 0.20``: Bot API calls per update by method."""
-    ranked = sorted(figures.calls_by_method.items(), key=lambda item: -item[1])
-    return ", ".join(f"{method} {per:.2f}" for method, per in ranked)
+    return calls_by_method(figures.calls_by_method)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -41,6 +41,7 @@ from common import (
     BENCH,
     Row,
     add_rows_argument,
+    calls_by_method,
     cpu_seconds,
     format_rows,
     free_port,
@@ -306,8 +307,7 @@ def rows(results: dict[str, list[Figures]], args: argparse.Namespace) -> list[Ro
 
 
 def by_method(figures: Figures) -> str:
-    ranked = sorted(figures.calls_by_method.items(), key=lambda item: -item[1])
-    return ", ".join(f"{method} {per:.2f}" for method, per in ranked)
+    return calls_by_method(figures.calls_by_method)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

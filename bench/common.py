@@ -267,6 +267,12 @@ def _number(value: float | None) -> str:
     return f"{value:,.2f}" if abs(value) >= 1 else f"{value:.3g}"
 
 
+def calls_by_method(calls: Mapping[str, float]) -> str:
+    """``sendMessage 1.00, sendChatAction 0.20``: Bot API calls per update by method, most first."""
+    ranked = sorted(calls.items(), key=lambda item: -item[1])
+    return ", ".join(f"{method} {per:.2f}" for method, per in ranked)
+
+
 def format_rows(rows: Sequence[Row]) -> str:
     """``rows`` as a plain-text table: benchmark | metric | Otvet | baseline | ratio | target | met."""
     header = ("benchmark", "metric", "Otvet", "baseline", "ratio", "target", "met", "note")
