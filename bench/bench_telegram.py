@@ -193,20 +193,16 @@ async def run(args: argparse.Namespace) -> list[Row]:
         Row(BENCHMARK, "CPU per update (server process)", round(ours.cpu_ms_per_update, 2), "ms",
             round(base.cpu_ms_per_update, 2), note="all threads; the fake Bot API's not included"),
         Row(BENCHMARK, "Bot API calls per update", round(ours.bot_calls_per_update, 2), "",
-            round(base.bot_calls_per_update, 2), note=by_method(ours)),
+            round(base.bot_calls_per_update, 2), note=calls_by_method(ours.calls_by_method)),
     ]  # fmt: skip
     if limited is not None:
         rows += [
             Row(BENCHMARK, "updates answered, rate limiter on", round(limited.updates_per_second, 1), "/s",
                 note="Otvet's flood limiter: Telegram's ~30 messages/s per bot, 1/s per chat"),
             Row(BENCHMARK, "Telegram limits broken, rate limiter on", limited.violations, "",
-                note="; ".join(limited.violation_examples) or by_method(limited)),
+                note="; ".join(limited.violation_examples) or calls_by_method(limited.calls_by_method)),
         ]  # fmt: skip
     return rows
-
-
-def by_method(figures: Figures) -> str:
-    return calls_by_method(figures.calls_by_method)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

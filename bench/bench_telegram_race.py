@@ -275,8 +275,8 @@ async def run(args: argparse.Namespace) -> list[Row]:
 def summary(figures: Figures) -> str:
     return (
         f"{figures.answered_per_second:.1f}/s, p50 {figures.p50_seconds:.1f} s,"
-        f" p99 {figures.p99_seconds:.1f} s, {figures.cpu_ms:.1f} ms CPU, {by_method(figures)},"
-        f" {figures.violations} over the limits"
+        f" p99 {figures.p99_seconds:.1f} s, {figures.cpu_ms:.1f} ms CPU,"
+        f" {calls_by_method(figures.calls_by_method)}, {figures.violations} over the limits"
     )
 
 
@@ -299,15 +299,11 @@ def rows(results: dict[str, list[Figures]], args: argparse.Namespace) -> list[Ro
             cpu.at_most(TARGET_CPU_MS) if "off" in label else cpu,
             Row(BENCHMARK, f"Bot API calls per message, {label}",
                 round(median(sum(f.calls_by_method.values()) for f in runs), 2), "",
-                note=by_method(runs[-1])),
+                note=calls_by_method(runs[-1].calls_by_method)),
             Row(BENCHMARK, f"Telegram limits broken, {label}", max(f.violations for f in runs), "",
                 note="; ".join(runs[-1].examples)),
         ]  # fmt: skip
     return out
-
-
-def by_method(figures: Figures) -> str:
-    return calls_by_method(figures.calls_by_method)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
