@@ -22,7 +22,6 @@ See docs/security.md.
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import hmac
 import logging
@@ -38,7 +37,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from otvet.core.limits import SharedRateLimiter
-from otvet.core.signing import SECRET_FILE, derive_key, machine_secret
+from otvet.core.signing import SECRET_FILE, b64decode, b64encode, derive_key, machine_secret, sign, verify
 from otvet.core.store import AdminRecord, ApiKeyRecord, NotFound
 
 if TYPE_CHECKING:
@@ -199,14 +198,6 @@ def check_scopes(scopes: Iterable[str]) -> tuple[str, ...]:
 # --- the accounts service ----------------------------------------------------------------------------------
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def hash_api_key(key: str) -> str:
     """The stored form of an API key: SHA-256 hex of the whole key."""
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
@@ -360,15 +351,12 @@ class Accounts:
         return self._key
 
     def _fingerprint(self, password_hash: str) -> str:
-        digest = hmac.new(self._signing_key, b"pw:" + password_hash.encode(), hashlib.sha256).digest()
-        return _b64(digest[:12])
-
-    def _signature(self, payload: str) -> str:
-        return _b64(hmac.new(self._signing_key, payload.encode("ascii"), hashlib.sha256).digest())
+        # 16 characters: the base64url of the signature's first 12 bytes.
+        return sign(self._signing_key, f"pw:{password_hash}")[:16]
 
     def _sign(self, admin_id: int, expires: int, password_hash: str) -> str:
-        payload = _b64(f"{admin_id}.{expires}.{self._fingerprint(password_hash)}".encode("ascii"))
-        return f"{payload}.{self._signature(payload)}"
+        payload = b64encode(f"{admin_id}.{expires}.{self._fingerprint(password_hash)}".encode("ascii"))
+        return f"{payload}.{sign(self._signing_key, payload)}"
 
     async def _admin_from_token(self, token: str) -> Principal:
         invalid = AuthError("unauthenticated", "the login token is invalid or has expired")
@@ -376,10 +364,10 @@ class Accounts:
         # All of it ASCII: hmac.compare_digest raises TypeError on other str, which would be a 500, not a 401.
         if not payload or not signature or not token.isascii():
             raise invalid
-        if not hmac.compare_digest(self._signature(payload), signature):
+        if not verify(self._signing_key, payload, signature):
             raise invalid
         try:
-            admin_id_text, expires_text, fingerprint = _unb64(payload).decode("ascii").split(".")
+            admin_id_text, expires_text, fingerprint = b64decode(payload).decode("ascii").split(".")
             admin_id, expires = int(admin_id_text), int(expires_text)
         except ValueError:  # signed by us, so only a change of format could get here
             raise invalid from None
