@@ -1,4 +1,5 @@
-"""A plugin shipped as its own installed package (entry point ``otvet``) adds a provider and a detector."""
+"""A plugin shipped as its own installed package (entry point ``otvet``) adds a provider, a detector, a CLI
+command and a GraphQL field, with typed settings of its own, and Otvet's code knows nothing of it."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.support.cli import clean_env, run_otvet
+from tests.support.server import service
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "otvet-example-plugin"
 
@@ -55,7 +58,12 @@ def test_otvet_plugins_lists_the_installed_plugin_with_its_hooks(plugin_site: Pa
     example = plugins["example"]
     assert example["builtin"] is False
     assert example["version"] == "1.2.3"
-    assert example["hooks"] == ["detect_language", "register_providers"]
+    assert example["hooks"] == [
+        "detect_language",
+        "register_commands",
+        "register_graphql",
+        "register_providers",
+    ]
 
 
 def test_the_plugin_provider_and_detector_answer(plugin_site: Path, tmp_path: Path) -> None:
@@ -77,3 +85,23 @@ def test_the_allow_list_can_leave_the_plugin_out(plugin_site: Path, tmp_path: Pa
     )
     assert missing.returncode == 1
     assert "nonesuch" in missing.stderr and "installed: example" in missing.stderr
+
+
+def test_the_plugin_adds_a_command_that_reads_its_own_typed_settings(
+    plugin_site: Path, tmp_path: Path
+) -> None:
+    env = env_with_plugin(tmp_path, plugin_site, OTVET_PLUGIN_SETTINGS__EXAMPLE__GREETING="Privet")
+    result = run_otvet("example-greet", "Ann", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "Privet, Ann!"
+    helped = run_otvet("--help", env=env_with_plugin(tmp_path, plugin_site), cwd=tmp_path)
+    assert "example-greet" in helped.stdout
+
+
+async def test_the_plugin_adds_a_graphql_field(plugin_site: Path, tmp_path: Path) -> None:
+    env = env_with_plugin(tmp_path, plugin_site, OTVET_PLUGIN_SETTINGS__EXAMPLE__GREETING="Hi")
+    async with service("serve", env, tmp_path, ready_path="/readyz") as serve, httpx.AsyncClient() as client:
+        body = {"query": 'query Greet { exampleGreeting(name: "Ann") }', "operationName": "Greet"}
+        response = await client.post(f"{serve.base}/graphql", json=body)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"data": {"exampleGreeting": "Hi, Ann!"}}
