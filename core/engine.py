@@ -232,8 +232,11 @@ class Engine:
         try:
             request = await self._request(a)
             stage = "provider"
-            async for delta in self._provide_with_fallback(a, request, outcome):
-                yield delta
+            # aclosing at every level: a consumer that leaves closes the provider's stream now, not when the
+            # garbage collector's finalizer task gets to each generator.
+            async with aclosing(self._provide_with_fallback(a, request, outcome)) as deltas:
+                async for delta in deltas:
+                    yield delta
             stage = "storage"
             final = await self._store_answer(a, request.passages, outcome)
             finished = True
@@ -292,8 +295,9 @@ class Engine:
         (``outcome`` then holds the fallback's answer); with no fallback, the failure is raised."""
         provider = self.otvet.provider
         try:
-            async for delta in self._provide(provider, request, outcome, a.span):
-                yield Delta(delta)
+            async with aclosing(self._provide(provider, request, outcome, a.span)) as pieces:
+                async for piece in pieces:
+                    yield Delta(piece)
             if not "".join(outcome.parts).strip():
                 self.otvet.metrics.provider_errors.labels(provider.name, "empty_answer").inc()
                 raise ProviderError("the provider returned an empty answer", code="empty_answer")
@@ -331,8 +335,9 @@ class Engine:
             yield Delta(outcome.note)
             timeout = self.otvet.settings.answer_timeout
             request = dataclasses.replace(request, deadline=asyncio.get_running_loop().time() + timeout)
-            async for delta in self._provide(fallback, request, outcome, a.span):
-                yield Delta(delta)
+            async with aclosing(self._provide(fallback, request, outcome, a.span)) as pieces:
+                async for piece in pieces:
+                    yield Delta(piece)
 
     async def _store_answer(self, a: _Answering, passages: tuple[Passage, ...], outcome: _Outcome) -> Final:
         """Store the answer (without the fallback's note: the next prompt's history should hold the answer
@@ -409,7 +414,7 @@ class Engine:
 
     async def _provide(
         self, provider: Provider, request: AnswerRequest, outcome: _Outcome, parent: Span
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         """Stream ``provider``'s deltas into ``outcome`` (and to the caller) within the request's deadline."""
         metrics = self.otvet.metrics
         span = self.otvet.tracing.start("otvet.provider", parent, provider=provider.name)
