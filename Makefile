@@ -93,7 +93,7 @@ tests/js/node_modules/.package-lock.json: tests/js/package-lock.json tests/js/pa
 # is the package, which an editable install maps in a way mypy cannot follow.
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check --quiet core plugins frontends config tools tests bench __init__.py __main__.py || \
+	$(BIN)/ruff format --check --quiet core plugins frontends config testing tools tests bench __init__.py __main__.py || \
 		{ echo "ruff format would change files: run $(BIN)/ruff format"; exit 1; }
 	@mkdir -p $(VENV)/mypy-root && ln -sfn $(CURDIR) $(VENV)/mypy-root/otvet
 	cd $(VENV)/mypy-root && $(CURDIR)/$(BIN)/python -m mypy --config-file $(CURDIR)/pyproject.toml -p otvet.core

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -43,6 +43,21 @@ def normalised_origins(value: list[str]) -> list[str]:
     """Origins as browsers send them: ``https://host[:port]`` in lower case without a path; a trailing slash
     or upper case in a setting would otherwise never match."""
     return [origin.strip().rstrip("/").lower() for origin in value if origin.strip()]
+
+
+class StorageRoles(BaseModel):
+    """A storage backend per role; unset roles use ``storage``, except usage and feedback, which follow
+    conversations (they read its messages)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    coordination: str | None = None
+    conversations: str | None = None
+    usage: str | None = None
+    feedback: str | None = None
+    jobs: str | None = None
+    knowledge: str | None = None
+    accounts: str | None = None
 
 
 class ExtractiveSettings(BaseModel):
@@ -509,8 +524,11 @@ class Settings(BaseSettings):
     database_url: SecretStr = SecretStr("")
     #: Apply pending migrations on start (convenient on one machine; run ``otvet migrate`` in production).
     auto_migrate: bool = True
-    #: The storage backend (a name registered through the ``register_storage`` hook).
+    #: The storage backend (a name registered through the ``register_storage`` hook) for every role that
+    #: ``storage_roles`` does not give one of its own.
     storage: str = "tortoise"
+    #: A backend for one role of storage (docs/storage.md#roles), e.g. ``OTVET_STORAGE_ROLES__CONVERSATIONS``.
+    storage_roles: StorageRoles = Field(default_factory=StorageRoles)
     #: The LLM provider answering questions (a name registered through ``register_providers``); ``auto``
     #: is ``openai`` once an OpenAI key or server is configured, else ``extractive``.
     provider: str = "auto"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -59,9 +59,10 @@ class Otvet:
         self.embedders: Registry[EmbedderFactory] = Registry("embedder")
         self.source_types: Registry[SourceType] = Registry("source type")
         self.storages: Registry[StoreFactory] = Registry("storage backend")
+        #: The roles each storage backend registered for (core/storage.py chooses one per role).
+        self.storage_backend_roles: dict[str, frozenset[str]] = {}
         #: Job types plugins add; :attr:`job_handlers` adds the built-in ones.
         self.job_types: Registry[JobHandler] = Registry("job type")
-        self.model_apps: dict[str, tuple[str, str | None]] = {}
         self.locale_dirs: list[Path] = []
         #: Per-plugin runtime state (a running bot, a client), keyed by the plugin's name.
         self.state: dict[str, object] = {}
@@ -96,7 +97,7 @@ class Otvet:
         self._collect("register_providers", self.providers.register)
         self._collect("register_retrievers", self.retrievers.register)
         self._collect("register_embedders", self.embedders.register)
-        self._collect("register_storage", self.storages.register)
+        self._collect("register_storage", self._register_storage)
         self._collect("register_job_types", self.job_types.register)
         self._collect(
             "register_source_types",
@@ -104,13 +105,6 @@ class Otvet:
                 source_type.name, source_type, owner=owner
             ),
         )
-
-        def register_model(app_label: str, models_module: str, migrations_module: str | None = None) -> None:
-            if app_label in self.model_apps:
-                raise ValueError(f"database app {app_label!r} is registered twice")
-            self.model_apps[app_label] = (models_module, migrations_module)
-
-        self.pm.hook.register_models(register=register_model, otvet=self)
         self.pm.hook.register_locale_dirs(
             register=lambda path: self.locale_dirs.append(Path(path)), otvet=self
         )
@@ -118,10 +112,19 @@ class Otvet:
     def _collect(self, hook_name: str, register: Callable[..., None]) -> None:
         for owner, call in self._calls_per_plugin(hook_name):
 
-            def bound(*args: object, _owner: str = owner) -> None:
-                register(*args, owner=_owner)
+            def bound(*args: object, _owner: str = owner, **kwargs: object) -> None:
+                register(*args, owner=_owner, **kwargs)
 
             call(register=bound, otvet=self)
+
+    def _register_storage(
+        self, name: str, factory: StoreFactory, *, roles: Iterable[str] | None = None, owner: str
+    ) -> None:
+        from otvet.core.storage import check_roles
+
+        checked = check_roles(roles)
+        self.storages.register(name, factory, owner=owner)
+        self.storage_backend_roles[name] = checked
 
     def _calls_per_plugin(self, hook_name: str) -> list[tuple[str, Callable[..., Any]]]:
         """Each plugin's implementation of ``hook_name`` as a hook call of its own, in registration order:
@@ -162,7 +165,9 @@ class Otvet:
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = self.storages.get(self.settings.storage)(self)
+            from otvet.core.storage import compose_store
+
+            self._store = compose_store(self)
         return self._store
 
     @property

@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from otvet.core.llm import ProviderFactory
     from otvet.core.retrieval import RetrieverFactory
     from otvet.core.sources import SourceType
-    from otvet.core.store import StoreFactory
 
 hookspec = pluggy.HookspecMarker("otvet")
 
@@ -53,13 +52,10 @@ def register_source_types(register: Callable[[SourceType], None], otvet: Otvet) 
 
 
 @hookspec
-def register_storage(register: Callable[[str, StoreFactory], None], otvet: Otvet) -> None:
-    """Register storage backends: ``register(name, factory)`` where ``factory(otvet)`` returns a Store."""
-
-
-@hookspec
-def register_models(register: Callable[[str, str, str | None], None], otvet: Otvet) -> None:
-    """Register database models: ``register(app_label, models_module, migrations_module)``."""
+def register_storage(register: Callable[..., None], otvet: Otvet) -> None:
+    """Register storage backends: ``register(name, factory, roles=None)`` where ``factory(otvet)`` returns
+    a backend implementing the role protocols of core/store.py named in ``roles`` (None: every role, i.e. a
+    whole :class:`~otvet.core.store.Store`). Settings choose a backend per role (docs/storage.md#roles)."""
 
 
 @hookspec

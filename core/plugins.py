@@ -81,11 +81,20 @@ def make_plugin_manager(
     for name, module_name in DEFAULT_PLUGINS.items():
         if name in disabled:
             continue
-        pm.register(importlib.import_module(module_name), name=name)
+        _register(pm, importlib.import_module(module_name), name)
     if load_entry_points:
         _load_entry_points(pm, None if allow is None else list(allow), disabled)
     pm.check_pending()
     return pm
+
+
+def _register(pm: PluginManager, plugin: object, name: str) -> None:
+    """Register ``plugin``, and the hooks it defines for other plugins (its ``otvet_hookspecs``: a module or
+    class of ``@hookspec`` functions), so that a plugin's own extension points stay in the plugin."""
+    pm.register(plugin, name=name)
+    specs = getattr(plugin, "otvet_hookspecs", None)
+    if specs is not None:
+        pm.add_hookspecs(specs)
 
 
 def _load_entry_points(pm: PluginManager, allow: list[str] | None, disabled: set[str]) -> None:
@@ -106,7 +115,7 @@ def _load_entry_points(pm: PluginManager, allow: list[str] | None, disabled: set
             plugin = entry_point.load()
         except Exception as exc:  # an import error in someone else's package must name the package
             raise PluginLoadError(f"plugin {name!r} ({entry_point.value}) failed to import: {exc}") from exc
-        pm.register(plugin, name=name)
+        _register(pm, plugin, name)
         if entry_point.dist is not None:
             pm.distributions[name] = entry_point.dist
         log.info("loaded plugin %s from %s", name, entry_point.value)

@@ -273,11 +273,9 @@ class InboxItem:
 FINISHED_JOB_STATES = frozenset({"succeeded", "failed", "cancelled"})
 
 
-class Store(Protocol):
-    """Persistence for users, conversations, messages, feedback, sources and knowledge versions.
-
-    Every method is a coroutine and safe to call from any task once :meth:`connect` has run.
-    """
+class StoreLifecycle(Protocol):
+    """What every backend does, whatever roles it takes: connect, close, migrate its own schema and answer
+    a health check."""
 
     async def connect(self) -> None: ...
     async def close(self) -> None: ...
@@ -286,6 +284,11 @@ class Store(Protocol):
         ...
 
     async def ping(self) -> bool: ...
+
+
+class CoordinationStore(StoreLifecycle, Protocol):
+    """Locks and rate windows shared by every replica on this database (core/limits.py, core/quotas.py); times
+    are whole seconds since the epoch unless said otherwise."""
 
     def exclusive(self, name: str) -> AbstractAsyncContextManager[None]:
         """Run the block in one process at a time across every replica on this database (a PostgreSQL
@@ -298,7 +301,6 @@ class Store(Protocol):
         so concurrent requests cannot all pass the same check. No names: no transaction, no cost."""
         ...
 
-    # rate limits shared by every replica (core/limits.py); times are whole seconds since the epoch
     async def count_hit(self, key: str, start: int, expires: int, allowed: int) -> int | None:
         """Count one hit of ``key`` in the window starting at ``start`` (kept until ``expires``) if it
         holds fewer than ``allowed``: its new count, or None when it is full and nothing was counted. The
@@ -323,7 +325,11 @@ class Store(Protocol):
         """Drop the slots used more than ``older_than`` seconds ago; how many."""
         ...
 
-    # users and conversations
+
+class ConversationStore(StoreLifecycle, Protocol):
+    """Users, their conversations and the messages in them; browsing is newest first unless said otherwise,
+    ``before_id``/``after_id`` page by id."""
+
     async def get_or_create_user(
         self, channel: str, external_id: str, display_name: str | None = None
     ) -> UserRecord: ...
@@ -362,37 +368,7 @@ class Store(Protocol):
         process answering them stopped without storing an answer. Returns how many."""
         ...
 
-    # usage (quotas and reports); times are timezone-aware (a naive one is taken as UTC)
-    async def count_questions(self, since: datetime, user_id: int | None = None) -> int:
-        """Questions (user-role messages) stored at or after ``since``, by ``user_id`` or by everyone.
-
-        Questions refused by a quota (status ``rejected``) do not count: a refusal must not eat the quota.
-        """
-        ...
-
-    async def nth_question_time(self, since: datetime, n: int, user_id: int | None = None) -> datetime | None:
-        """When the ``n``-th (0-based, oldest first) question :meth:`count_questions` counts was stored."""
-        ...
-
-    async def tokens_used(self, since: datetime, user_id: int | None = None) -> int:
-        """Prompt plus completion tokens of the messages stored at or after ``since``."""
-        ...
-
-    async def usage_report(
-        self, since: datetime, until: datetime, group_by: Literal["user", "day", "provider"]
-    ) -> list[UsageRow]:
-        """Questions, answers and tokens of messages stored in ``[since, until)``, one row per group."""
-        ...
-
     async def messages(self, conversation_id: int) -> list[StoredMessage]: ...
-    async def add_feedback(self, message_id: int, user_id: int, value: int, comment: str = "") -> int:
-        """Record the user's rating (-1 or +1) of a message, replacing their earlier rating of it.
-
-        Raises :class:`NotFound` for an unknown message and ``ValueError`` for another value.
-        """
-        ...
-
-    # browsing (the API): newest first unless said otherwise; ``before_id``/``after_id`` page by id
     async def list_conversations(
         self,
         *,
@@ -415,6 +391,45 @@ class Store(Protocol):
         ...
 
     async def get_message(self, message_id: int) -> StoredMessage | None: ...
+
+
+class UsageStore(StoreLifecycle, Protocol):
+    """Counts over the stored messages, for quotas and usage reports; times are timezone-aware (a naive one is
+    taken as UTC). Reads what the conversations role stores, so by default it lives on the same backend."""
+
+    async def count_questions(self, since: datetime, user_id: int | None = None) -> int:
+        """Questions (user-role messages) stored at or after ``since``, by ``user_id`` or by everyone.
+
+        Questions refused by a quota (status ``rejected``) do not count: a refusal must not eat the quota.
+        """
+        ...
+
+    async def nth_question_time(self, since: datetime, n: int, user_id: int | None = None) -> datetime | None:
+        """When the ``n``-th (0-based, oldest first) question :meth:`count_questions` counts was stored."""
+        ...
+
+    async def tokens_used(self, since: datetime, user_id: int | None = None) -> int:
+        """Prompt plus completion tokens of the messages stored at or after ``since``."""
+        ...
+
+    async def usage_report(
+        self, since: datetime, until: datetime, group_by: Literal["user", "day", "provider"]
+    ) -> list[UsageRow]:
+        """Questions, answers and tokens of messages stored in ``[since, until)``, one row per group."""
+        ...
+
+
+class FeedbackStore(StoreLifecycle, Protocol):
+    """Users' ratings of answers. Refers to stored messages, so by default it lives on the conversations
+    role's backend."""
+
+    async def add_feedback(self, message_id: int, user_id: int, value: int, comment: str = "") -> int:
+        """Record the user's rating (-1 or +1) of a message, replacing their earlier rating of it.
+
+        Raises :class:`NotFound` for an unknown message and ``ValueError`` for another value.
+        """
+        ...
+
     async def list_feedback(
         self,
         *,
@@ -428,6 +443,12 @@ class Store(Protocol):
         """Ratings given in ``[since, until)``, newest first, with ids below ``before_id``."""
         ...
 
+
+class JobStore(StoreLifecycle, Protocol):
+    """The job queue (core/jobs.py) and the webhook inbox (core/inbox.py). Every change a worker makes is
+    conditional on it still owning the job or update, so one that lost its lease (it stalled, another took
+    over) cannot overwrite the new owner's work."""
+
     async def list_jobs(
         self, *, status: str | None = None, before_id: int | None = None, limit: int = 20
     ) -> list[JobRecord]:
@@ -435,9 +456,6 @@ class Store(Protocol):
         ...
 
     async def get_job(self, job_id: int) -> JobRecord | None: ...
-
-    # the job queue (core/jobs.py): every change a worker makes is conditional on it still owning the job,
-    # so a worker that lost its lease (it stalled, another took over) cannot overwrite the new owner's work
     async def enqueue_job(self, type: str, payload: dict[str, Any] | None = None) -> JobRecord: ...
     async def claim_job(
         self, worker_id: str, lease_seconds: float, types: Sequence[str] | None = None
@@ -474,7 +492,6 @@ class Store(Protocol):
         """Unfinished jobs by (type, status), status ``queued`` or ``running``: the queue's depth."""
         ...
 
-    # the webhook inbox (core/inbox.py): as with jobs, changes are conditional on ``owner`` holding the update
     async def add_to_inbox(
         self, channel: str, key: str, payload: str, *, owner: str | None = None, lease_seconds: float = 0.0
     ) -> int | None:
@@ -512,7 +529,11 @@ class Store(Protocol):
         """Updates of ``channel`` acknowledged and not handled yet."""
         ...
 
-    # knowledge
+
+class KnowledgeStore(StoreLifecycle, Protocol):
+    """Training sources, the knowledge versions built from them (with their chunks), the check set they
+    are evaluated on and candidate training data (from ratings and corrections) awaiting review."""
+
     async def upsert_source(
         self,
         name: str,
@@ -548,7 +569,10 @@ class Store(Protocol):
         """Delete versions (not the active one) and their chunks; return how many were deleted."""
         ...
 
-    # the check set and candidate training data
+    def iter_chunks(self, version_id: int, batch_size: int = 5000) -> AsyncIterator[list[IndexedChunk]]:
+        """Yield the version's chunks in batches, in id order."""
+        ...
+
     async def add_checks(self, checks: Sequence[NewCheck]) -> list[CheckRecord]: ...
     async def list_checks(self) -> list[CheckRecord]: ...
     async def delete_checks(self, check_ids: Sequence[int]) -> int:
@@ -582,11 +606,10 @@ class Store(Protocol):
         """Mark candidates ``approved``, ``rejected`` or ``pending`` again; returns the changed ones."""
         ...
 
-    def iter_chunks(self, version_id: int, batch_size: int = 5000) -> AsyncIterator[list[IndexedChunk]]:
-        """Yield the version's chunks in batches, in id order."""
-        ...
 
-    # admin accounts and API keys (core/accounts.py hashes and checks; the store only keeps rows)
+class AccountStore(StoreLifecycle, Protocol):
+    """Admin accounts and API keys (core/accounts.py hashes and checks; the store only keeps rows)."""
+
     async def create_admin(self, username: str, password_hash: str) -> AdminRecord:
         """A new admin account; ``ValueError`` when the username is taken."""
         ...
@@ -628,4 +651,37 @@ class Store(Protocol):
         ...
 
 
-StoreFactory = Callable[["Otvet"], Store]
+class Store(
+    CoordinationStore,
+    ConversationStore,
+    UsageStore,
+    FeedbackStore,
+    JobStore,
+    KnowledgeStore,
+    AccountStore,
+    Protocol,
+):
+    """Every role at once: what the engine, the services and the API see (``otvet.store``), whichever
+    backends serve each role (core/storage.py composes them).
+
+    Every method is a coroutine (``exclusive``, ``serialized`` and ``iter_chunks`` return async context
+    managers and iterators) and safe to call from any task once :meth:`connect` has run.
+    """
+
+
+#: Each role's name (as settings and ``register_storage`` spell it) and its protocol.
+ROLES: dict[str, type] = {
+    "coordination": CoordinationStore,
+    "conversations": ConversationStore,
+    "usage": UsageStore,
+    "feedback": FeedbackStore,
+    "jobs": JobStore,
+    "knowledge": KnowledgeStore,
+    "accounts": AccountStore,
+}
+
+#: Roles that read another role's records and so follow its backend unless set on their own.
+ROLE_HOME: dict[str, str] = {"usage": "conversations", "feedback": "conversations"}
+
+#: ``factory(otvet)`` returns a backend implementing the roles it was registered for.
+StoreFactory = Callable[["Otvet"], Any]

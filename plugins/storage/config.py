@@ -32,6 +32,21 @@ ModelApps = Mapping[str, tuple[str, str | None]]
 """App label → (models module, migrations package or None), as the ``register_models`` hook collects them."""
 
 
+def collect_model_apps(otvet: Any) -> dict[str, tuple[str, str | None]]:
+    """Otvet's model app and those plugins add through ``register_models``; a label used twice is refused."""
+    apps: dict[str, tuple[str, str | None]] = {APP_LABEL: (MODELS_MODULE, MIGRATIONS_MODULE)}
+
+    def register(app_label: str, models_module: str, migrations_module: str | None = None) -> None:
+        if app_label in apps:
+            raise ValueError(f"database app {app_label!r} is registered twice")
+        apps[app_label] = (models_module, migrations_module)
+
+    pm = getattr(otvet, "pm", None)
+    if pm is not None and hasattr(pm.hook, "register_models"):
+        pm.hook.register_models(register=register, otvet=otvet)
+    return apps
+
+
 def connection_name(url: str) -> str:
     """The Tortoise connection name for ``url``: ``otvet_sqlite``, ``otvet_postgres``...
 

@@ -1,4 +1,5 @@
-"""Registers Otvet's tables (the ``otvet`` model app) and the ``tortoise`` storage backend."""
+"""Registers the ``tortoise`` storage backend (every role) and adds the ``register_models`` hook, through
+which plugins add tables of their own (plugins/storage/hookspecs.py)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,9 @@ from collections.abc import Callable
 
 from otvet import hookimpl
 from otvet.core.store import StoreFactory
-from otvet.plugins.storage.config import APP_LABEL, MIGRATIONS_MODULE, MODELS_MODULE
+from otvet.plugins.storage import hookspecs as otvet_hookspecs
 
-
-@hookimpl
-def register_models(register: Callable[[str, str, str | None], None]) -> None:
-    register(APP_LABEL, MODELS_MODULE, MIGRATIONS_MODULE)
+__all__ = ["otvet_hookspecs", "register_storage"]
 
 
 @hookimpl

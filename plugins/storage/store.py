@@ -53,9 +53,7 @@ from otvet.plugins.storage import browse, inbox, jobs, rates, schema, slots, tra
 from otvet.plugins.storage.availability import Availability, Checker, is_outage
 from otvet.plugins.storage.chunks import fetch_chunks, insert_chunks
 from otvet.plugins.storage.config import (
-    APP_LABEL,
-    MIGRATIONS_MODULE,
-    MODELS_MODULE,
+    collect_model_apps,
     connection_name,
     ensure_sqlite_dir,
     sqlite_path,
@@ -124,8 +122,8 @@ class TortoiseStore:
 
     def __init__(self, otvet: Otvet) -> None:
         self.url = otvet.settings.resolved_database_url
-        # Plugins add their own model apps through ``register_models``; ours is always there.
-        self._model_apps = {APP_LABEL: (MODELS_MODULE, MIGRATIONS_MODULE), **otvet.model_apps}
+        # Ours, and the model apps plugins add through ``register_models``.
+        self._model_apps = collect_model_apps(otvet)
         self._ssl = otvet.settings.database_ssl
         #: The Tortoise connection every model app uses (``in_transaction(store.connection_name)``).
         self.connection_name = connection_name(self.url)

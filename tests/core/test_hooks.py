@@ -209,8 +209,7 @@ async def test_hook_register_models(pm: pluggy.PluginManager, tmp_path: Path) ->
 
     remove = with_plugin(pm, Plugin(), "notes-plugin")
     try:
-        async with Otvet(make_settings(tmp_path), pm) as otvet:
-            assert "notes" in otvet.model_apps
+        async with Otvet(make_settings(tmp_path), pm):
             from tests.support.extra_models import Note
 
             await Note.create(text="a plugin's own table")
@@ -465,7 +464,7 @@ def test_every_hook_has_a_test() -> None:
 def test_hook_names_are_found() -> None:
     assert "register_providers" in hookspecs.hook_names()
     assert "detect_language" in hookspecs.hook_names()
-    assert len(hookspecs.hook_names()) == 14
+    assert len(hookspecs.hook_names()) == 13
 
 
 def test_every_example_in_the_hook_docs_registers_as_a_valid_plugin() -> None:

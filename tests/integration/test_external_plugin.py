@@ -4,43 +4,20 @@ command and a GraphQL field, with typed settings of its own, and Otvet's code kn
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.support.cli import clean_env, run_otvet
+from tests.support.plugins import pip_install
 from tests.support.server import service
-
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "otvet-example-plugin"
 
 
 @pytest.fixture(scope="module")
 def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The example plugin installed with pip into a folder of its own (no network: no build isolation)."""
-    target = tmp_path_factory.mktemp("site")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--no-index",
-            "--target",
-            str(target),
-            str(FIXTURE),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    return target
+    return pip_install("otvet-example-plugin", tmp_path_factory.mktemp("site"))
 
 
 def env_with_plugin(tmp_path: Path, site: Path, **extra: str) -> dict[str, str]:

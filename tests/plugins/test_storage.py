@@ -16,7 +16,7 @@ from otvet.core.store import NewChunk, NotFound
 from otvet.core.types import HistoryMessage, SourceRef, Usage
 from otvet.plugins.storage import migrations, plugin, schema
 from otvet.plugins.storage.chunks import INSERT_BATCH
-from otvet.plugins.storage.config import APP_LABEL, MIGRATIONS_MODULE, MODELS_MODULE
+from otvet.plugins.storage.config import APP_LABEL, MIGRATIONS_MODULE, MODELS_MODULE, collect_model_apps
 from otvet.plugins.storage.models import Chunk, Conversation, Feedback, Message, Source, User
 from otvet.plugins.storage.store import TortoiseStore
 from tests.support.fixtures import store_host
@@ -507,13 +507,12 @@ async def test_the_models_match_the_migrations() -> None:
 # --- the plugin ---------------------------------------------------------------------------------------------
 
 
-def test_the_plugin_registers_the_models_and_the_backend() -> None:
-    models: list[tuple[str, str, str | None]] = []
+def test_the_plugin_registers_the_backend_for_every_role_and_adds_the_models_hook() -> None:
     backends: dict[str, Any] = {}
-    plugin.register_models(lambda *args: models.append(args))
     plugin.register_storage(backends.__setitem__)
-    assert models == [(APP_LABEL, MODELS_MODULE, MIGRATIONS_MODULE)]
-    assert backends == {"tortoise": TortoiseStore}
+    assert backends == {"tortoise": TortoiseStore}  # no roles given: every role
+    assert plugin.otvet_hookspecs.register_models.otvet_spec  # type: ignore[attr-defined]
+    assert collect_model_apps(None) == {APP_LABEL: (MODELS_MODULE, MIGRATIONS_MODULE)}
 
 
 async def test_upgrading_keeps_the_newest_of_duplicate_ratings(empty_db_url: str) -> None:

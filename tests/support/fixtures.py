@@ -21,14 +21,13 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from otvet.config.settings import Settings
-from otvet.plugins.storage.config import APP_LABEL, MIGRATIONS_MODULE, MODELS_MODULE
 from tests.support.postgres import PostgresCluster, PostgresServer, find_bindir
 
 POSTGRES_URL_ENV = "OTVET_TEST_POSTGRES_URL"
@@ -37,12 +36,11 @@ REQUIRE_POSTGRES_ENV = "OTVET_TEST_REQUIRE_POSTGRES"
 
 @dataclass
 class StoreHost:
-    """The two attributes of :class:`~otvet.core.app.Otvet` a store factory reads, without the plugins."""
+    """What a store factory reads of :class:`~otvet.core.app.Otvet`, without the plugins (so no model apps
+    beyond Otvet's own)."""
 
     settings: Settings
-    model_apps: dict[str, tuple[str, str | None]] = field(
-        default_factory=lambda: {APP_LABEL: (MODELS_MODULE, MIGRATIONS_MODULE)}
-    )
+    pm: Any = None
 
 
 def store_host(database_url: str, data_dir: Path | None = None) -> Any:

@@ -1,0 +1,1 @@
+"""Helpers for testing Otvet plugins: the storage contract suite (``storage_contract``)."""
