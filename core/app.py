@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from otvet.core.retrieval import Retriever, RetrieverFactory
     from otvet.core.sources import SourceType
     from otvet.core.store import Store, StoreFactory
+    from otvet.core.types import Failure, Final, Refusal, Turn
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class Otvet:
         self.tracing = Tracing()
         #: Which plugin registered each HTTP route (``routes()`` fills it): the ``frontend`` of its metrics.
         self.route_owners: list[tuple[BaseRoute, str]] = []
+        self._hook_calls: dict[str, list[tuple[str, Callable[..., Any]]]] = {}
         self._collect_registrations()
         self.i18n = I18n(self.locale_dirs, self.settings.languages, self.settings.default_language)
         self._provider: Provider | None = None
@@ -125,6 +127,13 @@ class Otvet:
         checked = check_roles(roles)
         self.storages.register(name, factory, owner=owner)
         self.storage_backend_roles[name] = checked
+
+    def _plugin_calls(self, hook_name: str) -> list[tuple[str, Callable[..., Any]]]:
+        """:meth:`_calls_per_plugin`, made once per hook: for hooks called on every turn."""
+        calls = self._hook_calls.get(hook_name)
+        if calls is None:
+            calls = self._hook_calls[hook_name] = self._calls_per_plugin(hook_name)
+        return calls
 
     def _calls_per_plugin(self, hook_name: str) -> list[tuple[str, Callable[..., Any]]]:
         """Each plugin's implementation of ``hook_name`` as a hook call of its own, in registration order:
@@ -282,6 +291,35 @@ class Otvet:
             text=text, hint=hint, languages=self.i18n.languages, otvet=self
         )
         return found
+
+    async def review_question(self, question: str, turn: Turn, language: str) -> str | Refusal:
+        """The question as the ``review_question`` plugins leave it, in turn, or the first refusal."""
+        from otvet.core.types import Refusal
+
+        for owner, call in self._plugin_calls("review_question"):
+            for result in call(question=question, turn=turn, language=language, otvet=self):
+                value = await result if inspect.isawaitable(result) else result
+                if isinstance(value, Refusal):
+                    return value
+                if value is None:
+                    continue
+                if not isinstance(value, str) or not value.strip():
+                    raise TypeError(
+                        f"plugin {owner}'s review_question returned {value!r}: return None, a non-empty "
+                        "question or a Refusal"
+                    )
+                question = value
+        return question
+
+    async def answer_finished(self, turn: Turn, event: Final | Failure) -> None:
+        """Tell the ``answer_finished`` plugins one by one: one failing is logged, the rest still run."""
+        for owner, call in self._plugin_calls("answer_finished"):
+            try:
+                for result in call(turn=turn, event=event, otvet=self):
+                    if inspect.isawaitable(result):
+                        await result
+            except Exception:
+                log.exception("plugin %s failed in answer_finished", owner)
 
     # --- lifecycle --------------------------------------------------------------------------------------
 

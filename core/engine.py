@@ -24,7 +24,18 @@ from otvet.core.sources import storable_text
 from otvet.core.store import DatabaseUnavailable
 from otvet.core.text import plain
 from otvet.core.tokens import estimate_tokens
-from otvet.core.types import Delta, Event, Failure, Final, HistoryMessage, Passage, SourceRef, Turn, Usage
+from otvet.core.types import (
+    Delta,
+    Event,
+    Failure,
+    Final,
+    HistoryMessage,
+    Passage,
+    Refusal,
+    SourceRef,
+    Turn,
+    Usage,
+)
 
 if TYPE_CHECKING:
     from otvet.core.app import Otvet
@@ -36,6 +47,8 @@ log = logging.getLogger(__name__)
 
 #: Longer questions are refused: they are almost always pasted documents, not questions.
 MAX_QUESTION_CHARS = 4000
+#: The failure code of a question a ``review_question`` plugin refused (unless it gives its own).
+REFUSAL_CODES = frozenset({"refused"})
 PRIVATE_CHAT = "private"
 
 
@@ -132,10 +145,13 @@ class Engine:
                             span.set(
                                 language=event.language, provider=event.provider, grounded=event.grounded
                             )
+                            await otvet.answer_finished(turn, event)
                         elif isinstance(event, Failure):
-                            outcome = "rejected" if event.code in QUOTA_CODES else "failed"
+                            refused = event.code in QUOTA_CODES or event.code in REFUSAL_CODES
+                            outcome = "rejected" if refused else "failed"
                             metrics.answer_failures.labels(channel, event.code).inc()
                             span.fail(event.code)
+                            await otvet.answer_finished(turn, event)
                         yield event
             finally:
                 metrics.answers.labels(channel, outcome).inc()
@@ -165,6 +181,18 @@ class Engine:
             owner = await self._owner(turn.channel, user, turn.chat_id, turn.shared)
             conversation = await store.current_conversation(owner.id, turn.chat_id or PRIVATE_CHAT)
             language = self.resolve_language(turn, user)
+            review = await self.otvet.review_question(text, turn, language)
+            if isinstance(review, Refusal):
+                # Kept, like a quota refusal, so an admin sees it; it neither counts nor enters a history.
+                await store.add_message(
+                    conversation.id, "user", text, language=language, user_id=user.id, status="rejected"
+                )
+                log.info("question refused by a plugin (%s) for user %s", review.code, user.id)
+                yield Failure(review.message, review.code, language, conversation_id=conversation.id)
+                return
+            # What the plugins left is what is stored and answered: a plugin that masks personal data
+            # keeps it out of the database too.
+            text = review
             history = await self._history_window(conversation.id)
             quotas = self.otvet.quotas
             # The check and the question it lets in are one step for every replica: concurrent questions

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from otvet.core.llm import ProviderFactory
     from otvet.core.retrieval import RetrieverFactory
     from otvet.core.sources import SourceType
+    from otvet.core.types import Failure, Final, Refusal, Turn
 
 hookspec = pluggy.HookspecMarker("otvet")
 
@@ -69,6 +70,22 @@ def register_locale_dirs(register: Callable[[Path], None], otvet: Otvet) -> None
 
 
 # --- per turn ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def review_question(
+    question: str, turn: Turn, language: str, otvet: Otvet
+) -> str | Refusal | Awaitable[str | Refusal | None] | None:
+    """Moderate or rewrite a question before it is stored and answered: return None to leave it, another
+    text to store and answer instead, or a :class:`~otvet.core.types.Refusal`. Plugins review in turn, each
+    seeing the text the one before returned; may return an awaitable (call a moderation service)."""
+
+
+@hookspec
+def answer_finished(turn: Turn, event: Final | Failure, otvet: Otvet) -> Awaitable[None] | None:
+    """Observe every finished turn, answered (``Final``) or not (``Failure``), just before the frontend gets
+    the event: analytics, audit logs, webhooks. May return an awaitable; keep it quick (start a task for
+    slow work). A failing observer is logged and never reaches the user."""
 
 
 @hookspec(firstresult=True)

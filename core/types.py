@@ -121,4 +121,14 @@ class Failure:
     type: Literal["failure"] = "failure"
 
 
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A plugin's refusal to have a question answered (the ``review_question`` hook): ``message`` is shown
+    to the user as it is, so the plugin writes it in the turn's language; ``code`` is the failure's stable
+    code."""
+
+    message: str
+    code: str = "refused"
+
+
 Event = Delta | Final | Failure

@@ -190,7 +190,8 @@ class AnswerDelta:
 @strawberry.type(
     description="The question could not be answered. `message` is localized and safe to show; `code` is "
     "stable: `empty_question`, `question_too_long`, `provider_timeout`, `provider_error`, "
-    "`context_too_long`, `internal_error`, and the quotas' `user_rate_limited`, `user_tokens_exhausted`, "
+    "`context_too_long`, `internal_error`, `refused` (a plugin's moderation), and the quotas' "
+    "`user_rate_limited`, `user_tokens_exhausted`, "
     "`busy`, `tokens_exhausted` (with `retryAfter`)."
 )
 class AnswerFailure:

@@ -20,6 +20,8 @@ REQUEST_CODES = {
     "question_too_long": "question_too_long",
     # OpenAI's own code for it, which client libraries know (LangChain trims the history on it).
     "context_too_long": "context_length_exceeded",
+    # A plugin's moderation refused it: OpenAI's code for a request its moderation refuses.
+    "refused": "content_policy_violation",
 }
 MISSING_KEY = (
     "You didn't provide an API key: send 'Authorization: Bearer <Otvet API key>' "

@@ -21,7 +21,7 @@ from otvet.core.plugins import make_plugin_manager
 from otvet.core.registry import RegistryError
 from otvet.core.retrieval import IndexedChunk, Retriever, RetrieverIndex
 from otvet.core.sources import ParsedSource, Section, SourceType
-from otvet.core.types import Final, Passage, Turn
+from otvet.core.types import Failure, Final, HistoryMessage, Passage, Refusal, Turn
 from tests.conftest import make_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -301,6 +301,106 @@ async def test_hook_detect_language(pm: pluggy.PluginManager, tmp_path: Path) ->
         remove()
 
 
+class EchoPlugin:
+    @hookimpl
+    def register_providers(self, register: Callable[..., None]) -> None:
+        register("echo", lambda otvet: EchoProvider())
+
+
+async def test_hook_review_question(pm: pluggy.PluginManager, tmp_path: Path) -> None:
+    class MaskPhones:
+        @hookimpl
+        def review_question(self, question: str) -> str | None:
+            masked = re.sub(r"\+?\d[\d -]{7,}\d", "[phone]", question)
+            return masked if masked != question else None
+
+    class Moderate:
+        @hookimpl
+        async def review_question(self, question: str, language: str) -> Refusal | None:
+            if "casino" in question.lower():
+                return Refusal("Об этом я не отвечаю." if language == "ru" else "I don't answer that.")
+            return None
+
+    removes = [
+        with_plugin(pm, EchoPlugin(), "echo-plugin"),
+        with_plugin(pm, MaskPhones(), "mask-plugin"),
+        with_plugin(pm, Moderate(), "moderation-plugin"),
+    ]
+    try:
+        async with Otvet(make_settings(tmp_path, provider="echo"), pm) as otvet:
+            answered = await ask(otvet, "Call me at +7 912 345-67-89 please")
+            assert isinstance(answered, Final)
+            assert answered.text == "echo: Call me at [phone] please"  # the provider saw the masked text
+            stored = await otvet.store.messages(answered.conversation_id)
+            assert stored[0].text == "Call me at [phone] please"  # and so did the database
+
+            refused = await ask(otvet, "Best casino bonus?")
+            assert isinstance(refused, Failure)
+            assert (refused.code, refused.message) == ("refused", "I don't answer that.")
+            asked = (await otvet.store.messages(refused.conversation_id))[-1]
+            assert (asked.text, asked.status) == ("Best casino bonus?", "rejected")  # kept, never answered
+            assert await otvet.store.history(refused.conversation_id, 10) == [
+                HistoryMessage("user", "Call me at [phone] please"),
+                HistoryMessage("assistant", "echo: Call me at [phone] please"),
+            ]
+    finally:
+        for remove in removes:
+            remove()
+
+
+async def test_a_review_returning_nonsense_fails_the_turn_naming_the_plugin(
+    pm: pluggy.PluginManager, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Broken:
+        @hookimpl
+        def review_question(self) -> str:
+            return "   "
+
+    removes = [with_plugin(pm, EchoPlugin(), "echo-plugin"), with_plugin(pm, Broken(), "broken-plugin")]
+    try:
+        async with Otvet(make_settings(tmp_path, provider="echo"), pm) as otvet:
+            failed = await ask(otvet, "hello?")
+        assert isinstance(failed, Failure) and failed.code == "internal_error"
+        assert "plugin broken-plugin's review_question returned '   '" in caplog.text
+    finally:
+        for remove in removes:
+            remove()
+
+
+async def test_hook_answer_finished(
+    pm: pluggy.PluginManager, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    seen: list[tuple[str, str, str]] = []
+
+    class Audit:
+        @hookimpl
+        async def answer_finished(self, turn: Turn, event: Final | Failure) -> None:
+            seen.append((turn.user_id, turn.text, event.type))
+
+    class Broken:
+        @hookimpl
+        def answer_finished(self) -> None:
+            raise RuntimeError("observer down")
+
+    removes = [
+        with_plugin(pm, EchoPlugin(), "echo-plugin"),
+        with_plugin(pm, Broken(), "broken-plugin"),
+        with_plugin(pm, Audit(), "audit-plugin"),
+    ]
+    try:
+        async with Otvet(make_settings(tmp_path, provider="echo"), pm) as otvet:
+            answered = await ask(otvet, "hello?")
+            failed = await ask(otvet, "   ")
+        # The broken observer is logged; the user still gets the answer and the other observer runs.
+        assert isinstance(answered, Final) and answered.text == "echo: hello?"
+        assert isinstance(failed, Failure) and failed.code == "empty_question"
+        assert seen == [("u", "hello?", "final"), ("u", "   ", "failure")]
+        assert caplog.text.count("plugin broken-plugin failed in answer_finished") == 2
+    finally:
+        for remove in removes:
+            remove()
+
+
 async def test_hook_startup(pm: pluggy.PluginManager, tmp_path: Path) -> None:
     events: list[str] = []
 
@@ -464,7 +564,7 @@ def test_every_hook_has_a_test() -> None:
 def test_hook_names_are_found() -> None:
     assert "register_providers" in hookspecs.hook_names()
     assert "detect_language" in hookspecs.hook_names()
-    assert len(hookspecs.hook_names()) == 13
+    assert len(hookspecs.hook_names()) == 15
 
 
 def test_every_example_in_the_hook_docs_registers_as_a_valid_plugin() -> None:

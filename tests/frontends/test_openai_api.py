@@ -19,9 +19,10 @@ import httpx2
 import openai
 import pytest
 
+from otvet import hookimpl
 from otvet.core.app import Otvet
 from otvet.core.llm import ProviderError
-from otvet.core.types import Usage
+from otvet.core.types import Refusal, Usage
 from otvet.frontends.app import create_app
 from otvet.frontends.openai_api.conversation import CHANNEL, chat_id
 from otvet.frontends.openai_api.schema import ChatCompletionRequest, read_dialogue
@@ -248,6 +249,31 @@ async def test_quota_refusals_are_429_with_retry_after(tmp_path: Path, db_url: s
                 assert refused.value.code == "user_rate_limited"
                 assert 1 <= int(refused.value.response.headers["retry-after"]) <= 60
                 assert "minute" in refused.value.message
+    finally:
+        await otvet.stop()
+
+
+async def test_a_question_a_moderation_plugin_refuses_is_a_content_policy_violation(
+    tmp_path: Path, db_url: str
+) -> None:
+    class Moderation:
+        @hookimpl
+        def review_question(self, question: str) -> Refusal | None:
+            return Refusal("I don't answer that.") if "casino" in question else None
+
+    provider = MockProvider()
+    otvet = await started(tmp_path, db_url, provider)
+    otvet.pm.register(Moderation(), name="moderation")
+    try:
+        async with asgi_client(otvet, await key_for(otvet)) as sdk:
+            for stream in (False, True):
+                with pytest.raises(openai.BadRequestError) as refused:
+                    await sdk.chat.completions.create(
+                        model="otvet", messages=[{"role": "user", "content": "casino?"}], stream=stream
+                    )
+                assert refused.value.code == "content_policy_violation"
+                assert refused.value.message.endswith("I don't answer that.")
+        assert provider.requests == []  # the model never saw it
     finally:
         await otvet.stop()
 
