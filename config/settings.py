@@ -1,15 +1,18 @@
 """Otvet's settings: environment variables prefixed ``OTVET_``, a ``.env`` file, or ``otvet.toml``.
 
-Nested sections use a double underscore: ``OTVET_EXTRACTIVE__MIN_RELEVANCE=0.4``. Third-party plugins read
-their own section from ``plugin_settings`` (``OTVET_PLUGIN_SETTINGS__MYPLUGIN__KEY=value``) with
-:meth:`Settings.for_plugin`, which validates it against the plugin's own pydantic model.
+Nested sections use a double underscore: ``OTVET_EXTRACTIVE__MIN_RELEVANCE=0.4``. A third-party plugin reads
+a section of its own, typed by its pydantic model, with :meth:`Settings.for_plugin`: ``OTVET_<PLUGIN>__KEY``
+variables (``.env`` too) and the ``[<plugin>]`` table of ``otvet.toml``, the same way as the built-in
+sections.
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import os
+import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -587,7 +590,8 @@ class Settings(BaseSettings):
     ops: OpsSettings = Field(default_factory=OpsSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     tracing: TracingSettings = Field(default_factory=TracingSettings)
-    #: Free-form sections for third-party plugins, validated by :meth:`for_plugin`.
+    #: Sections for third-party plugins as Otvet first read them (``OTVET_PLUGIN_SETTINGS__<PLUGIN>__KEY``,
+    #: ``[plugin_settings.<plugin>]``): still read by :meth:`for_plugin`, under its own names.
     plugin_settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @field_validator("log_level", mode="before")
@@ -609,8 +613,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_path = os.environ.get("OTVET_CONFIG_FILE", "otvet.toml")
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=toml_path)
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file())
         # Explicit arguments beat the environment, which beats .env, which beats otvet.toml.
         return (init_settings, env_settings, dotenv_settings, toml, file_secret_settings)
 
@@ -623,5 +626,62 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'otvet.db').resolve()}"
 
     def for_plugin(self, name: str, model: type[M]) -> M:
-        """Validate plugin ``name``'s section of ``plugin_settings`` against its pydantic ``model``."""
-        return model.model_validate(self.plugin_settings.get(name, {}))
+        """Plugin ``name``'s settings as its pydantic ``model``, read as the built-in sections are: from
+        ``OTVET_<NAME>__<FIELD>`` variables (nested with ``__``), then ``.env``, then the ``[<name>]``
+        table of the config file, then the older ``plugin_settings`` section. A wrong value raises
+        pydantic's ``ValidationError`` naming the field."""
+        reader = _plugin_reader(name, model)
+        toml = _toml_table(name)
+        # Lowest first: the older section, then the config file's table; the environment beats both.
+        values = _merged(self.plugin_settings.get(name, {}), toml)
+        read = reader(_env_file=self.model_config.get("env_file"), **values)
+        return model.model_validate(read.model_dump())
+
+
+def config_file() -> Path:
+    """The TOML config file: ``OTVET_CONFIG_FILE``, else ``otvet.toml`` in the current folder."""
+    return Path(os.environ.get("OTVET_CONFIG_FILE", "otvet.toml"))
+
+
+def _merged(low: dict[str, Any], high: dict[str, Any]) -> dict[str, Any]:
+    """``high`` over ``low``, table by table (a nested section set in both keeps the keys of each)."""
+    merged = dict(low)
+    for key, value in high.items():
+        below = merged.get(key)
+        both = isinstance(value, dict) and isinstance(below, dict)
+        merged[key] = _merged(below, value) if both else value  # type: ignore[arg-type]
+    return merged
+
+
+def _toml_table(name: str) -> dict[str, Any]:
+    path = config_file()
+    if not path.is_file():
+        return {}
+    with path.open("rb") as file:
+        table = tomllib.load(file).get(name, {})
+    return table if isinstance(table, dict) else {}
+
+
+@functools.cache
+def _plugin_reader(name: str, model: type[BaseModel]) -> type[BaseSettings]:
+    """A settings class with ``model``'s fields reading ``OTVET_<NAME>__*`` (named after ``model``, so a
+    validation error names the plugin's model)."""
+
+    def sources(
+        cls: type[BaseSettings],
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (env_settings, dotenv_settings, init_settings)
+
+    config = SettingsConfigDict(
+        env_prefix=f"OTVET_{name.upper()}__",
+        env_nested_delimiter="__",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+    namespace = {"model_config": config, "settings_customise_sources": classmethod(sources)}
+    return type(model.__name__, (BaseSettings, model), namespace)

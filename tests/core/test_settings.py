@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from otvet.config.settings import Settings
 
@@ -50,18 +50,48 @@ def test_the_database_url_is_a_secret_and_defaults_to_sqlite_in_the_data_dir(tmp
     assert local.resolved_database_url == f"sqlite:///{tmp_path.resolve()}/otvet.db"
 
 
-def test_plugin_sections_are_validated_by_the_plugins_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    class Greeting(BaseModel):
-        greeting: str = "hi"
+class Greeting(BaseModel):
+    class Loud(BaseModel):
         times: int = 1
 
-    monkeypatch.setenv("OTVET_PLUGIN_SETTINGS__GREETER__TIMES", "3")
+    greeting: str = "hi"
+    times: int = 1
+    loud: Loud = Field(default_factory=Loud)
+
+
+def test_a_plugins_settings_come_from_its_own_prefix_typed_by_its_model(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OTVET_GREETER__TIMES", "3")
+    monkeypatch.setenv("OTVET_GREETER__LOUD__TIMES", "2")
     settings = Settings(_env_file=None)
-    assert settings.for_plugin("greeter", Greeting) == Greeting(times=3)
+    read = settings.for_plugin("greeter", Greeting)
+    assert type(read) is Greeting
+    assert read == Greeting(times=3, loud=Greeting.Loud(times=2))
     assert settings.for_plugin("absent", Greeting) == Greeting()
-    monkeypatch.setenv("OTVET_PLUGIN_SETTINGS__GREETER__TIMES", "many")
-    with pytest.raises(ValidationError, match="times"):
+    monkeypatch.setenv("OTVET_GREETER__TIMES", "many")
+    with pytest.raises(ValidationError, match=r"Greeting\ntimes"):
         Settings(_env_file=None).for_plugin("greeter", Greeting)
+
+
+def test_a_plugins_settings_in_otvet_toml_and_the_older_section_rank_below_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "otvet.toml"
+    config.write_text('[greeter]\ngreeting = "privet"\ntimes = 2\n[greeter.loud]\n', encoding="utf-8")
+    monkeypatch.setenv("OTVET_CONFIG_FILE", str(config))
+    monkeypatch.setenv("OTVET_PLUGIN_SETTINGS__GREETER__GREETING", "older")
+    monkeypatch.setenv("OTVET_PLUGIN_SETTINGS__GREETER__LOUD__TIMES", "5")
+    assert Settings(_env_file=None).for_plugin("greeter", Greeting) == Greeting(
+        greeting="privet", times=2, loud=Greeting.Loud(times=5)
+    )
+    monkeypatch.setenv("OTVET_GREETER__TIMES", "7")
+    (tmp_path / ".env").write_text("OTVET_GREETER__GREETING=from-dotenv\n", encoding="utf-8")
+    assert Settings().for_plugin("greeter", Greeting) == Greeting(
+        greeting="from-dotenv", times=7, loud=Greeting.Loud(times=5)
+    )
 
 
 @pytest.mark.parametrize("value", ["-1", "70000", "port"])

@@ -67,7 +67,7 @@ def test_the_allow_list_can_leave_the_plugin_out(plugin_site: Path, tmp_path: Pa
 def test_the_plugin_adds_a_command_that_reads_its_own_typed_settings(
     plugin_site: Path, tmp_path: Path
 ) -> None:
-    env = env_with_plugin(tmp_path, plugin_site, OTVET_PLUGIN_SETTINGS__EXAMPLE__GREETING="Privet")
+    env = env_with_plugin(tmp_path, plugin_site, OTVET_EXAMPLE__GREETING="Privet")
     result = run_otvet("example-greet", "Ann", env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "Privet, Ann!"
@@ -76,7 +76,9 @@ def test_the_plugin_adds_a_command_that_reads_its_own_typed_settings(
 
 
 async def test_the_plugin_adds_a_graphql_field(plugin_site: Path, tmp_path: Path) -> None:
-    env = env_with_plugin(tmp_path, plugin_site, OTVET_PLUGIN_SETTINGS__EXAMPLE__GREETING="Hi")
+    config = tmp_path / "otvet.toml"
+    config.write_text('[example]\ngreeting = "Hi"\n', encoding="utf-8")
+    env = env_with_plugin(tmp_path, plugin_site, OTVET_CONFIG_FILE=str(config))
     async with service("serve", env, tmp_path, ready_path="/readyz") as serve, httpx.AsyncClient() as client:
         body = {"query": 'query Greet { exampleGreeting(name: "Ann") }', "operationName": "Greet"}
         response = await client.post(f"{serve.base}/graphql", json=body)
