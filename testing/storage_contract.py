@@ -58,6 +58,9 @@ class ConversationContract:
         assert created == again == renamed
         assert (created.channel, created.external_id, created.language) == ("telegram", "42", None)
         assert other_channel.id != created.id
+        conversation = await store.current_conversation(created.id, "private")
+        summary = await store.get_conversation(conversation.id)
+        assert summary is not None and summary.display_name == "Anna"  # the newest name is kept
 
     async def test_first_messages_at_once_create_one_user(self, store: Store) -> None:
         users = await asyncio.gather(*(store.get_or_create_user("telegram", "7") for _ in range(8)))

@@ -10,14 +10,14 @@ import httpx
 import pytest
 
 from tests.support.cli import clean_env, run_otvet
-from tests.support.plugins import pip_install
+from tests.support.plugins import FIXTURES, pip_install
 from tests.support.server import service
 
 
 @pytest.fixture(scope="module")
 def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The example plugin installed with pip into a folder of its own (no network: no build isolation)."""
-    return pip_install("otvet-example-plugin", tmp_path_factory.mktemp("site"))
+    return pip_install(FIXTURES / "otvet-example-plugin", tmp_path_factory.mktemp("site"))
 
 
 def env_with_plugin(tmp_path: Path, site: Path, **extra: str) -> dict[str, str]:

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import clean_env, run_otvet
-from tests.support.plugins import pip_install
+from tests.support.plugins import FIXTURES, pip_install
 
 
 @pytest.fixture(scope="module")
 def store_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return pip_install("otvet-memory-store", tmp_path_factory.mktemp("site"))
+    return pip_install(FIXTURES / "otvet-memory-store", tmp_path_factory.mktemp("site"))
 
 
 def env_with_backend(tmp_path: Path, site: Path, **extra: str) -> dict[str, str]:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.plugins import pip_install
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -56,25 +58,7 @@ def test_the_wheel_installs_only_the_otvet_namespace(wheel: Path) -> None:
 
 
 def test_the_installed_wheel_answers_a_question(wheel: Path, tmp_path: Path) -> None:
-    target = tmp_path / "site"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-index",
-            "--target",
-            str(target),
-            str(wheel),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    target = pip_install(wheel, tmp_path / "site")
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTVET_")}
     env.update({"PYTHONPATH": str(target), "OTVET_DATA_DIR": str(tmp_path / "data"), "OTVET_PLUGINS": "[]"})
     code = (

@@ -1,4 +1,5 @@
-"""The Tortoise store against the Store contract, on SQLite and PostgreSQL, and its migrations."""
+"""The Tortoise store beyond the contract suite (tests/plugins/test_storage_contract.py runs that on SQLite
+and PostgreSQL): its rows, its knowledge versions and chunks, its connections and its migrations."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 from tortoise.exceptions import IntegrityError
 
 from otvet.core.store import NewChunk, NotFound
-from otvet.core.types import HistoryMessage, SourceRef, Usage
+from otvet.core.types import SourceRef, Usage
 from otvet.plugins.storage import migrations, plugin, schema
 from otvet.plugins.storage.chunks import INSERT_BATCH
 from otvet.plugins.storage.config import APP_LABEL, MIGRATIONS_MODULE, MODELS_MODULE, collect_model_apps
@@ -134,17 +135,6 @@ async def all_users(store: TortoiseStore) -> list[User]:
 # --- users and conversations --------------------------------------------------------------------------------
 
 
-async def test_get_or_create_user_is_idempotent_and_keeps_the_name_fresh(store: TortoiseStore) -> None:
-    created = await store.get_or_create_user("telegram", "42", "Ann")
-    again = await store.get_or_create_user("telegram", "42")
-    renamed = await store.get_or_create_user("telegram", "42", "Anna")
-    other_channel = await store.get_or_create_user("graphql", "42")
-    assert created == again == renamed
-    assert created.language is None
-    assert other_channel.id != created.id
-    assert (await User.get(id=created.id)).display_name == "Anna"
-
-
 async def test_first_messages_at_once_create_one_user(store: TortoiseStore) -> None:
     users = await asyncio.gather(*(store.get_or_create_user("telegram", "7") for _ in range(8)))
     assert len({user.id for user in users}) == 1
@@ -157,30 +147,6 @@ async def test_channel_and_external_id_are_unique(store: TortoiseStore) -> None:
         await User.create(channel="telegram", external_id="1")
 
 
-async def test_set_user_language(store: TortoiseStore) -> None:
-    user = await store.get_or_create_user("telegram", "42")
-    await store.set_user_language(user.id, "ru")
-    assert (await store.get_or_create_user("telegram", "42")).language == "ru"
-    await store.set_user_language(user.id, None)
-    assert (await store.get_or_create_user("telegram", "42")).language is None
-
-
-async def test_current_conversation_is_reused_per_chat_until_reset(store: TortoiseStore) -> None:
-    user = await store.get_or_create_user("telegram", "42")
-    first = await store.current_conversation(user.id, "private")
-    assert await store.current_conversation(user.id, "private") == first
-    assert first.user_id == user.id and first.chat_id == "private"
-    group = await store.current_conversation(user.id, "group-1")
-    assert group.id != first.id
-
-    assert await store.reset_conversation(user.id, "private") is True
-    assert await store.reset_conversation(user.id, "private") is False  # nothing open any more
-    fresh = await store.current_conversation(user.id, "private")
-    assert fresh.id not in (first.id, group.id)
-    assert await store.current_conversation(user.id, "group-1") == group  # other chats are untouched
-    assert await store.reset_conversation(user.id, "never-used") is False
-
-
 async def test_concurrent_first_turns_share_one_open_conversation(store: TortoiseStore) -> None:
     user = await store.get_or_create_user("telegram", "42")
     conversations = await asyncio.gather(*(store.current_conversation(user.id, "private") for _ in range(8)))
@@ -189,36 +155,6 @@ async def test_concurrent_first_turns_share_one_open_conversation(store: Tortois
 
 
 # --- messages and feedback ----------------------------------------------------------------------------------
-
-
-async def test_messages_round_trip_every_field(store: TortoiseStore) -> None:
-    user = await store.get_or_create_user("telegram", "42")
-    conversation = await store.current_conversation(user.id, "private")
-    question = await store.add_message(conversation.id, "user", "Когда вы открыты?", language="ru")
-    sources = (SourceRef("FAQ", source_id=3, chunk_id=9, section="Часы работы"), SourceRef("Guide"))
-    answer = await store.add_message(
-        conversation.id,
-        "assistant",
-        "С 9 до 18.",
-        language="ru",
-        sources=sources,
-        latency_ms=120,
-        usage=Usage(prompt_tokens=50, completion_tokens=7),
-        provider="extractive",
-    )
-    stored = await store.messages(conversation.id)
-    assert [m.id for m in stored] == [question, answer]
-    asked, answered = stored
-    assert (asked.role, asked.text, asked.language, asked.status) == ("user", "Когда вы открыты?", "ru", "ok")
-    assert (asked.sources, asked.usage, asked.latency_ms, asked.provider) == ((), Usage(), None, None)
-    assert answered.sources == sources
-    assert answered.usage == Usage(prompt_tokens=50, completion_tokens=7)
-    assert (answered.latency_ms, answered.provider) == (120, "extractive")
-    assert answered.conversation_id == conversation.id
-    assert answered.created_at.tzinfo is not None
-
-    await store.set_message_status(question, "cancelled")
-    assert (await store.messages(conversation.id))[0].status == "cancelled"
 
 
 async def assert_stored_alike(
@@ -285,64 +221,6 @@ async def test_users_conversations_and_messages_are_stored_exactly_as_the_orm_st
             **extra,
         )
         await assert_stored_alike(Message, ours, orm.id, "created_at")
-
-
-async def test_history_is_the_newest_answered_messages_oldest_first(store: TortoiseStore) -> None:
-    user = await store.get_or_create_user("telegram", "42")
-    conversation = await store.current_conversation(user.id, "private")
-    other = await store.current_conversation(user.id, "elsewhere")
-    await store.add_message(other.id, "user", "not this conversation")
-    turns = [
-        ("user", "q1", "ok"),
-        ("assistant", "a1", "ok"),
-        ("user", "q2", "failed"),
-        ("user", "q3", "ok"),
-        ("assistant", "a3", "ok"),
-        ("user", "q4", "ok"),
-    ]
-    ids = {}
-    for role, text, status in turns:
-        ids[text] = await store.add_message(conversation.id, role, text, status=status)  # type: ignore[arg-type]
-    await store.set_message_status(ids["q4"], "cancelled")
-
-    assert await store.history(conversation.id, 10) == [
-        HistoryMessage("user", "q1"),
-        HistoryMessage("assistant", "a1"),
-        HistoryMessage("user", "q3"),
-        HistoryMessage("assistant", "a3"),
-    ]
-    assert await store.history(conversation.id, 2) == [
-        HistoryMessage("user", "q3"),
-        HistoryMessage("assistant", "a3"),
-    ]
-    assert await store.history(conversation.id, 0) == []
-
-
-async def test_history_starts_empty_after_reset(store: TortoiseStore) -> None:
-    user = await store.get_or_create_user("telegram", "42")
-    old = await store.current_conversation(user.id, "private")
-    await store.add_message(old.id, "user", "hello")
-    await store.reset_conversation(user.id, "private")
-    new = await store.current_conversation(user.id, "private")
-    assert await store.history(new.id, 10) == []
-    assert await store.history(old.id, 10) == [HistoryMessage("user", "hello")]
-
-
-async def test_feedback(store: TortoiseStore) -> None:
-    user = await store.get_or_create_user("telegram", "42")
-    conversation = await store.current_conversation(user.id, "private")
-    message = await store.add_message(conversation.id, "assistant", "answer")
-    other = await store.get_or_create_user("telegram", "43")
-    first = await store.add_feedback(message, user.id, 1)
-    # Changing one's mind replaces the rating instead of adding a second one.
-    assert await store.add_feedback(message, user.id, -1, "wrong hours") == first
-    assert await store.add_feedback(message, other.id, 1) != first
-    rows = await Feedback.filter(message_id=message).order_by("id").values_list("user_id", "value", "comment")
-    assert rows == [(user.id, -1, "wrong hours"), (other.id, 1, "")]
-    with pytest.raises(ValueError, match="-1 or"):
-        await store.add_feedback(message, user.id, 5)
-    with pytest.raises(NotFound, match="message"):
-        await store.add_feedback(message + 1000, user.id, 1)
 
 
 # --- sources and versions -----------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Install a plugin from tests/fixtures as a user installs one: with pip, into a folder of its own."""
+"""Install a package (a plugin from tests/fixtures, Otvet's wheel) as a user would: with pip, into a folder
+of its own."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from pathlib import Path
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
-def pip_install(name: str, target: Path) -> Path:
-    """Install the fixture project ``tests/fixtures/<name>`` into ``target`` (no network, no build isolation:
-    setuptools comes from this environment) and return ``target``, to put on PYTHONPATH."""
+def pip_install(source: Path, target: Path) -> Path:
+    """Install ``source`` (a project folder or a wheel) into ``target`` without its dependencies, the network
+    or build isolation (setuptools comes from this environment); ``target``, to put on PYTHONPATH."""
     subprocess.run(
         [
             sys.executable,
@@ -24,11 +25,11 @@ def pip_install(name: str, target: Path) -> Path:
             "--no-index",
             "--target",
             str(target),
-            str(FIXTURES / name),
+            str(source),
         ],
         check=True,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=300,
     )
     return target
