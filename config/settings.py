@@ -15,6 +15,7 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -39,6 +40,18 @@ def env_list(value: Any) -> Any:
                 # Pydantic reports a ValueError as a validation error naming the setting; not this one.
                 raise ValueError("is a JSON list nested too deeply") from None
         return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def http_url(value: str) -> str:
+    """A server's URL as a setting gives it: empty, or ``http(s)://host[...]``; anything else is refused
+    now rather than found out at the first request."""
+    value = value.strip()
+    if not value:
+        return value
+    parsed = urlsplit(value)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ValueError(f"{value!r} is not an http:// or https:// URL with a host")
     return value
 
 
@@ -146,6 +159,8 @@ class OpenAISettings(BaseModel):
     #: Seconds between two looks at a running fine-tuning job: it takes minutes to hours.
     fine_tune_poll_seconds: float = Field(30.0, gt=0)
 
+    _base_url = field_validator("base_url")(http_url)
+
     @property
     def configured(self) -> bool:
         """True when there is something to talk to: a key, or a server of one's own."""
@@ -229,6 +244,8 @@ class TelegramSettings(BaseModel):
     #: The Bot API server (change for a self-hosted Bot API server, or a fake one in tests).
     base_url: str = "https://api.telegram.org/bot"
     base_file_url: str = "https://api.telegram.org/file/bot"
+
+    _urls = field_validator("base_url", "base_file_url")(http_url)
 
     @field_validator("allowed_user_ids", "allowed_chat_ids", "admin_user_ids", mode="before")
     @classmethod

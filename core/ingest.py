@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from otvet.core.knowledge import IngestReport, NewSource
-from otvet.core.sources import SourceError, SourceType, storable, storable_text
+from otvet.core.sources import (
+    SourceError,
+    SourceType,
+    listening_to_progress,
+    stop_listening,
+    storable,
+    storable_text,
+)
 
 if TYPE_CHECKING:
     from otvet.core.app import Otvet
@@ -45,25 +52,44 @@ def source_type_for(path: Path, source_types: Iterable[SourceType]) -> SourceTyp
     return None
 
 
-def expand(paths: Sequence[Path], source_types: Sequence[SourceType]) -> tuple[list[Path], list[str]]:
-    """Files to ingest (directories walked recursively, unknown kinds skipped) and problems found."""
-    files: list[Path] = []
+def expand(
+    paths: Sequence[Path], source_types: Sequence[SourceType]
+) -> tuple[list[tuple[Path, Path]], list[str]]:
+    """Files to ingest, each with the argument it was found under (directories walked recursively, unknown
+    kinds skipped), and problems found."""
+    files: list[tuple[Path, Path]] = []
     problems: list[str] = []
     for path in paths:
         if path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.is_file() and source_type_for(p, source_types))
             if not found:
                 problems.append(f"{path}: no files of a known kind in this folder")
-            files.extend(found)
+            files.extend((file, path) for file in found)
         elif path.is_file():
             if source_type_for(path, source_types) is None:
                 known = ", ".join(sorted({e for t in source_types for e in t.extensions}))
                 problems.append(f"{path}: unknown kind of file (known: {known})")
             else:
-                files.append(path)
+                files.append((path, path))
         else:
             problems.append(f"{path}: no such file or folder")
     return files, problems
+
+
+def source_name(file: Path, argument: Path, root: Path, base_name: str | None = None) -> str:
+    """The name a file's source is stored under, the same however the admin types the path.
+
+    Inside ``root`` (the current folder): its path from there (``docs/billing.md``). Elsewhere: the folder
+    given and the path below it (``my-docs/billing.md``), or the file's own name when a file was given, so
+    an absolute path never reaches API clients. ``base_name`` stands for the folder (or file) given.
+    """
+    resolved, given = file.resolve(), argument.resolve()
+    below = PurePosixPath(*resolved.relative_to(given).parts) if given != resolved else None
+    if base_name:
+        return str(PurePosixPath(base_name, below)) if below else base_name
+    if resolved.is_relative_to(root):
+        return str(PurePosixPath(*resolved.relative_to(root).parts))
+    return str(PurePosixPath(given.name, below)) if below else given.name
 
 
 def parse_file(path: Path, source_type: SourceType, name: str) -> NewSource:
@@ -82,6 +108,13 @@ def parse_data(data: bytes, source_type: SourceType, name: str) -> NewSource:
     if parsed.is_empty:
         raise SourceError("has nothing to learn from", origin=name)
     return NewSource.from_bytes(name, source_type.name, parsed, data)
+
+
+def _progress_of(name: str, detail: Callable[[str], None]) -> Callable[[int, int, str], None]:
+    def listener(done: int, total: int, unit: str) -> None:
+        detail(f"{name}: {unit} {done} of {total}")
+
+    return listener
 
 
 def is_url(text: str) -> bool:
@@ -129,24 +162,28 @@ async def ingest_paths(
     *,
     urls: Sequence[str] = (),
     progress: Callable[[int, int], None] | None = None,
+    detail: Callable[[str], None] | None = None,
     note: str = "",
     base: Path | None = None,
     prefix: str = "",
+    base_name: str | None = None,
 ) -> IngestReport:
     """Parse every file under ``paths`` and every web page in ``urls``; add them to the knowledge base as one
     batch.
 
-    Web pages are named by their URL as given. Files are named ``prefix`` + their path relative to ``base``
-    (default: the current directory), so ingesting the same file or URL again updates it instead of adding a
-    copy. Raises :class:`IngestProblems`.
+    Web pages are named by their URL as given. Files are named ``prefix`` + :func:`source_name` (relative to
+    ``base``, default the current directory, else to the folder given; ``base_name`` in place of that
+    folder), so ingesting the same file or URL again updates it instead of adding a copy. Raises
+    :class:`IngestProblems`.
     """
     source_types = [otvet.source_types.get(name) for name in otvet.source_types]
     files, problems = expand(paths, source_types)
     parsed: list[NewSource] = []
     root = (base or Path.cwd()).resolve()
-    for done, path in enumerate(files, 1):
-        resolved = path.resolve()
-        name = prefix + (str(resolved.relative_to(root)) if resolved.is_relative_to(root) else str(resolved))
+    if progress:
+        progress(0, len(files) + len(urls))  # the bar appears before the first (maybe long) file
+    for done, (path, argument) in enumerate(files, 1):
+        name = prefix + source_name(path, argument, root, base_name)
         source_type = source_type_for(path, source_types)
         assert source_type is not None
         if storable_text(name) != name:
@@ -155,12 +192,18 @@ async def ingest_paths(
             shown = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
             problems.append(f"{shown}: the file name is not UTF-8 text; rename the file")
         else:
+            # A long file says how far its parser has got (pages of a PDF): "manual.pdf: page 450 of 900".
+            listener = _progress_of(name, detail) if detail else None
+            token = listening_to_progress(listener)
             try:
+                # to_thread copies this context, listener included, into the parsing thread.
                 parsed.append(await asyncio.to_thread(parse_file, path, source_type, name))
             except SourceError as exc:
                 problems.append(str(exc))
             except OSError as exc:
                 problems.append(f"{name}: cannot be read ({exc.strerror or exc})")
+            finally:
+                stop_listening(token)
         if progress:
             progress(done, len(files) + len(urls))
     for done, url in enumerate(urls, len(files) + 1):

@@ -508,9 +508,28 @@ class KnowledgeBase:
         if version.status in ("building", "failed"):
             raise ValueError(f"knowledge version {version_id} is {version.status}: it cannot be activated")
         version = await store.activate_version(version.id)
+        dropped = await self._keep_only_sources_of(version)
         await self.refresh(force=True)
-        log.info("rolled back to knowledge version %d", version.id)
+        log.info(
+            "rolled back to knowledge version %d%s",
+            version.id,
+            f"; sources it did not have left the working set: {', '.join(dropped)}" if dropped else "",
+        )
         return version
+
+    async def _keep_only_sources_of(self, version: VersionRecord) -> list[str]:
+        """Make ``version``'s sources the working set: a version is a set of sources, and rolling back to it
+        means the next build starts from that set, not from everything stored since. Returns the names of
+        the stored sources removed (newer versions keep their copies). A source the version had that was
+        removed since cannot come back: its text lives only in the version's chunks."""
+        store = self.otvet.store
+        kept: set[int] = set()
+        async for batch in store.iter_chunks(version.id):
+            kept.update(c.source.source_id for c in batch if c.source.source_id is not None)
+        dropped = [s.name for s in await store.list_sources() if s.id not in kept]
+        if dropped:
+            await store.delete_sources(dropped)
+        return sorted(dropped)
 
     async def _version(self, version_id: int) -> VersionRecord:
         version = await self.otvet.store.get_version(version_id)

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 _context: ContextVar[dict[str, Any] | None] = ContextVar("otvet_log_context", default=None)
 #: Libraries whose routine lines stay at WARNING unless the level is DEBUG.
 NOISY_LOGGERS = ("tortoise", "aiosqlite", "asyncpg", "httpx", "httpx2", "httpcore", "httpcore2")
+#: Parsers that warn about every flaw of a file they read anyway ("EOF marker not found"): only their
+#: errors are news, unless debugging. A file they cannot read is reported by its source type.
+PARSER_LOGGERS = ("pypdf",)
 MASK = "***"
 #: Credentials in URLs (``scheme://user:password@host``) and bearer tokens, masked even when not configured.
 _URL_PASSWORD = re.compile(r"(?<=://)([^:/@\s]*):([^@/\s]+)@")
@@ -116,13 +119,19 @@ class Redactor:
 
 
 class TextFormatter(logging.Formatter):
-    """``time LEVEL logger: message [key=value ...]``, secrets masked."""
+    """``time LEVEL logger: message [key=value ...]``, secrets masked. Without ``tracebacks`` (a one-shot
+    command, not debugging) an exception is its type and message on the same line, not a traceback."""
 
-    def __init__(self, redact: Redactor) -> None:
+    def __init__(self, redact: Redactor, *, tracebacks: bool = True) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
         self.redact = redact
+        self.tracebacks = tracebacks
 
     def format(self, record: logging.LogRecord) -> str:
+        if record.exc_info and not self.tracebacks:
+            exc = record.exc_info[1]
+            record = logging.makeLogRecord({**record.__dict__, "exc_info": None, "exc_text": None})
+            record.msg, record.args = f"{record.getMessage()} ({type(exc).__name__}: {exc})", None
         line = super().format(record)
         context = getattr(record, "otvet", None) or {}
         if context:
@@ -172,12 +181,15 @@ def configure_logging(
     secrets: Iterable[str] = (),
     service: str = "cli",
     stream: TextIO | None = None,
+    tracebacks: bool = True,
 ) -> None:
-    """Send every logger's lines to ``stream`` (stderr) in ``fmt`` (``text`` or ``json``) at ``level``."""
+    """Send every logger's lines to ``stream`` (stderr) in ``fmt`` (``text`` or ``json``) at ``level``;
+    ``tracebacks=False`` keeps each text line one line (an exception's type and message only)."""
     redact = Redactor(secrets)
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(_ContextFilter())
-    handler.setFormatter(JsonFormatter(redact, service) if fmt == "json" else TextFormatter(redact))
+    text = TextFormatter(redact, tracebacks=tracebacks or level.upper() == "DEBUG")
+    handler.setFormatter(JsonFormatter(redact, service) if fmt == "json" else text)
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
@@ -186,6 +198,8 @@ def configure_logging(
     debugging = level.upper() == "DEBUG"
     for noisy in NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.DEBUG if debugging else logging.WARNING)
+    for parser in PARSER_LOGGERS:
+        logging.getLogger(parser).setLevel(logging.DEBUG if debugging else logging.ERROR)
     # Otvet writes its own access line (frontends/middleware.py) without query strings, which can carry
     # tokens; uvicorn's would repeat it with them.
     logging.getLogger("uvicorn.access").disabled = True

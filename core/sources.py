@@ -5,10 +5,11 @@ from __future__ import annotations
 import codecs
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 class SourceError(ValueError):
@@ -50,6 +51,30 @@ class ParsedSource:
     @property
     def is_empty(self) -> bool:
         return not any(s.text.strip() for s in self.sections) and not self.qa_pairs
+
+
+#: Who hears how far the parser of the file being ingested has got (set by core/ingest.py around a parse).
+_PARSE_PROGRESS: ContextVar[Callable[[int, int, str], None] | None] = ContextVar(
+    "parse_progress", default=None
+)
+
+
+def report_progress(done: int, total: int, unit: str) -> None:
+    """For a source type's ``parse``: ``done`` of ``total`` ``unit``s (pages, sections) read so far, shown
+    to the admin while a long file is parsed. Costs nothing when nobody listens."""
+    listener = _PARSE_PROGRESS.get()
+    if listener is not None:
+        listener(done, total, unit)
+
+
+def listening_to_progress(listener: Callable[[int, int, str], None] | None) -> Token[Any]:
+    """Send :func:`report_progress` of parses started in this context to ``listener`` (reset the token
+    after)."""
+    return _PARSE_PROGRESS.set(listener)
+
+
+def stop_listening(token: Token[Any]) -> None:
+    _PARSE_PROGRESS.reset(token)
 
 
 class SourceType(ABC):

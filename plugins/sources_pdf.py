@@ -27,6 +27,7 @@ from otvet.core.sources import (
     Section,
     SourceError,
     SourceType,
+    report_progress,
     title_from_name,
 )
 from otvet.plugins.sources_text import unwrap
@@ -79,11 +80,13 @@ class PdfSource(DocumentSource):
                 self._decrypt(reader, origin)
             pages = []
             unpacked = 0
-            for page in reader.pages:
+            total = len(reader.pages)
+            for number, page in enumerate(reader.pages, 1):
                 contents = page.get_contents()
                 unpacked += len(contents.get_data()) if contents is not None else 0
                 _bomb_check(unpacked, len(data), origin)  # before the costly part: extracting the text
                 pages.append(page.extract_text() or "")
+                report_progress(number, total, "page")
             metadata = reader.metadata
             title = str(metadata.title or "").strip() if metadata else ""
             declared = reader.trailer["/Root"].get("/Lang")

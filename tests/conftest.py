@@ -22,7 +22,10 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     for name in list(os.environ):
         if name.startswith("OTVET_") and not name.startswith("OTVET_TEST_"):
             monkeypatch.delenv(name)
-    monkeypatch.setenv("OTVET_CONFIG_FILE", str(tmp_path / "absent.toml"))
+    # An empty config file of the test's own (naming a missing one is an error the CLI reports).
+    empty = tmp_path / "empty-otvet.toml"
+    empty.write_bytes(b"")
+    monkeypatch.setenv("OTVET_CONFIG_FILE", str(empty))
 
 
 @pytest.fixture(autouse=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import errno
 import getpass
 import re
 import socket
@@ -20,12 +22,17 @@ from otvet.core.ingest import IngestProblems, ingest_paths, is_url
 from otvet.core.plugins import plugin_infos
 from otvet.core.store import UsageRow
 from otvet.core.types import Delta, Failure, Final, Turn
-from otvet.frontends.cli.main import Context, cli, echo_json, pass_context, run
+from otvet.frontends.cli.main import Context, cli, echo_json, pass_context, redact, run
 
 
 @cli.command()
 @click.option("--host", default=None, help="Interface to listen on (default: OTVET_HOST, 127.0.0.1).")
-@click.option("--port", default=None, type=int, help="Port to listen on (default: OTVET_PORT, 8000).")
+@click.option(
+    "--port",
+    default=None,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on (default: OTVET_PORT, 8000; 0 picks a free one).",
+)
 @pass_context
 def serve(context: Context, host: str | None, port: int | None) -> None:
     """Run everything in one process: the HTTP API, every enabled frontend, background jobs and, with a
@@ -37,7 +44,12 @@ def serve(context: Context, host: str | None, port: int | None) -> None:
 
 @cli.command()
 @click.option("--host", default=None, help="Interface to listen on (default: OTVET_HOST, 127.0.0.1).")
-@click.option("--port", default=None, type=int, help="Port to listen on (default: OTVET_PORT, 8000).")
+@click.option(
+    "--port",
+    default=None,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on (default: OTVET_PORT, 8000; 0 picks a free one).",
+)
 @click.option(
     "--workers",
     default=None,
@@ -64,26 +76,60 @@ def serve_http(context: Context, host: str | None, port: int | None, *, jobs: bo
         check_tls(settings)
     except TlsConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    probe_database(context)
     scheme = "https" if settings.tls.enabled else "http"
-    if workers == 1:
-        where = f"{scheme}://{host}:{port}" if port else f"{host}, on a free port (uvicorn names it below)"
-        click.echo(f"Otvet ({context.service}) is serving on {where}", err=True)
-        if not _serve_one(context, host, port, jobs=jobs):
-            sys.exit(3)  # uvicorn has logged why (a port in use, a failed start)
-        return
     from otvet.frontends.workers import Supervisor, bind
 
+    # Bound here, before saying where: a port in use is one clear line, and port 0 prints the port chosen.
     try:
         sock = bind(host, port)
     except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from None
+        raise click.ClickException(listen_error(host, port, exc)) from None
     where = f"{scheme}://{host}:{sock.getsockname()[1]}"
+    if workers == 1:
+        click.echo(f"Otvet ({context.service}) is serving on {where}", err=True)
+        if not _serve_one(context, host, port, jobs=jobs, sock=sock):
+            sys.exit(3)  # the log says why (a failed start)
+        return
     click.echo(f"Otvet ({context.service}) is serving on {where} with {workers} workers", err=True)
 
     def serve(sock: socket.socket, ready: Callable[[], None]) -> int:
         return 0 if _serve_one(context, host, port, jobs=jobs, sock=sock, on_started=ready) else 3
 
     sys.exit(Supervisor(workers, sock, serve).run())
+
+
+def probe_database(context: Context) -> None:
+    """Open and close the database once before serving: unreachable, or a wrong password, is then the same
+    one line as for any command, not a traceback from the server's start-up."""
+    from otvet.core.storage import compose_store
+
+    async def probe() -> None:
+        store = compose_store(context.otvet)  # a store of its own: the server's opens in its event loop
+        try:
+            await store.connect()
+        except Exception as exc:
+            raise click.ClickException(
+                f"Otvet could not open the database at {redact(context.settings.resolved_database_url)}: "
+                f"{exc or type(exc).__name__}"
+            ) from None
+        await store.close()
+
+    asyncio.run(probe())
+
+
+def listen_error(host: str, port: int, exc: OSError) -> str:
+    """Why ``host:port`` cannot be listened on, and what to do, in one line."""
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} on {host} is already in use (another Otvet, or another program): "
+            "choose another with --port or OTVET_PORT"
+        )
+    if exc.errno == errno.EACCES:
+        return f"listening on port {port} needs privileges this user lacks: use a port above 1023"
+    if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
+        return f"cannot listen on {host!r}: this machine has no such address (set --host or OTVET_HOST)"
+    return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
 
 
 def _serve_one(
@@ -168,8 +214,14 @@ def ask(
 @cli.command()
 @click.argument("sources", nargs=-1, required=True)
 @click.option("--note", default="", help="A note stored with the new knowledge version.")
+@click.option(
+    "--name",
+    "base_name",
+    default=None,
+    help="Name the sources NAME/<path inside the folder given> (NAME for one file) instead of by their path.",
+)
 @pass_context
-def ingest(context: Context, sources: tuple[str, ...], note: str) -> None:
+def ingest(context: Context, sources: tuple[str, ...], note: str, base_name: str | None) -> None:
     """Add training data: Markdown, text, HTML, PDF, Word, CSV/JSON/YAML Q&A files, folders of them, or web
     pages (http:// or https:// URLs).
 
@@ -180,11 +232,23 @@ def ingest(context: Context, sources: tuple[str, ...], note: str) -> None:
     context.settings.load_demo = False
     urls = [source.strip() for source in sources if is_url(source)]
     paths = [Path(source) for source in sources if not is_url(source)]
+    if base_name is not None and (len(paths) != 1 or urls):
+        raise click.BadParameter(
+            "names the sources of one file or folder: give exactly one", param_hint="--name"
+        )
 
     async def work(otvet: Otvet) -> None:
         bar = _Progress("Parsing")
         try:
-            report = await ingest_paths(otvet, paths, urls=urls, note=note, progress=bar.update)
+            report = await ingest_paths(
+                otvet,
+                paths,
+                urls=urls,
+                note=note,
+                progress=bar.update,
+                detail=bar.detail,
+                base_name=base_name,
+            )
         finally:
             bar.close()
         for label, names in (
@@ -397,10 +461,22 @@ class _Progress:
 
     def update(self, done: int, total: int) -> None:
         if self._bar is None:
-            self._bar = click.progressbar(length=total, label=self.label, file=sys.stderr, show_pos=True)
+            self._bar = click.progressbar(
+                length=total,
+                label=self.label,
+                file=sys.stderr,
+                show_pos=True,
+                item_show_func=lambda item: item,
+            )
             self._bar.__enter__()
-        self._bar.update(done - self._done)
+        self._bar.update(done - self._done, current_item="")
         self._done = done
+
+    def detail(self, text: str) -> None:
+        """How far the file being read has got ("manual.pdf: page 450 of 900"), beside the bar."""
+        if self._bar is None:
+            return
+        self._bar.update(0, current_item=text)
 
     def close(self) -> None:
         if self._bar is not None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
 import sys
+import tomllib
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -15,7 +17,8 @@ import pluggy
 from pydantic import ValidationError
 
 from otvet import __version__
-from otvet.config.settings import Settings
+from otvet.config.check import setting_warnings
+from otvet.config.settings import Settings, config_file
 from otvet.core.app import Otvet
 from otvet.core.lifecycle import Service
 from otvet.core.plugins import PluginLoadError, make_plugin_manager
@@ -131,8 +134,9 @@ def redact(url: str) -> str:
     default=None,
     help="Logging level (default: OTVET_LOG_LEVEL; one-shot commands only warn).",
 )
+@click.option("--debug", is_flag=True, help="Log everything and show tracebacks (same as --log-level DEBUG).")
 @click.pass_context
-def cli(ctx: click.Context, log_level: str | None) -> None:
+def cli(ctx: click.Context, log_level: str | None, debug: bool) -> None:
     """Otvet: a question-answering bot grounded in your knowledge base.
 
     Settings come from OTVET_* environment variables, a .env file or otvet.toml (see config/).
@@ -142,6 +146,9 @@ def cli(ctx: click.Context, log_level: str | None) -> None:
     settings = ctx.obj.settings
     service = ctx.invoked_subcommand if ctx.invoked_subcommand in LONG_RUNNING else "cli"
     ctx.obj.service = service
+    if ctx.invoked_subcommand not in (None, "config", "plugins"):
+        _note_new_data_folder(settings)
+    log_level = "DEBUG" if debug else log_level
     if log_level:
         settings.log_level = log_level.upper()
         configure_logging(log_level, settings, service)
@@ -153,16 +160,45 @@ def cli(ctx: click.Context, log_level: str | None) -> None:
         configure_logging(level, settings, service)
 
 
+def _note_new_data_folder(settings: Settings) -> None:
+    """Say so when the default data folder (``data`` here) does not exist: run from another folder, a
+    command would otherwise quietly start an empty knowledge base and conversations there."""
+    if "data_dir" in settings.model_fields_set or settings.data_dir.exists():
+        return
+    click.echo(
+        f"Note: no data folder at {settings.data_dir.resolve()}: starting a new, empty one. Run Otvet from "
+        "your project's folder, or set OTVET_DATA_DIR, to use an existing one.",
+        err=True,
+    )
+
+
 def load_settings() -> Settings:
+    """The settings, or one clear error per mistake: the variable's name as the user writes it, the config
+    file and where in it, a config file named but missing."""
+    path = config_file()
+    if os.environ.get("OTVET_CONFIG_FILE") and not path.is_file():
+        raise click.ClickException(
+            f"OTVET_CONFIG_FILE names {str(path)!r}, which is not a file: fix the path or unset it"
+        )
     try:
         return Settings()
     except ValidationError as exc:
-        lines = [f"  OTVET_{'__'.join(str(p).upper() for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
-        raise click.ClickException("invalid settings:\n" + "\n".join(lines)) from None
+        lines = [
+            f"OTVET_{'__'.join(str(p).upper() for p in e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
+        ]
+        if len(lines) == 1:
+            raise click.ClickException(f"invalid setting {lines[0]}") from None
+        raise click.ClickException("invalid settings:\n" + "\n".join(f"  {line}" for line in lines)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise click.ClickException(f"{path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot read the config file {path}: {exc.strerror or exc}") from None
 
 
 def configure_logging(level: str, settings: Settings | None = None, service: str = "cli") -> None:
-    """Logging as the settings ask (text or JSON), with every configured secret masked (core/logs.py)."""
+    """Logging as the settings ask (text or JSON), with every configured secret masked (core/logs.py).
+    One-shot commands log no tracebacks unless debugging: a user reads one line per problem."""
     from otvet.core import logs
 
     logs.configure_logging(
@@ -170,18 +206,26 @@ def configure_logging(level: str, settings: Settings | None = None, service: str
         fmt=settings.log_format if settings else "text",
         secrets=logs.settings_secrets(settings) if settings else (),
         service=service,
+        tracebacks=service != "cli",
     )
 
 
-def main(argv: list[str] | None = None) -> Any:
-    """Entry point of the ``otvet`` script: loads plugins' commands, then runs the CLI."""
+def load_commands() -> None:
+    """Import the modules whose commands join ``cli`` (plugins add theirs through ``register_commands``)."""
     from otvet.frontends.cli import (
         admin,  # noqa: F401  (otvet admin ..., otvet key ...)
         candidates,  # noqa: F401  (otvet candidates ...)
         commands,  # noqa: F401  (registers the built-in commands)
         jobs,  # noqa: F401  (otvet worker, otvet retrain, otvet jobs ...)
+        sources,  # noqa: F401  (otvet sources list|show|remove)
+        status,  # noqa: F401  (otvet config)
         versions,  # noqa: F401  (otvet versions, promote, rollback, checks ...)
     )
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Entry point of the ``otvet`` script: loads plugins' commands, then runs the CLI."""
+    load_commands()
 
     not_text = _not_utf8(sys.argv[1:] if argv is None else argv)
     if not_text:
@@ -190,13 +234,27 @@ def main(argv: list[str] | None = None) -> Any:
     try:
         context = Context(load_settings())
         context.pm.hook.register_commands(cli=cli)
+        # Settings Otvet would otherwise ignore without a word: a typo in a name is a warning naming the
+        # closest real one. Plugins' own sections (OTVET_<PLUGIN>__*) are theirs to read.
+        plugins = [name for name, plugin in context.pm.list_name_plugin() if plugin is not None]
+        for warning in setting_warnings(plugins):
+            click.echo(f"Warning: {warning}", err=True)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except PluginLoadError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)
-    return cli.main(args=argv, prog_name="otvet", obj=context)
+    try:
+        return cli.main(args=argv, prog_name="otvet", obj=context)
+    except Exception as exc:
+        # The last net: whatever no command turned into a clear error is still one line, not a traceback.
+        if context.settings.log_level.upper() == "DEBUG":
+            raise
+        click.echo(
+            f"Error: {type(exc).__name__}: {exc} (run again with --debug to see where it happened)", err=True
+        )
+        sys.exit(1)
 
 
 def _not_utf8(args: list[str]) -> str:

@@ -8,7 +8,7 @@ API replica and the Telegram service switch within ``OTVET_RETRIEVAL__REFRESH_SE
 from __future__ import annotations
 
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +18,7 @@ import click
 
 from otvet.core.app import Otvet
 from otvet.core.checks import CheckFileError, parse_checks, validate_check
-from otvet.core.store import CheckRecord, NotFound, VersionRecord
+from otvet.core.store import CheckRecord, NewCheck, NotFound, VersionRecord
 from otvet.frontends.cli.main import Context, cli, echo_json, echo_table, pass_context, run_on_store
 
 T = TypeVar("T")
@@ -107,8 +107,20 @@ def rollback(context: Context, version_id: int | None) -> None:
 
     A rollback is your decision, so it skips the evaluation gate.
     """
-    version = _run(context, lambda otvet: otvet.knowledge.rollback(version_id))
+
+    async def work(otvet: Otvet) -> tuple[Any, list[str]]:
+        before = {source.name for source in await otvet.store.list_sources()}
+        version = await otvet.knowledge.rollback(version_id)
+        after = {source.name for source in await otvet.store.list_sources()}
+        return version, sorted(before - after)
+
+    version, dropped = _run(context, work)
     click.echo(f"Rolled back: knowledge version {version.id} is active.")
+    if dropped:
+        # A version is a set of sources: the next ingest or retrain starts from this one's.
+        click.echo(f"Its sources are the working set again; {len(dropped)} it did not have were removed:")
+        for name in dropped:
+            click.echo(f"  removed   {name}")
 
 
 # --- the check set ------------------------------------------------------------------------------------------
@@ -157,8 +169,14 @@ def checks_add(
     check, problems = validate_check(question, source, answer, language, context.otvet.i18n.languages)
     if check is None:
         raise click.UsageError("; ".join(problems))
-    (added,) = _run(context, lambda otvet: otvet.store.add_checks([check]))
+
+    async def work(otvet: Otvet) -> tuple[Any, list[str]]:
+        (added,) = await otvet.store.add_checks([check])
+        return added, await _unknown_sources(otvet, [check])
+
+    added, unknown = _run(context, work)
     click.echo(f"Added check {added.id}.")
+    _warn_unknown(unknown)
 
 
 @checks.command("import")
@@ -178,14 +196,32 @@ def checks_import(context: Context, file: Path, replace: bool) -> None:
             click.echo(f"  {problem}", err=True)
         sys.exit(1)
 
-    async def work(otvet: Otvet) -> tuple[int, int]:
+    async def work(otvet: Otvet) -> tuple[int, int, list[str]]:
         removed = 0
         if replace:
             removed = await otvet.store.delete_checks([c.id for c in await otvet.store.list_checks()])
-        return removed, len(await otvet.store.add_checks(new))
+        return removed, len(await otvet.store.add_checks(new)), await _unknown_sources(otvet, new)
 
-    removed, added = _run(context, work)
+    removed, added, unknown = _run(context, work)
     click.echo(f"Added {added} checks" + (f" (removed {removed})." if replace else "."))
+    _warn_unknown(unknown)
+
+
+async def _unknown_sources(otvet: Otvet, new: Sequence[NewCheck]) -> list[str]:
+    """The expected sources of ``new`` that name no stored source (by name or title, as evaluation
+    matches them): such a check fails on every version until the source is ingested."""
+    known = {k.casefold() for s in await otvet.store.list_sources() for k in (s.name, s.title)}
+    wanted = {c.expected_source for c in new if c.expected_source}
+    return sorted(source for source in wanted if source.strip().casefold() not in known)
+
+
+def _warn_unknown(unknown: list[str]) -> None:
+    for source in unknown:
+        click.echo(
+            f"Warning: no source is named or titled {source!r} (see `otvet sources list`): checks expecting "
+            "it fail until it is ingested",
+            err=True,
+        )
 
 
 @checks.command("remove")

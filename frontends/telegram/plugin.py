@@ -289,11 +289,26 @@ def register_commands(cli: click.Group) -> None:
 
 
 def _require_token(work: Callable[[Otvet], Any]) -> Callable[[Otvet], Any]:
+    """``work`` once a token is set, with the Bot API's refusals and outages at start as one clear line."""
+
     async def checked(otvet: Otvet) -> Any:
-        if not otvet.settings.telegram.token.get_secret_value():
+        from telegram.error import InvalidToken, NetworkError
+
+        settings = otvet.settings.telegram
+        if not settings.token.get_secret_value():
             raise click.ClickException(
                 "OTVET_TELEGRAM__TOKEN is not set: create a bot with @BotFather and put its token there"
             )
-        return await work(otvet)
+        try:
+            return await work(otvet)
+        except InvalidToken:
+            raise click.ClickException(
+                "Telegram refused the bot token in OTVET_TELEGRAM__TOKEN: copy it again from @BotFather"
+            ) from None
+        except NetworkError as exc:  # TimedOut too: the Bot API could not be reached at all
+            raise click.ClickException(
+                f"cannot reach the Telegram Bot API at {settings.base_url} ({exc.message}): check the "
+                "network, or OTVET_TELEGRAM__BASE_URL for a Bot API server of your own"
+            ) from None
 
     return checked

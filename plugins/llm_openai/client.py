@@ -61,6 +61,12 @@ def make_client(
     )
 
 
+def describe(what: str, model: str, client: openai.AsyncOpenAI) -> str:
+    """``OpenAI chat (gpt-4o-mini at https://api.openai.com/v1)``: how logs and errors name a call, with
+    the server it goes to, so an unreachable or mistyped base URL shows in the first warning."""
+    return f"{what} ({model} at {str(client.base_url).rstrip('/')})"
+
+
 def classify(exc: BaseException) -> Exception:
     """The exception to raise for a failed call: :class:`RetryableError` when another try may succeed.
 

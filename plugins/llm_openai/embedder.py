@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from otvet.core.embeddings import Embedder, EmbeddingError
 from otvet.core.resilience import CircuitBreaker, RetryPolicy, call_with_retries
-from otvet.plugins.llm_openai.client import classify, make_client
+from otvet.plugins.llm_openai.client import classify, describe, make_client
 
 if TYPE_CHECKING:
     import httpx2
@@ -56,8 +56,9 @@ class OpenAIEmbedder(Embedder):
             max_delay=settings.retry_max_delay,
             max_retry_after=settings.max_retry_after,
         )
+        self.label = describe("OpenAI embeddings", self.model, self.client)
         self.breaker = CircuitBreaker(
-            f"OpenAI embeddings ({self.model})",
+            self.label,
             failures=settings.breaker_failures,
             reset_seconds=settings.breaker_reset_seconds,
         )
@@ -123,7 +124,7 @@ class OpenAIEmbedder(Embedder):
                 policy=self.policy,
                 breaker=self.breaker,
                 deadline=deadline,
-                what=f"OpenAI embeddings ({self.model})",
+                what=self.label,
             )
         except Exception as exc:
             raise EmbeddingError(f"OpenAI embeddings ({self.model}): {exc}") from exc

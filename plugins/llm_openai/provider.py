@@ -23,7 +23,7 @@ from otvet.core.resilience import (
     call_with_retries,
 )
 from otvet.core.types import Usage
-from otvet.plugins.llm_openai.client import classify, make_client
+from otvet.plugins.llm_openai.client import classify, describe, make_client
 from otvet.plugins.llm_openai.stream import Chunks, events, open_stream
 
 if TYPE_CHECKING:
@@ -66,8 +66,10 @@ class OpenAIProvider(Provider):
             max_delay=self.settings.retry_max_delay,
             max_retry_after=self.settings.max_retry_after,
         )
+        #: How warnings name this provider's calls: the model and the server (client.describe).
+        self.label = describe("OpenAI chat", self.settings.model, self.client)
         self.breaker = CircuitBreaker(
-            f"OpenAI chat ({self.settings.model})",
+            self.label,
             failures=self.settings.breaker_failures,
             reset_seconds=self.settings.breaker_reset_seconds,
         )
@@ -129,7 +131,7 @@ class OpenAIProvider(Provider):
                     policy=self.policy,
                     breaker=self.breaker,
                     deadline=request.deadline,
-                    what=f"OpenAI chat ({self.settings.model})",
+                    what=self.label,
                 )
             except ProviderError as exc:
                 if exc.code == "context_length" and shrink < MAX_SHRINK:

@@ -222,7 +222,14 @@ def build_context(options: TlsOptions) -> ssl.SSLContext:
 def connection_config(url: str, settings: DatabaseSslSettings | None = None) -> str | dict[str, Any]:
     """Tortoise's config of the connection to ``url``: PostgreSQL as ``{"engine", "credentials"}`` with
     ``ssl`` set (:func:`ssl_argument`), any other database as the URL itself."""
-    scheme = url.split(":", 1)[0].lower()
+    scheme = url.split(":", 1)[0].lower() if "://" in url else ""
+    if scheme not in (*ASYNCPG_SCHEMES, "sqlite"):
+        # Tortoise would say "Unknown DB scheme" (or name a driver module) without saying what works.
+        problem = f"{scheme}:// databases are not supported" if scheme else "this is not a database URL"
+        raise ValueError(
+            f"{problem}: Otvet keeps its data in SQLite (sqlite:///path/otvet.db, the default) or "
+            "PostgreSQL (postgres://user:password@host:5432/db)"
+        )
     if scheme in ASYNCPG_SCHEMES:
         from tortoise.backends.base.config_generator import expand_db_url
 
