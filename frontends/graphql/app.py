@@ -26,7 +26,7 @@ from typing import Any
 from cross_web import HTTPException
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -43,7 +43,7 @@ from otvet.core.limits import SharedRateLimiter
 from otvet.core.store import DatabaseUnavailable
 from otvet.frontends.graphql import errors, media
 from otvet.frontends.graphql.context import GraphQLContext
-from otvet.frontends.graphql.ide import ide_policy
+from otvet.frontends.graphql.ide import ide_response
 from otvet.frontends.http_auth import auth_headers, auth_status, request_principal, retry_after
 from otvet.frontends.untrusted import load_json
 
@@ -162,7 +162,6 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
         self.login_limiter = SharedRateLimiter(
             lambda: otvet.store, "login", otvet.settings.api.login_attempts_per_minute
         )
-        self._ide: tuple[str, dict[str, str]] | None = None
         super().__init__(
             schema,
             graphql_ide="graphiql" if self.limits.graphiql else None,
@@ -176,11 +175,8 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
     # --- HTTP -------------------------------------------------------------------------------------------
 
     async def render_graphql_ide(self, request: Request) -> Response:
-        if self._ide is None:  # read once: strawberry reads the file on every call
-            html = self.graphql_ide_html
-            self._ide = (html, {"Content-Security-Policy": ide_policy(html), "Cache-Control": "no-cache"})
-        html, headers = self._ide
-        return HTMLResponse(html, headers=headers)
+        # Otvet's own GraphiQL page, its assets served from the package (frontends/graphql/ide.py).
+        return ide_response()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":

@@ -20,4 +20,8 @@ def register_routes(register: Callable[[BaseRoute], None], otvet: Otvet) -> None
 
     app = GraphQLApp(otvet, build_schema(otvet.settings.graphql, plugin_types(otvet.pm)))
     register(Route(PATH, app, methods=["GET", "POST"]))
+    if otvet.settings.graphql.graphiql:
+        from otvet.frontends.graphql.ide import ASSETS_PATH, ide_asset
+
+        register(Route(ASSETS_PATH + "/{name}", ide_asset, methods=["GET"]))
     register(WebSocketRoute(PATH, app))

@@ -229,7 +229,8 @@ class TrainingMutations:
     @scoped_mutation(
         "admin",
         "Roll back: make an earlier version active again (`id`, or the one active before the current one). "
-        "A rollback skips the evaluation gate.",
+        "A rollback skips the evaluation gate, and makes that version's sources the working set again: "
+        "stored sources it did not have are removed (newer versions keep their copies).",
     )
     async def rollback_version(self, info: Info, id: strawberry.ID | None = None) -> KnowledgeVersion:
         otvet = context_of(info).otvet

@@ -1,7 +1,9 @@
 """The demo page ``/`` and the widget's files ``/widget.js`` and ``/widget.css``, with their headers.
 
-The page has no inline script or style, so it is served under a strict Content-Security-Policy: the widget
-runs from ``/widget.js`` and styles itself from ``/widget.css``, exactly as on a customer's page.
+The page has no inline script or style, so it is served under a strict Content-Security-Policy: the page
+styles itself from ``/demo.css``, and the widget runs from ``/widget.js`` and styles itself from
+``/widget.css``, exactly as on a customer's page. Nothing is loaded from anywhere else (no web fonts, no
+CDN), so the page looks the same on a machine without internet access.
 """
 
 from __future__ import annotations
@@ -37,9 +39,14 @@ ASSET_HEADERS = {
 def demo_page(t: Translator) -> str:
     """The demo page in ``t``'s language: a few lines about Otvet and the widget embedded as customers do."""
     title = t.gettext("Otvet: answers from your knowledge base")
+    badge = t.gettext("Widget demo")
     about = t.gettext(
         "Otvet answers questions from a knowledge base you keep training: in Telegram, through its API and "
         "in this chat widget, citing its sources."
+    )
+    demo = t.gettext(
+        "This page is a demo: the chat button in the corner is the Otvet widget, added with one script tag "
+        "exactly as on your own website."
     )
     prompt = t.gettext("Open the chat in the corner and ask, for example:")
     examples = [
@@ -47,22 +54,32 @@ def demo_page(t: Translator) -> str:
         t.gettext("How do I add training data?"),
         t.gettext("Which languages does Otvet speak?"),
     ]
-    items = "\n".join(f"      <li>{escape(text)}</li>" for text in examples)
+    items = "\n".join(f'        <li class="demo-example">{escape(text)}</li>' for text in examples)
+    # rel="icon" with an empty data: URL: the browser asks for no /favicon.ico (img-src allows data:).
     return f"""<!doctype html>
 <html lang="{escape(t.language)}">
   <head>
     <meta charset="utf-8">
     <meta name="viewport" content="width=device-width, initial-scale=1">
+    <meta name="color-scheme" content="light dark">
     <title>{escape(title)}</title>
+    <link rel="icon" href="data:,">
+    <link rel="stylesheet" href="/demo.css">
   </head>
   <body>
-    <main>
-      <h1>{escape(title)}</h1>
-      <p>{escape(about)}</p>
-      <p>{escape(prompt)}</p>
-      <ul>
+    <main class="demo">
+      <header class="demo-header">
+        <p class="demo-badge">{escape(badge)}</p>
+        <h1 class="demo-title">{escape(title)}</h1>
+        <p class="demo-lede">{escape(about)}</p>
+      </header>
+      <section class="demo-card">
+        <p class="demo-note">{escape(demo)}</p>
+        <p class="demo-prompt">{escape(prompt)}</p>
+        <ul class="demo-examples">
 {items}
-      </ul>
+        </ul>
+      </section>
     </main>
     <script src="/widget.js" data-otvet-url="" defer></script>
   </body>
@@ -77,6 +94,7 @@ class Assets:
         self.page = page
         self.script = (directory / "widget.js").read_bytes()
         self.stylesheet = (directory / "widget.css").read_bytes()
+        self.page_stylesheet = (directory / "demo.css").read_bytes()
 
     async def index(self, request: Request) -> Response:
         return HTMLResponse(self.page, headers=PAGE_HEADERS)
@@ -86,3 +104,6 @@ class Assets:
 
     async def widget_css(self, request: Request) -> Response:
         return Response(self.stylesheet, media_type="text/css; charset=utf-8", headers=ASSET_HEADERS)
+
+    async def demo_css(self, request: Request) -> Response:
+        return Response(self.page_stylesheet, media_type="text/css; charset=utf-8", headers=ASSET_HEADERS)

@@ -26,6 +26,7 @@ def register_routes(register: Callable[[BaseRoute], None], otvet: Otvet) -> None
     register(Route("/", assets.index, methods=["GET", "HEAD"]))
     register(Route("/widget.js", assets.widget_js, methods=["GET", "HEAD"]))
     register(Route("/widget.css", assets.widget_css, methods=["GET", "HEAD"]))
+    register(Route("/demo.css", assets.demo_css, methods=["GET", "HEAD"]))
     register(WebSocketRoute(SOCKET_PATH, hub.endpoint))
 
 

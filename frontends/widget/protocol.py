@@ -131,9 +131,15 @@ def parse(text: str) -> ClientFrame:
 # --- server frames ------------------------------------------------------------------------------------------
 
 
+def _web_url(value: str | None) -> str | None:
+    """``value`` when it is an http(s) URL, which the widget may make a link of; None for anything else."""
+    return value if value and value.lower().startswith(("http://", "https://")) else None
+
+
 def source(n: int, ref: SourceRef) -> dict[str, Any]:
-    """A source as the widget shows it; a URL only when it is http(s), so it is safe to make a link of."""
-    url = ref.url if ref.url and ref.url.lower().startswith(("http://", "https://")) else None
+    """A source as the widget shows it. ``url`` is set only for an http(s) URL, so it is safe to make a link
+    of: the source's own URL or else its name, since a page ingested from the web is named by its URL."""
+    url = _web_url(ref.url) or _web_url(ref.name)
     return {"n": n, "title": ref.title, "section": ref.section, "url": url, "name": ref.name}
 
 

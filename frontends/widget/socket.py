@@ -39,10 +39,14 @@ log = logging.getLogger(__name__)
 #: Frames queued for a client before whoever queues the next one waits (an answer's deltas, mostly).
 OUTBOX_FRAMES = 256
 #: Close codes (docs/widget.md#close-codes).
-POLICY_VIOLATION, TOO_BIG, TRY_AGAIN_LATER, SERVER_ERROR = 1008, 1009, 1013, 1011
+TOO_BIG, TRY_AGAIN_LATER, SERVER_ERROR = 1009, 1013, 1011
 #: The server is restarting (a deploy): the widget reconnects, to another replica behind a load balancer.
 SERVICE_RESTART = 1012
 UNAUTHENTICATED, TIMED_OUT = 4401, 4408
+#: The page's origin is not in ``widget.allowed_origins``: sent right after the handshake, because a browser
+#: reports a refused handshake (HTTP 403) as 1006, like a server that is down, and would keep retrying.
+ORIGIN_REFUSED = 4403
+ORIGIN_REFUSED_REASON = "origin not allowed"
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 
 
@@ -129,8 +133,8 @@ class _Session:
         ws = self.websocket
         origin = ws.headers.get("origin")
         if not origin_allowed(origin, ws.headers.get("host"), self.settings.allowed_origins):
-            log.info("widget socket from origin %r refused (not in widget.allowed_origins)", origin)
-            await ws.close(code=POLICY_VIOLATION)  # before accept: the handshake gets HTTP 403
+            log.info("widget socket from origin %r refused: not in OTVET_WIDGET__ALLOWED_ORIGINS", origin)
+            await self._refuse_origin()
             return
         await ws.accept()
         retry_after = self.hub.connections.hit(self.address)
@@ -161,6 +165,18 @@ class _Session:
                     task.cancel()
             # Waited for, so a cancelled answer has marked its question before the socket is gone.
             await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _refuse_origin(self) -> None:
+        """Accept and close at once with 4403, so the widget can tell the visitor and stop retrying.
+
+        Nothing is read from or sent to the page before the close: accepting only makes the refusal
+        visible to the page's script, which a browser hides when the handshake itself is refused.
+        """
+        ws = self.websocket
+        timeout = self.settings.send_timeout_seconds
+        with contextlib.suppress(Exception):  # the client may have gone already
+            await asyncio.wait_for(ws.accept(), timeout)
+            await asyncio.wait_for(ws.close(ORIGIN_REFUSED, ORIGIN_REFUSED_REASON), timeout)
 
     def start_draining(self) -> None:
         """The service is stopping: close this socket once its answer is written (WidgetHub calls this)."""

@@ -6,7 +6,7 @@
   ``nosniff`` and a deny-all CSP, so no browser renders it as a page. (The widget's ``textContent`` rendering
   in real Chromium is tests/frontends/widget/test_browser.py.)
 * Pages: the demo page and GraphiQL never reflect the query string, and carry their CSP; GraphiQL's CSP
-  allows exactly its CDN and its own inline script.
+  allows exactly this server's scripts and its own inline script.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pytest
 
 from otvet.core.i18n import I18n
 from otvet.core.types import SourceRef
-from otvet.frontends.graphql.ide import CDN, inline_hashes
+from otvet.frontends.graphql.ide import inline_hashes
 from otvet.frontends.telegram.formatting import MESSAGE_LIMIT, render_answer, render_partial
 from tests.frontends.graphql.client import Api
 from tests.frontends.telegram.conftest import BotEnv
@@ -164,19 +164,23 @@ def _directive(csp: str, name: str) -> list[str]:
     raise AssertionError(f"no {name} in {csp}")
 
 
-async def test_graphiql_runs_only_its_cdn_scripts_and_its_own_inline_script(sqlite_api: Api) -> None:
+async def test_graphiql_runs_only_its_own_scripts_from_this_server(sqlite_api: Api) -> None:
     response = await sqlite_api.client.get("/graphql", headers={"accept": "text/html"})
     page, csp = response.text, response.headers["content-security-policy"]
     sources = _directive(csp, "script-src")
     hashes = inline_hashes(page, "script")
-    assert hashes and sorted(sources) == sorted([CDN, *hashes]), (
-        "exactly the CDN and the page's inline scripts"
+    assert hashes and sorted(sources) == sorted(["'self'", *hashes]), (
+        "this server and the page's inline script"
     )
     assert "'unsafe-inline'" not in sources and "'unsafe-eval'" not in sources
-    # Every external script is on that CDN and pinned by Subresource Integrity.
-    tags = re.findall(r"<script\b([^>]*)>", page)
-    external = [tag for tag in tags if "src=" in tag]
-    assert external and all(f'src="{CDN}/' in tag and "integrity=" in tag for tag in external), external
+    # Every external script and stylesheet comes from this server (no CDN: it works offline) and is there.
+    assets = re.findall(r'<(?:script|link)\b[^>]*(?:src|href)="(/graphiql/[^"]+)"', page)
+    assert len(assets) == 4 and "https://" not in page
+    for asset in assets:
+        served = await sqlite_api.client.get(asset)
+        assert served.status_code == 200 and served.headers["content-type"].startswith(
+            ("text/javascript", "text/css")
+        )
     # A script someone injected into the page would have another hash.
     assert inline_hashes("<script>alert(1)</script>", "script")[0] not in sources
 
@@ -257,7 +261,8 @@ async def test_markup_in_knowledge_and_questions_never_runs_in_the_widget(hostil
         shown = await page.locator('[role="log"]').inner_text()
         assert KNOWLEDGE_XSS[0] in shown and KNOWLEDGE_XSS[2] in shown, "the markup is shown as text"
         panel = page.locator(".otvet-panel")
-        assert await panel.locator("script, svg, img, iframe").count() == 0
+        # Only the widget's own icons are SVG; nothing the knowledge base or a question held became markup.
+        assert await panel.locator("script, svg:not(.otvet-icon), img, iframe").count() == 0
         flags = await page.evaluate("[1, 2, 3, 4].map((n) => window['__xss' + n])")
         assert flags == [None, None, None, None]
         assert hostile_knowledge.problems == []

@@ -4,7 +4,9 @@
  * Vanilla ES2019, no build step and no dependencies, so any site can embed it as is. The UI lives in a
  * shadow root (host page CSS cannot reach it) styled by <link href="<otvet>/widget.css">, because pages
  * with `style-src 'self'` block inline <style>. Every piece of text is rendered with textContent or
- * createTextNode: answers and sources come from ingested documents and must never become markup.
+ * createTextNode: answers and sources come from ingested documents and must never become markup. Icons are
+ * inline SVG built with createElementNS from the fixed shapes in ICONS (no emoji: machines without an emoji
+ * font would show empty boxes).
  * Protocol: docs/widget.md (JSON frames over WS /ws/chat).
  */
 (function () {
@@ -35,6 +37,7 @@
       reconnecting: 'Reconnecting…',
       lost: 'Connection lost. Reload the page to try again.',
       offline: 'Connection lost. Still trying…',
+      refused: 'Chat is not available on this page.',
       interrupted: 'The connection was interrupted before the answer finished. Please ask again.',
       empty: 'Ask a question and get an answer with its sources.',
       languages: { en: 'English', ru: 'Русский' },
@@ -59,6 +62,7 @@
       reconnecting: 'Переподключение…',
       lost: 'Соединение потеряно. Обновите страницу, чтобы попробовать снова.',
       offline: 'Соединение потеряно. Пробуем снова…',
+      refused: 'Чат недоступен на этой странице.',
       interrupted: 'Соединение прервалось до конца ответа. Пожалуйста, спросите ещё раз.',
       empty: 'Задайте вопрос — ответ придёт вместе с источниками.',
       languages: { en: 'English', ru: 'Русский' },
@@ -66,11 +70,30 @@
   };
   var BACKOFF_START_MS = 1000;
   var BACKOFF_MAX_MS = 30000;
-  // Closes after which reconnecting cannot help: a refused Origin (1008) or a bad user token (4401).
+  // Closes after which reconnecting cannot help: a policy violation (1008) or a bad user token (4401).
   var FINAL_CLOSE_CODES = [1008, 4401];
+  // 4403: this page's origin is not in the server's OTVET_WIDGET__ALLOWED_ORIGINS. Final too; the site
+  // owner is told in the console what to change, the visitor gets a calm line.
+  var ORIGIN_REFUSED_CODE = 4403;
+  var ORIGINS_SETTING = 'OTVET_WIDGET__ALLOWED_ORIGINS';
   // 4408: no hello in time or idle. Reconnect only when the visitor acts again, so an idle tab stays quiet.
   var IDLE_CLOSE_CODE = 4408;
   var LOST_AFTER_ATTEMPTS = 4;
+  // Icons: fixed SVG path data on a 24×24 grid, drawn with the text colour (stroke="currentColor").
+  var SVG_NS = 'http://www.w3.org/2000/svg';
+  var ICONS = {
+    chat: ['M5 4h14a2 2 0 0 1 2 2v9a2 2 0 0 1-2 2h-7l-5 4v-4H5a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z'],
+    close: ['M6 6l12 12', 'M18 6L6 18'],
+    up: [
+      'M7 11v10',
+      'M7 11l4-8a2.5 2.5 0 0 1 3 2.7L13.5 10H19a2 2 0 0 1 2 2.3l-1.2 7A2 2 0 0 1 17.8 21H4a1 1 0 0 1-1-1v-8a1 1 0 0 1 1-1z',
+    ],
+    down: [
+      'M17 13V3',
+      'M17 13l-4 8a2.5 2.5 0 0 1-3-2.7l.5-4.3H5a2 2 0 0 1-2-2.3l1.2-7A2 2 0 0 1 6.2 3H20a1 1 0 0 1 1 1v8a1 1 0 0 1-1 1z',
+    ],
+    external: ['M14 4h6v6', 'M20 4l-9 9', 'M18 14v5a1 1 0 0 1-1 1H5a1 1 0 0 1-1-1V7a1 1 0 0 1 1-1h5'],
+  };
 
   var script = document.currentScript || document.querySelector('script[src*="widget.js"]');
   var data = (script && script.dataset) || {};
@@ -147,6 +170,28 @@
     return node;
   }
 
+  // A decorative icon from ICONS: hidden from screen readers, whose name comes from the control around it.
+  function icon(name, className) {
+    var svg = document.createElementNS(SVG_NS, 'svg');
+    svg.setAttribute('class', 'otvet-icon' + (className ? ' ' + className : ''));
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('width', '20');
+    svg.setAttribute('height', '20');
+    svg.setAttribute('fill', 'none');
+    svg.setAttribute('stroke', 'currentColor');
+    svg.setAttribute('stroke-width', '2');
+    svg.setAttribute('stroke-linecap', 'round');
+    svg.setAttribute('stroke-linejoin', 'round');
+    svg.setAttribute('aria-hidden', 'true');
+    svg.setAttribute('focusable', 'false');
+    ICONS[name].forEach(function (d) {
+      var path = document.createElementNS(SVG_NS, 'path');
+      path.setAttribute('d', d);
+      svg.appendChild(path);
+    });
+    return svg;
+  }
+
   function uid(name) {
     return 'otvet-' + name + '-' + Math.random().toString(36).slice(2, 10);
   }
@@ -178,10 +223,8 @@
     launcher.type = 'button';
     launcher.setAttribute('aria-expanded', 'false');
     launcher.setAttribute('aria-controls', panelId);
-    var launcherIcon = el('span', 'otvet-launcher-icon', '💬');
-    launcherIcon.setAttribute('aria-hidden', 'true');
     var launcherLabel = el('span', 'otvet-launcher-label');
-    launcher.append(launcherIcon, launcherLabel);
+    launcher.append(icon('chat', 'otvet-launcher-icon'), launcherLabel);
 
     var panel = el('div', 'otvet-panel');
     panel.id = panelId;
@@ -192,8 +235,9 @@
     var header = el('div', 'otvet-header');
     var title = el('h2', 'otvet-title');
     title.id = titleId;
-    var closeButton = el('button', 'otvet-close', '×');
+    var closeButton = el('button', 'otvet-close');
     closeButton.type = 'button';
+    closeButton.append(icon('close'));
     var tools = el('div', 'otvet-tools');
     var languageLabel = el('label', 'otvet-language-label');
     languageLabel.htmlFor = languageId;
@@ -314,6 +358,7 @@
     });
     Array.prototype.forEach.call(ui.log.querySelectorAll('[data-otvet-aria]'), function (node) {
       node.setAttribute('aria-label', t(node.getAttribute('data-otvet-aria')));
+      node.title = t(node.getAttribute('data-otvet-aria'));
     });
     if (ui.status.dataset.key) {
       ui.status.textContent = t(ui.status.dataset.key);
@@ -322,7 +367,10 @@
 
   function updateControls() {
     var busy = Boolean(state.current);
-    ui.input.disabled = busy || state.final;
+    // Disabled while an answer comes; only read-only once the server refused the widget for good, so
+    // whatever the visitor typed stays in the field, selectable and copyable.
+    ui.input.disabled = busy;
+    ui.input.readOnly = state.final;
     ui.send.disabled = busy || state.final;
     ui.resetButton.disabled = busy || state.final;
     ui.panel.setAttribute('aria-busy', busy ? 'true' : 'false');
@@ -414,8 +462,11 @@
       state.socket = null;
       state.ready = false;
       interruptCurrent();
-      if (FINAL_CLOSE_CODES.indexOf(event.code) !== -1) {
+      if (event.code === ORIGIN_REFUSED_CODE) {
+        refusedOrigin();
+      } else if (FINAL_CLOSE_CODES.indexOf(event.code) !== -1) {
         state.final = true;
+        state.pending = null;
         setStatus('lost');
         updateControls();
       } else if (event.code === IDLE_CLOSE_CODE && !state.pending) {
@@ -424,6 +475,23 @@
         scheduleReconnect();
       }
     });
+  }
+
+  // The server does not allow this page's origin: retrying cannot help until its owner changes the setting.
+  // The question waiting for the welcome is dropped, but its text stays in the field.
+  function refusedOrigin() {
+    state.final = true;
+    state.pending = null;
+    setStatus('refused');
+    updateControls();
+    if (window.console && window.console.error) {
+      var origin = window.location.origin;
+      window.console.error(
+        'Otvet widget: the Otvet server at ' + base + ' refused the chat for this page, because its origin ' +
+          origin + ' is not allowed. Add ' + origin + ' to ' + ORIGINS_SETTING + ' in the settings of the ' +
+          'Otvet server (see docs/widget.md, "Security").'
+      );
+    }
   }
 
   // Exponential backoff with jitter (1 s doubling to 30 s) so a restarted server is not hit by every
@@ -505,7 +573,10 @@
     if (state.pending) {
       var text = state.pending;
       state.pending = null;
-      ask(text);
+      // Sent now: the field held the text until this moment, in case the socket never got this far.
+      if (ask(text) && ui.input.value.trim() === text) {
+        ui.input.value = '';
+      }
     }
     updateControls();
   }
@@ -657,6 +728,7 @@
         link.href = href;
         link.target = '_blank';
         link.rel = 'noopener noreferrer';
+        link.append(icon('external', 'otvet-source-icon'));
         item.append(link);
       } else {
         item.append(el('span', 'otvet-source-name', name));
@@ -672,14 +744,16 @@
     var thanks = el('span', 'otvet-thanks');
     thanks.setAttribute('data-otvet-label', 'thanks');
     var buttons = [
-      [1, '👍', 'helpful'],
-      [-1, '👎', 'notHelpful'],
+      [1, 'up', 'helpful'],
+      [-1, 'down', 'notHelpful'],
     ].map(function (spec) {
-      var button = el('button', 'otvet-rate', spec[1]);
+      var button = el('button', 'otvet-rate');
       button.type = 'button';
       button.dataset.value = String(spec[0]);
+      button.append(icon(spec[1]));
       button.setAttribute('data-otvet-aria', spec[2]);
       button.setAttribute('aria-label', t(spec[2]));
+      button.title = t(spec[2]);
       button.setAttribute('aria-pressed', rating === spec[0] ? 'true' : 'false');
       button.addEventListener('click', function () {
         if (!sendFrame({ type: 'feedback', message_id: messageId, value: spec[0] })) {
@@ -718,9 +792,11 @@
 
   // ---- actions --------------------------------------------------------------------------------------
 
+  // The field is cleared only once the question is really sent; a question waiting for the socket keeps
+  // its text in the field (onWelcome clears it when it goes), so a refused or lost socket loses nothing.
   function submit() {
     var text = ui.input.value;
-    if (ask(text)) {
+    if (ask(text) && state.current) {
       ui.input.value = '';
     }
   }

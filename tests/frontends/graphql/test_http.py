@@ -171,6 +171,22 @@ async def test_graphiql_is_served_to_browsers_and_can_be_turned_off(
         assert off.status_code == 404
         assert "GraphiQL is turned off" in off.json()["errors"][0]["message"]
         assert (await api.data("{ __typename }", key=None)) == {"__typename": "Query"}
+        assert (await api.client.get("/graphiql/react-18.2.0.production.min.js")).status_code == 404
+
+
+async def test_graphiqls_assets_come_from_the_package_compressed_and_cached(sqlite_api: Api) -> None:
+    bundle = await sqlite_api.client.get(
+        "/graphiql/graphiql-3.8.3.min.js", headers={"accept-encoding": "gzip"}
+    )
+    assert bundle.status_code == 200 and bundle.headers["content-encoding"] == "gzip"
+    assert bundle.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert b"GraphiQL" in bundle.content  # httpx decompressed it, as a browser does
+    plain = await sqlite_api.client.get(
+        "/graphiql/graphiql-3.8.3.min.css", headers={"accept-encoding": "identity"}
+    )
+    assert "content-encoding" not in plain.headers and plain.headers["content-type"].startswith("text/css")
+    assert (await sqlite_api.client.get("/graphiql/../../pyproject.toml")).status_code == 404
+    assert (await sqlite_api.client.get("/graphiql/index.html")).status_code == 404  # only the listed assets
 
 
 async def test_introspection_can_be_turned_off_but_typename_still_works(api_with: ApiFactory) -> None:

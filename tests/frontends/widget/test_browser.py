@@ -3,8 +3,10 @@
 A visitor opens the demo page, opens the widget, asks in Russian and in English, sees the streamed answers
 with their sources, reloads and finds the conversation again, rates an answer (which lands in the database),
 uses it with the keyboard alone and on a phone-sized screen, keeps the conversation across a server restart,
-and cannot be attacked through questions or ingested documents that contain markup. A customer's site on
-another origin, with its own CSP, embeds it. Chromium comes from ``make test`` (tests/support/browser.py).
+and cannot be attacked through questions or ingested documents that contain markup. The demo page is styled
+by its own stylesheet, and the widget's icons are SVG, never emoji. A customer's site on another origin, with
+its own CSP, embeds it; a site whose origin is not allowed gets a calm message, and its owner a console
+error naming the setting. Chromium comes from ``make test`` (tests/support/browser.py).
 """
 
 from __future__ import annotations
@@ -80,6 +82,18 @@ class Shop:
 @pytest.fixture
 async def shop(tmp_path: Path) -> AsyncIterator[Shop]:
     """The shop's page embeds widget.js from Otvet; its CSP allows Otvet's origin as documented."""
+    async for found in _shop(tmp_path, allowed=True):
+        yield found
+
+
+@pytest.fixture
+async def stranger(tmp_path: Path) -> AsyncIterator[Shop]:
+    """The same page on a site whose origin Otvet does not allow (it allows another shop only)."""
+    async for found in _shop(tmp_path, allowed=False):
+        yield found
+
+
+async def _shop(tmp_path: Path, allowed: bool) -> AsyncIterator[Shop]:
     page = {"html": "", "csp": ""}
 
     async def index(request: Request) -> HTMLResponse:
@@ -89,7 +103,7 @@ async def shop(tmp_path: Path) -> AsyncIterator[Shop]:
     site = LoopbackServer(Starlette(routes=[Route("/", index)]), "the shop's site")
     shop_base = f"http://127.0.0.1:{await site.start()}"
     try:
-        origins = f'["{shop_base}"]'
+        origins = f'["{shop_base if allowed else "https://shop.example"}"]'
         async for otvet in _serve(tmp_path, OTVET_LOAD_DEMO="true", OTVET_WIDGET__ALLOWED_ORIGINS=origins):
             page["csp"] = (
                 f"default-src 'none'; script-src 'self' {otvet.base}; style-src 'self' {otvet.base}; "
@@ -288,6 +302,86 @@ async def test_markup_in_questions_and_documents_is_shown_as_text(browser: Brows
     assert museum.problems == []
 
 
+async def test_the_demo_page_is_styled_by_its_own_stylesheet(browser: Browser, demo: Served) -> None:
+    for viewport in ({"width": 1280, "height": 900}, {"width": 390, "height": 780}):
+        await _check_the_demo_page(browser, demo, viewport)
+    assert demo.problems == []
+
+
+async def _check_the_demo_page(browser: Browser, demo: Served, viewport: dict[str, int]) -> None:
+    requested: list[str] = []
+    page = await _open_page(browser, demo, viewport=viewport)
+    page.on("request", lambda request: requested.append(request.url))
+    await page.reload()
+    await _launcher(page).wait_for()
+    sheets = await page.evaluate("[...document.styleSheets].map(sheet => sheet.href)")
+    assert sheets == [demo.base + "/demo.css"], sheets
+    font = await page.evaluate("getComputedStyle(document.body).fontFamily")
+    assert font.startswith("system-ui") and font.endswith("sans-serif") and "Times" not in font, font
+    assert await page.locator("h1").inner_text() == "Otvet: answers from your knowledge base"
+    assert (await page.locator(".demo-badge").inner_text()).lower() == "widget demo"
+    assert "This page is a demo" in await page.locator(".demo-note").inner_text()
+    main = await page.locator("main").bounding_box()
+    assert main is not None and main["width"] <= min(viewport["width"], 44 * 16)
+    # Centred with room on both sides on a desktop; the text keeps a margin from a phone's edges.
+    assert main["x"] >= (200 if viewport["width"] >= 1280 else 0)
+    text = await page.locator(".demo-lede").bounding_box()
+    assert text is not None and text["x"] >= 16 and text["x"] + text["width"] <= viewport["width"] - 16
+    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    # Offline: every request stays on Otvet (no web fonts, no CDN, not even a favicon request).
+    remote = [url for url in requested if not url.startswith((demo.base + "/", "data:"))]
+    assert requested and remote == [], requested
+    assert not any(url.endswith("/favicon.ico") for url in requested), requested
+    await page.context.close()
+
+
+#: Emoji and pictographs (the widget's icons used to be 💬 👍 👎, empty boxes without an emoji font).
+EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\ufe0f]")
+
+
+async def test_the_widget_icons_are_labelled_svg_and_never_emoji(browser: Browser, demo: Served) -> None:
+    page = await _open_page(browser, demo)
+    launcher = _launcher(page)
+    await launcher.wait_for()
+    assert await launcher.locator("svg").count() == 1
+    assert await launcher.get_attribute("aria-label") == "Ask a question"
+    await _open_widget(page)
+    close = page.locator(".otvet-close")
+    assert await close.locator("svg").count() == 1 and await close.get_attribute("aria-label") == "Close"
+    answer = await _ask(page, "How do I connect Telegram?")
+    helpful, unhelpful = (
+        answer.locator('.otvet-rate[data-value="1"]'),
+        answer.locator('.otvet-rate[data-value="-1"]'),
+    )
+    for button, label in ((helpful, "Helpful"), (unhelpful, "Not helpful")):
+        assert await button.locator("svg").count() == 1
+        assert await button.locator("svg").get_attribute("aria-hidden") == "true"
+        assert await button.get_attribute("aria-label") == label
+        assert await button.get_attribute("title") == label
+        box = await button.locator("svg").bounding_box()
+        assert box is not None and box["width"] >= 12 and box["height"] >= 12  # drawn, not an empty box
+    texts = await page.evaluate(
+        "[...document.querySelector('.otvet-host').shadowRoot.querySelectorAll('button')]"
+        ".map(button => button.textContent)"
+    )
+    assert texts and not [text for text in texts if EMOJI.search(text)], texts
+
+    # Keyboard: the rating buttons take the focus and Enter rates, as a click does.
+    await unhelpful.focus()
+    assert await unhelpful.evaluate("button => button.getRootNode().activeElement === button")
+    await page.keyboard.press("Enter")
+    assert await unhelpful.get_attribute("aria-pressed") == "true"
+    assert await _feedback_rows(demo.data_dir) == [-1]
+
+    # The labels follow the language.
+    await page.locator("select.otvet-language").select_option("ru")
+    assert await helpful.get_attribute("aria-label") == "Полезно"
+    assert await unhelpful.get_attribute("title") == "Бесполезно"
+    assert await launcher.get_attribute("aria-label") == "Задать вопрос"
+    assert await close.get_attribute("aria-label") == "Закрыть"
+    assert demo.problems == []
+
+
 FORBIDDEN = ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function")
 
 
@@ -299,6 +393,7 @@ def test_widget_js_never_parses_data_as_markup_or_code() -> None:
     assigned = set(re.findall(r"\bwindow\.([A-Za-z_$][\w$]*)\s*=(?!=)", source))
     assert assigned == {"OtvetWidget"}
     assert source.lstrip().startswith("/*") and "'use strict';" in source
+    assert not EMOJI.findall(source), "icons are inline SVG: no emoji, which many machines cannot draw"
 
 
 def test_widget_css_only_styles_its_own_prefix() -> None:
@@ -382,6 +477,16 @@ async def test_what_the_server_sends_is_shown_safely_and_a_refused_user_token_st
     assert await links.get_attribute("href") == "https://example.com/pricing"
     assert await links.get_attribute("rel") == "noopener noreferrer"
     assert await links.get_attribute("target") == "_blank"
+    assert await links.inner_text() == "Pricing › Plans"
+    # javascript: is shown as text: no link, no href anywhere in the widget.
+    sneaky = answer.locator(".otvet-source").nth(1)
+    assert await sneaky.locator("a").count() == 0
+    assert await sneaky.locator(".otvet-source-name").inner_text() == "Sneaky"
+    hrefs = await page.evaluate(
+        "[...document.querySelector('.otvet-host').shadowRoot.querySelectorAll('[href]')]"
+        ".map(node => node.getAttribute('href'))"
+    )
+    assert not [href for href in hrefs if "javascript" in href.lower()], hrefs
     assert await answer.locator(".otvet-source").all_inner_texts() == [
         "[1] Pricing › Plans",
         "[2] Sneaky",
@@ -402,7 +507,9 @@ async def test_what_the_server_sends_is_shown_safely_and_a_refused_user_token_st
     # 4401: the integration's user token is invalid. Reconnecting cannot fix that, so the widget stops.
     await sockets[0].close(code=4401, reason="unauthenticated")
     await expect(page.locator(".otvet-status")).to_have_text("Connection lost. Reload the page to try again.")
-    assert await page.locator("textarea.otvet-input").is_disabled()
+    # Read-only, not disabled: anything typed stays selectable; nothing more can be sent.
+    assert not await page.locator("textarea.otvet-input").is_editable()
+    assert await page.locator(".otvet-send").is_disabled()
     assert demo.problems == []
 
 
@@ -422,3 +529,73 @@ async def test_a_site_on_another_origin_with_its_own_csp_embeds_the_widget(
     stored = await page.evaluate(f"localStorage.getItem('otvet-visitor:{otvet.base}')")
     assert stored and stored.startswith("v1.")
     assert otvet.problems == []
+
+
+REFUSED = {"ru": "Чат недоступен на этой странице.", "en": "Chat is not available on this page."}
+
+
+async def test_a_site_whose_origin_is_not_allowed_gets_a_calm_message_and_keeps_the_question(
+    browser: Browser, stranger: Shop
+) -> None:
+    """Otvet closes the socket with 4403: the visitor reads one calm line, the site's owner a console error
+    naming the setting, the widget stops trying, and a question typed meanwhile stays in the field."""
+    from playwright.async_api import WebSocketRoute, expect
+
+    otvet = stranger.otvet
+    owner_hint = re.compile(
+        re.escape(f"origin {stranger.base} is not allowed") + ".*OTVET_WIDGET__ALLOWED_ORIGINS"
+    )
+
+    # The real browser and the real server, nothing in between.
+    page = await _open_page(browser, otvet, f"{stranger.base}/")
+    sockets: list[str] = []
+    page.on("websocket", lambda socket: sockets.append(socket.url))
+    await _open_widget(page)
+    status = page.locator(".otvet-status")
+    await expect(status).to_have_text(REFUSED["ru"])  # the shop's page is in Russian
+    assert await status.get_attribute("class") == "otvet-status"  # calm: not styled as an error
+    assert await page.locator(".otvet-send").is_disabled()
+    await asyncio.sleep(3)  # the first retry would come within a second
+    assert sockets == [otvet.base.replace("http://", "ws://") + "/ws/chat"]
+    await page.locator("select.otvet-language").select_option("en")
+    assert await status.inner_text() == REFUSED["en"]
+    await _launcher(page).click()  # closing and opening again does not try again either
+    await _open_widget(page)
+    await asyncio.sleep(1)
+    assert len(sockets) == 1
+    assert len(otvet.problems) == 1 and owner_hint.search(otvet.problems[0]), otvet.problems
+    await page.context.close()
+
+    # A visitor who types and sends while the socket is still opening: the server's close is held back by
+    # the test until the question waits for the welcome, then delivered.
+    otvet.problems.clear()
+    closes: list[tuple[int | None, str | None]] = []
+    routed: list[WebSocketRoute] = []
+
+    def hold_the_close(ws: WebSocketRoute) -> None:
+        routed.append(ws)
+        server = ws.connect_to_server()
+        server.on_close(lambda code, reason: closes.append((code, reason)))
+        ws.on_message(lambda message: None)  # the hello is not forwarded: the server has closed already
+
+    page = await _open_page(browser, otvet, f"{stranger.base}/")
+    await page.route_web_socket(re.compile(r"/ws/chat$"), hold_the_close)
+    await _open_widget(page)
+    for _ in range(200):
+        if closes:
+            break
+        await asyncio.sleep(0.05)
+    assert closes == [(4403, "origin not allowed")]
+    field_ = page.locator("textarea.otvet-input")
+    question = "Можно вернуть заказ?"
+    await field_.fill(question)
+    await field_.press("Enter")
+    assert await field_.input_value() == question  # waiting for the welcome: not cleared
+    await routed[0].close(code=4403, reason="origin not allowed")
+    await expect(page.locator(".otvet-status")).to_have_text(REFUSED["ru"])
+    assert await field_.input_value() == question
+    assert not await field_.is_editable()
+    assert await page.locator(".otvet-msg-user").count() == 0
+    await asyncio.sleep(2)
+    assert len(routed) == 1
+    assert len(otvet.problems) == 1 and owner_hint.search(otvet.problems[0]), otvet.problems

@@ -1,0 +1,81 @@
+"""Screenshots of Otvet's pages for the docs, in a real browser (Debian's Chromium through Playwright), at a
+desktop (1280x900) and a phone (390x780) size: the demo page, the widget with a Russian answer, and
+GraphiQL with an answered `ask`. Run it after changing a page: ``.venv/bin/python tools/screenshots.py``.
+
+It starts ``otvet serve`` on a fresh data folder with the demo knowledge base and the extractive answerer
+(no network), creates an API key for GraphiQL, and writes docs/images/*.png.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.browser import chromium  # noqa: E402
+from tests.support.cli import clean_env, run_otvet  # noqa: E402
+from tests.support.server import serving  # noqa: E402
+
+IMAGES = ROOT / "docs" / "images"
+SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 780}}
+QUESTION_RU = "Как подключить Telegram?"
+
+
+async def shoot(base: str, key: str) -> list[Path]:
+    written = []
+    async with chromium() as browser:
+        for size, viewport in SIZES.items():
+            context = await browser.new_context(viewport=viewport, locale="ru-RU", device_scale_factor=1)
+            page = await context.new_page()
+            page.set_default_timeout(20_000)
+
+            await page.goto(f"{base}/")
+            await page.wait_for_load_state("networkidle")
+            written.append(IMAGES / f"demo-page-{size}.png")
+            await page.screenshot(path=written[-1], animations="disabled")
+
+            await page.locator(".otvet-launcher").click()
+            await page.locator(".otvet-panel").wait_for(state="visible")
+            await page.locator(".otvet-panel select").select_option("ru")  # the widget in Russian too
+            field = page.locator("textarea.otvet-input")
+            await field.fill(QUESTION_RU)
+            await field.press("Enter")
+            await page.locator('.otvet-msg-assistant[data-state="done"]').first.wait_for()
+            written.append(IMAGES / f"widget-ru-{size}.png")
+            await page.screenshot(path=written[-1], animations="disabled")
+
+            await page.goto(f"{base}/graphql")
+            await page.locator(".graphiql-container").wait_for()
+            await page.get_by_text("Headers", exact=True).click()
+            await page.locator(".graphiql-editor-tool .CodeMirror").last.click()
+            await page.keyboard.insert_text(f'{{"Authorization": "Bearer {key}"}}')
+            await page.locator(".graphiql-execute-button").click()
+            await page.locator(".result-window").get_by_text("BotFather").first.wait_for()
+            written.append(IMAGES / f"graphiql-{size}.png")
+            await page.screenshot(path=written[-1], animations="disabled")
+            await context.close()
+    return written
+
+
+async def main() -> None:
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        env = clean_env(work / "data", OTVET_LOG_LEVEL="WARNING", OTVET_LOAD_DEMO="true")
+        created = run_otvet("key", "create", "screenshots", "--scope", "ask", env=env, cwd=work)
+        if created.returncode != 0:
+            raise SystemExit(created.stderr)
+        async with serving(env, work, ready_path="/readyz") as base:
+            written = await shoot(base, created.stdout.strip())
+    for path in written:
+        sys.stdout.write(f"{path.relative_to(ROOT)}\n")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("OTVET_TEST_REQUIRE_CHROMIUM", "1")
+    asyncio.run(main())
