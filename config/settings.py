@@ -297,6 +297,13 @@ class OpenAIApiSettings(BaseModel):
     model_name: str = Field("otvet", min_length=1, max_length=200)
 
 
+class ConsoleSettings(BaseModel):
+    """The admin console at ``/admin`` (docs/admin.md)."""
+
+    #: Serve the console on ``otvet serve`` and ``otvet api``; off: 404, and no session cookies are issued.
+    enabled: bool = True
+
+
 class GraphQLSettings(BaseModel):
     """The GraphQL API at ``/graphql`` and its abuse limits (docs/graphql.md#limits)."""
 
@@ -596,6 +603,7 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     openai_api: OpenAIApiSettings = Field(default_factory=OpenAIApiSettings)
     graphql: GraphQLSettings = Field(default_factory=GraphQLSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     inbox: InboxSettings = Field(default_factory=InboxSettings)

@@ -41,6 +41,7 @@ DEFAULT_PLUGINS: dict[str, str] = {
     "graphql": "otvet.frontends.graphql.plugin",
     "openai_api": "otvet.frontends.openai_api.plugin",
     "widget": "otvet.frontends.widget.plugin",
+    "console": "otvet.frontends.console.plugin",
 }
 
 

@@ -15,6 +15,7 @@ from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 
 from otvet.core.accounts import AuthError, Principal
+from otvet.frontends.sessions import session_credential
 
 if TYPE_CHECKING:
     from otvet.core.app import Otvet
@@ -29,7 +30,9 @@ async def request_principal(request: HTTPConnection) -> Principal | None:
     Raises :class:`AuthError` for an invalid, expired or revoked credential and over the rate limit.
     """
     otvet: Otvet = request.app.state.otvet
-    return await otvet.accounts.authenticate(request.headers.get("authorization"))
+    # An Authorization header wins; else the console's session cookie, only with its CSRF token.
+    credential = request.headers.get("authorization") or session_credential(request)
+    return await otvet.accounts.authenticate(credential)
 
 
 def auth_status(exc: AuthError) -> int:

@@ -1,6 +1,7 @@
 """Screenshots of Otvet's pages for the docs, in a real browser (Debian's Chromium through Playwright), at a
-desktop (1280x900) and a phone (390x780) size: the demo page, the widget with a Russian answer, and
-GraphiQL with an answered `ask`. Run it after changing a page: ``.venv/bin/python tools/screenshots.py``.
+desktop (1280x900) and a phone (390x780) size: the demo page, the widget with a Russian answer, GraphiQL
+with an answered `ask`, and the admin console's pages. Run it after changing a page:
+``.venv/bin/python tools/screenshots.py``.
 
 It starts ``otvet serve`` on a fresh data folder with the demo knowledge base and the extractive answerer
 (no network), creates an API key for GraphiQL, and writes docs/images/*.png.
@@ -24,6 +25,8 @@ from tests.support.server import serving  # noqa: E402
 IMAGES = ROOT / "docs" / "images"
 SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 780}}
 QUESTION_RU = "Как подключить Telegram?"
+ADMIN_PASSWORD = "Screensh0t-passw0rd!"
+CONSOLE_PAGES = ("overview", "sources")
 
 
 async def shoot(base: str, key: str) -> list[Path]:
@@ -58,6 +61,18 @@ async def shoot(base: str, key: str) -> list[Path]:
             await page.locator(".result-window").get_by_text("BotFather").first.wait_for()
             written.append(IMAGES / f"graphiql-{size}.png")
             await page.screenshot(path=written[-1], animations="disabled")
+
+            await page.goto(f"{base}/admin")
+            await page.locator("input[name=username]").fill("admin")
+            await page.locator("input[name=password]").fill(ADMIN_PASSWORD)
+            await page.locator("input[name=password]").press("Enter")
+            await page.locator("header.top").wait_for()  # signed in
+            for name in CONSOLE_PAGES:
+                await page.goto(f"{base}/admin#{name}")
+                await page.locator("header.top").wait_for()
+                await page.locator("main section.panel, main div.panel").first.wait_for()
+                written.append(IMAGES / f"console-{name}-{size}.png")
+                await page.screenshot(path=written[-1], animations="disabled", full_page=True)
             await context.close()
     return written
 
@@ -70,6 +85,10 @@ async def main() -> None:
         created = run_otvet("key", "create", "screenshots", "--scope", "ask", env=env, cwd=work)
         if created.returncode != 0:
             raise SystemExit(created.stderr)
+        password = f"{ADMIN_PASSWORD}\n{ADMIN_PASSWORD}\n"
+        run_otvet("admin", "create", "admin", env=env, cwd=work, input=password)
+        for question in ("How do I connect Telegram?", "Как добавить обучающие данные?", "Что такое Otvet?"):
+            run_otvet("ask", question, env=env, cwd=work)
         async with serving(env, work, ready_path="/readyz") as base:
             written = await shoot(base, created.stdout.strip())
     for path in written:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,7 @@ from starlette.websockets import WebSocket
 from otvet.core.accounts import AuthError, Principal
 from otvet.core.limits import SharedRateLimiter
 from otvet.frontends.graphql.errors import from_auth_error
+from otvet.frontends.sessions import SESSION_COOKIE, csrf_token
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -54,13 +56,21 @@ class GraphQLContext:
         return isinstance(self.request, WebSocket)
 
     def credential(self) -> str | None:
-        """The credential of a WebSocket: ``connection_init``'s ``authorization``, else the handshake's."""
+        """The credential of a WebSocket: ``connection_init``'s ``authorization``, else the handshake's, else
+        the console's session cookie when ``connection_init`` carries its CSRF token (``csrf``)."""
         params = self.connection_params or {}
         for key in ("authorization", "Authorization"):
             value = params.get(key)
             if isinstance(value, str) and value.strip():
                 return value
-        return self.request.headers.get("authorization")
+        header = self.request.headers.get("authorization")
+        if header:
+            return header
+        session = self.request.cookies.get(SESSION_COOKIE)
+        given = params.get("csrf")
+        if session and isinstance(given, str) and hmac.compare_digest(given, csrf_token(self.otvet, session)):
+            return f"Bearer {session}"
+        return None
 
     async def reauthenticate(self) -> None:
         """On a WebSocket, check the credential again for a new operation.

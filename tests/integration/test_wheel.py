@@ -52,6 +52,10 @@ def test_the_wheel_installs_only_the_otvet_namespace(wheel: Path) -> None:
         "otvet/locales/en/LC_MESSAGES/messages.mo",
         "otvet/plugins/demo/knowledge/ru/training.md",
         "otvet/config/example.env",
+        "otvet/testing/storage_contract.py",
+        "otvet/frontends/graphql/graphiql/graphiql-3.8.3.min.js.gz",
+        "otvet/frontends/graphql/graphiql/index.html",
+        "otvet/frontends/widget/static/demo.css",
     ):
         assert expected in names, expected
     assert not any(name.startswith("otvet/tests/") for name in names)

@@ -1,0 +1,87 @@
+"""The console in a real browser (Debian's Chromium): sign in, read the overview and the sources, sign out;
+markup in a source's name and title stays text (checked with the page's policy switched off)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.support.browser import chromium, require_chromium
+
+if TYPE_CHECKING:
+    from playwright.async_api import ConsoleMessage, Page
+from tests.support.cli import clean_env, run_otvet
+from tests.support.server import serving
+
+PASSWORD = "Str0ng-passw0rd!"
+HOSTILE = '<img src=x onerror="window.__xss=1">'
+
+
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[str]:
+    require_chromium()
+    env = clean_env(tmp_path / "data", OTVET_LOG_LEVEL="WARNING")
+    created = run_otvet("admin", "create", "ann", env=env, cwd=tmp_path, input=f"{PASSWORD}\n{PASSWORD}\n")
+    assert created.returncode == 0, created.stderr
+    (tmp_path / "evil.md").write_text(f"# {HOSTILE}\n\nRefunds take five days.\n", "utf-8")
+    assert run_otvet("ingest", "--name", HOSTILE, "evil.md", env=env, cwd=tmp_path).returncode == 0
+    assert run_otvet("ask", "Do refunds take five days?", env=env, cwd=tmp_path).returncode == 0
+    async with serving(env, tmp_path, ready_path="/readyz") as base:
+        yield base
+
+
+def watch(page: Page) -> list[str]:
+    """Errors the page reports; the browser's own line for the wrong password's 401 is expected."""
+    problems: list[str] = []
+
+    def console(message: ConsoleMessage) -> None:
+        if message.type == "error" and not message.location.get("url", "").endswith("/admin/session"):
+            problems.append(message.text)
+
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("console", console)
+    return problems
+
+
+async def test_an_admin_signs_in_reads_the_overview_and_sources_and_signs_out(served: str) -> None:
+    async with chromium() as browser:
+        for viewport in ({"width": 1280, "height": 900}, {"width": 390, "height": 780}):
+            context = await browser.new_context(viewport=viewport, bypass_csp=True, locale="en-GB")
+            page = await context.new_page()
+            page.set_default_timeout(20_000)
+            problems = watch(page)
+            await page.goto(f"{served}/admin")
+            # With the keyboard alone: the username field has the focus.
+            await page.keyboard.type("ann")
+            await page.keyboard.press("Tab")
+            await page.keyboard.type("wrong password")
+            await page.keyboard.press("Enter")
+            await page.get_by_role("alert").get_by_text("wrong username or password").wait_for()
+            await page.get_by_label("Password").fill(PASSWORD)
+            await page.get_by_label("Password").press("Enter")
+
+            cards = page.locator(".card")
+            await cards.first.wait_for()
+            assert "#1" in await cards.nth(0).inner_text()
+            assert (await cards.nth(1).locator(".value").inner_text()) == "1"  # one question asked
+            assert await page.locator("svg.chart rect.bar").count() == 14  # a bar per day, with axes
+            assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+            await page.get_by_role("link", name="Sources").click()
+            await page.locator("table tbody tr").first.wait_for()
+            shown = await page.locator("table").inner_text()
+            assert HOSTILE in shown  # the name and title, as text
+            assert await page.locator("table img").count() == 0
+            assert await page.evaluate("window.__xss") is None
+            await page.get_by_role("searchbox").fill("nothing like this")
+            assert await page.locator("table tbody tr").count() == 0
+
+            await page.get_by_role("button", name="Sign out").click()
+            await page.get_by_label("Username").wait_for()
+            await page.reload()
+            await page.get_by_label("Username").wait_for()  # still signed out after a reload
+            assert problems == []
+            await context.close()
