@@ -19,7 +19,19 @@
       search: 'Search sources', name: 'Name', type: 'Type', lang: 'Lang', sections: 'Sections', qa: 'Q&A',
       updated: 'Updated', titleCol: 'Title', scoreHit1: 'hit@1 on the check set', noScore: 'not evaluated',
       sessionEnded: 'Your session has ended: sign in again.', failedLoad: 'Could not load this page: ',
-      shown: 'shown', database: 'database', perDayLegend: 'questions a day, by UTC date'
+      shown: 'shown', database: 'database', perDayLegend: 'questions a day, by UTC date',
+      versions: 'Versions', addSources: 'Add sources', dropHere: 'Drop files here (Markdown, text, HTML, PDF, Word, Q&A CSV/JSON/YAML) or',
+      chooseFiles: 'choose files', uploading: 'Uploading and training…', webPage: 'A web page', addUrl: 'Add the page',
+      pasteText: 'Text', sourceName: 'Name', sourceTitle: 'Title (optional)', textBody: 'Text (Markdown)', addText: 'Add the text',
+      qaPairs: 'Questions and answers', qaHint: 'A question on one line, its answer on the next; a blank line between pairs.',
+      addPairs: 'Add the pairs', remove: 'Remove', confirmRemove: 'Remove for good?', removed: 'Removed',
+      added: 'added', updatedWord: 'updated', unchanged: 'unchanged', versionActive: 'Version {id} is active.',
+      versionNotPromoted: 'Version {id} was built but not promoted: {why}', nothingChanged: 'Nothing changed.',
+      badPairs: 'Write each pair as a question line and an answer line, pairs separated by a blank line.',
+      retrain: 'Retrain now', retraining: 'Retraining: {pct}%', id: 'ID', status: 'Status', scores: 'Scores', created: 'Created',
+      note: 'Note', promote: 'Promote', rollback: 'Roll back to it', confirm: 'Confirm', done: 'Done.',
+      noVersions: 'No knowledge version yet: add sources above, or with `otvet ingest`.', actions: 'Actions',
+      jobFailed: 'The retrain failed: {why}', chunksCol: 'Chunks'
     },
     ru: {
       title: 'Otvet: администрирование', signIn: 'Войти', signOut: 'Выйти', username: 'Имя пользователя',
@@ -32,7 +44,19 @@
       search: 'Поиск источников', name: 'Имя', type: 'Тип', lang: 'Язык', sections: 'Разделы', qa: 'Вопросы',
       updated: 'Обновлён', titleCol: 'Заголовок', scoreHit1: 'hit@1 на проверочном наборе', noScore: 'не оценена',
       sessionEnded: 'Сеанс закончился: войдите снова.', failedLoad: 'Не удалось загрузить страницу: ',
-      shown: 'показано', database: 'база данных', perDayLegend: 'вопросов в день, по дате UTC'
+      shown: 'показано', database: 'база данных', perDayLegend: 'вопросов в день, по дате UTC',
+      versions: 'Версии', addSources: 'Добавить источники', dropHere: 'Перетащите файлы сюда (Markdown, текст, HTML, PDF, Word, вопросы и ответы CSV/JSON/YAML) или',
+      chooseFiles: 'выберите файлы', uploading: 'Загрузка и обучение…', webPage: 'Веб-страница', addUrl: 'Добавить страницу',
+      pasteText: 'Текст', sourceName: 'Имя', sourceTitle: 'Заголовок (необязательно)', textBody: 'Текст (Markdown)', addText: 'Добавить текст',
+      qaPairs: 'Вопросы и ответы', qaHint: 'Вопрос на одной строке, ответ на следующей; между парами пустая строка.',
+      addPairs: 'Добавить пары', remove: 'Удалить', confirmRemove: 'Удалить насовсем?', removed: 'Удалено',
+      added: 'добавлено', updatedWord: 'обновлено', unchanged: 'без изменений', versionActive: 'Версия {id} активна.',
+      versionNotPromoted: 'Версия {id} собрана, но не включена: {why}', nothingChanged: 'Ничего не изменилось.',
+      badPairs: 'Запишите каждую пару строкой вопроса и строкой ответа, пары разделите пустой строкой.',
+      retrain: 'Переобучить', retraining: 'Переобучение: {pct}%', id: 'ID', status: 'Статус', scores: 'Оценки', created: 'Создана',
+      note: 'Заметка', promote: 'Включить', rollback: 'Откатиться на неё', confirm: 'Подтвердить', done: 'Готово.',
+      noVersions: 'Версий базы знаний пока нет: добавьте источники выше или командой `otvet ingest`.', actions: 'Действия',
+      jobFailed: 'Переобучение не удалось: {why}', chunksCol: 'Фрагменты'
     }
   };
   var LANG_KEY = 'otvet-console-language';
@@ -40,7 +64,11 @@
   var session = null; // {username, csrf}
   var app = document.getElementById('app');
 
-  function t(key) { return (TEXT[lang] || TEXT.en)[key] || TEXT.en[key] || key; }
+  function t(key, values) {
+    var text = (TEXT[lang] || TEXT.en)[key] || TEXT.en[key] || key;
+    Object.keys(values || {}).forEach(function (name) { text = text.split('{' + name + '}').join(String(values[name])); });
+    return text;
+  }
 
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
@@ -63,20 +91,35 @@
 
   function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
 
-  function gql(query, variables) {
-    return fetch('/graphql', {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: { 'content-type': 'application/json', 'x-csrf-token': session ? session.csrf : '' },
-      body: JSON.stringify({ query: query, variables: variables || {} })
-    }).then(function (response) { return response.json(); }).then(function (body) {
+  function gql(query, variables, files) {
+    var headers = { 'x-csrf-token': session ? session.csrf : '' };
+    var body;
+    if (files) {
+      // The GraphQL multipart request spec; the preflight header proves this is no cross-site form.
+      body = new FormData();
+      var map = {};
+      files.forEach(function (file, i) { map[String(i)] = ['variables.files.' + i]; });
+      body.append('operations', JSON.stringify({ query: query, variables: Object.assign({}, variables, { files: files.map(function () { return null; }) }) }));
+      body.append('map', JSON.stringify(map));
+      files.forEach(function (file, i) { body.append(String(i), file, file.name); });
+      headers['apollo-require-preflight'] = 'true';
+    } else {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify({ query: query, variables: variables || {} });
+    }
+    return fetch('/graphql', { method: 'POST', credentials: 'same-origin', headers: headers, body: body })
+      .then(function (response) { return response.json(); }).then(function (body) {
       var errors = body.errors || [];
       if (errors.some(function (e) { return (e.extensions || {}).code === 'UNAUTHENTICATED'; })) {
         session = null;
         renderSignIn(t('sessionEnded'));
         throw new Error(t('sessionEnded'));
       }
-      if (errors.length) throw new Error(errors[0].message);
+      if (errors.length) {
+        var failure = new Error(errors[0].message);
+        failure.problems = (errors[0].extensions || {}).problems || [];
+        throw failure;
+      }
       return body.data;
     });
   }
@@ -131,7 +174,7 @@
 
   // --- the frame: tabs, who is signed in, language ---------------------------------------------------------
 
-  var PAGES = { overview: renderOverview, sources: renderSources };
+  var PAGES = { overview: renderOverview, sources: renderSources, versions: renderVersions };
 
   function frame(current) {
     document.title = t(current) + ' · ' + t('title');
@@ -255,39 +298,267 @@
 
   // --- sources ---------------------------------------------------------------------------------------------
 
+  var INGEST_FIELDS = '{ added updated unchanged removed version { id status evaluation { decision } } }';
+
+  /** A button that asks again before acting: a second click within five seconds confirms. */
+  function confirmButton(label, confirmLabel, action) {
+    var armed = null;
+    var button = el('button', { type: 'button', text: label });
+    button.addEventListener('click', function () {
+      if (!armed) {
+        button.textContent = confirmLabel;
+        button.classList.add('danger');
+        armed = setTimeout(function () { armed = null; button.textContent = label; button.classList.remove('danger'); }, 5000);
+        return;
+      }
+      clearTimeout(armed);
+      armed = null;
+      button.disabled = true;
+      action(button);
+    });
+    return button;
+  }
+
+  function outcome(result) {
+    var parts = [];
+    [['added', 'added'], ['updated', 'updatedWord'], ['unchanged', 'unchanged']].forEach(function (pair) {
+      if (result[pair[0]] && result[pair[0]].length) parts.push(t(pair[1]) + ': ' + result[pair[0]].join(', '));
+    });
+    var v = result.version;
+    if (v) {
+      parts.push(v.status === 'ACTIVE' ? t('versionActive', { id: v.id })
+        : t('versionNotPromoted', { id: v.id, why: (v.evaluation && v.evaluation.decision) || v.status.toLowerCase() }));
+    } else if (!parts.length) parts.push(t('nothingChanged'));
+    return parts.join(' · ');
+  }
+
+  function reporter() {
+    var box = el('div', { class: 'report', role: 'status' });
+    return {
+      node: box,
+      busy: function (text) { clear(box); box.className = 'report'; box.textContent = text; },
+      ok: function (text) { clear(box); box.className = 'report ok'; box.textContent = text; },
+      fail: function (failure) {
+        clear(box);
+        box.className = 'report error';
+        box.appendChild(el('p', { text: failure.message }));
+        if (failure.problems && failure.problems.length) {
+          box.appendChild(el('ul', {}, failure.problems.map(function (p) { return el('li', { text: p }); })));
+        }
+      }
+    };
+  }
+
+  function addPanel(onChange) {
+    var report = reporter();
+    function run(promise) {
+      report.busy(t('uploading'));
+      return promise.then(function (data) {
+        var result = data[Object.keys(data)[0]];
+        report.ok(outcome(result));
+        onChange();
+      }).catch(report.fail);
+    }
+    // Files: drag and drop, or the file chooser.
+    var input = el('input', { type: 'file', multiple: 'multiple', class: 'visually-hidden', id: 'files',
+      accept: '.md,.markdown,.txt,.text,.html,.htm,.pdf,.docx,.csv,.json,.yaml,.yml' });
+    function upload(list) {
+      var files = Array.prototype.slice.call(list);
+      if (!files.length) return;
+      run(gql('mutation Upload($files: [Upload!]!) { uploadSources(files: $files) ' + INGEST_FIELDS + ' }', {}, files));
+    }
+    input.addEventListener('change', function () { upload(input.files); input.value = ''; });
+    var drop = el('div', { class: 'drop', tabindex: '-1' }, [
+      el('span', { text: t('dropHere') + ' ' }),
+      el('label', { for: 'files', class: 'button', tabindex: '0', text: t('chooseFiles') }), input
+    ]);
+    drop.addEventListener('dragover', function (event) { event.preventDefault(); drop.classList.add('over'); });
+    drop.addEventListener('dragleave', function () { drop.classList.remove('over'); });
+    drop.addEventListener('drop', function (event) {
+      event.preventDefault(); drop.classList.remove('over'); upload(event.dataTransfer.files);
+    });
+    drop.querySelector('label').addEventListener('keydown', function (event) {
+      if (event.key === 'Enter' || event.key === ' ') { event.preventDefault(); input.click(); }
+    });
+    // A web page.
+    var url = el('input', { type: 'url', name: 'url', placeholder: 'https://example.com/faq', 'aria-label': t('webPage') });
+    var urlForm = el('form', { class: 'inline', onsubmit: function (event) {
+      event.preventDefault();
+      run(gql('mutation Url($url: String!) { addUrlSource(url: $url) ' + INGEST_FIELDS + ' }', { url: url.value.trim() }));
+    } }, [url, el('button', { type: 'submit', text: t('addUrl') })]);
+    // Text, or Q&A pairs.
+    var name = el('input', { type: 'text', name: 'source-name', 'aria-label': t('sourceName'), placeholder: t('sourceName'), required: 'required' });
+    var title = el('input', { type: 'text', name: 'source-title', 'aria-label': t('sourceTitle'), placeholder: t('sourceTitle') });
+    var text = el('textarea', { name: 'source-text', rows: '6', 'aria-label': t('textBody'), placeholder: t('textBody') });
+    var asPairs = el('input', { type: 'checkbox', name: 'as-pairs', id: 'as-pairs' });
+    var textForm = el('form', { class: 'stack', onsubmit: function (event) {
+      event.preventDefault();
+      var variables = { name: name.value.trim(), title: title.value.trim() || null };
+      if (asPairs.checked) {
+        var pairs = text.value.split(/\n\s*\n/).map(function (block) { return block.trim().split('\n'); })
+          .filter(function (lines) { return lines[0]; });
+        if (pairs.some(function (lines) { return lines.length < 2; })) { report.fail(new Error(t('badPairs'))); return; }
+        variables.pairs = pairs.map(function (lines) { return { question: lines[0].trim(), answer: lines.slice(1).join('\n').trim() }; });
+        run(gql('mutation Pairs($name: String!, $title: String, $pairs: [QaPairInput!]!) { addQaPairs(name: $name, title: $title, pairs: $pairs) ' + INGEST_FIELDS + ' }', variables));
+      } else {
+        variables.text = text.value;
+        run(gql('mutation Text($name: String!, $title: String, $text: String!) { addTextSource(name: $name, title: $title, text: $text) ' + INGEST_FIELDS + ' }', variables));
+      }
+    } }, [
+      el('div', { class: 'inline' }, [name, title]), text,
+      el('label', { class: 'check', for: 'as-pairs' }, [asPairs, document.createTextNode(' ' + t('qaPairs') + ' — ' + t('qaHint'))]),
+      el('div', {}, [el('button', { type: 'submit', text: t('addText') })])
+    ]);
+    return el('section', { class: 'panel' }, [
+      el('h3', { text: t('addSources') }), drop,
+      el('h4', { text: t('webPage') }), urlForm,
+      el('h4', { text: t('pasteText') }), textForm, report.node
+    ]);
+  }
+
   function renderSources() {
     var main = frame('sources');
     main.appendChild(el('h2', { text: t('sources') }));
-    gql('{ sources { name type title language sections qaPairs updatedAt } }').then(function (data) {
-      if (!data.sources.length) { main.appendChild(el('p', { class: 'empty', text: t('noSources') })); return; }
-      var search = el('input', { type: 'search', 'aria-label': t('search'), placeholder: t('search') });
-      var count = el('span', { class: 'legend' });
-      var body = el('tbody', {});
-      var columns = [['name', 'name'], ['titleCol', 'title'], ['type', 'type'], ['lang', 'language'],
-        ['sections', 'sections', 'num'], ['qa', 'qaPairs', 'num'], ['updated', 'updatedAt']];
-      function fill() {
-        var wanted = search.value.trim().toLowerCase();
-        clear(body);
-        var rows = data.sources.filter(function (s) {
-          return !wanted || s.name.toLowerCase().indexOf(wanted) >= 0 || s.title.toLowerCase().indexOf(wanted) >= 0;
-        });
-        rows.forEach(function (s) {
-          body.appendChild(el('tr', {}, columns.map(function (c) {
-            var value = s[c[1]];
-            if (c[1] === 'updatedAt') value = String(value).slice(0, 16).replace('T', ' ');
-            return el('td', { class: c[2] || '', text: value === null ? '–' : String(value) });
-          })));
-        });
-        count.textContent = rows.length + ' / ' + data.sources.length + ' ' + t('shown');
+    var list = el('div', {});
+    main.appendChild(addPanel(load));
+    main.appendChild(list);
+    function load() {
+      gql('{ sources { name type title language sections qaPairs updatedAt } }').then(function (data) {
+        clear(list);
+        if (!data.sources.length) { list.appendChild(el('p', { class: 'empty', text: t('noSources') })); return; }
+        var search = el('input', { type: 'search', 'aria-label': t('search'), placeholder: t('search') });
+        var count = el('span', { class: 'legend' });
+        var body = el('tbody', {});
+        var report = reporter();
+        var columns = [['name', 'name'], ['titleCol', 'title'], ['type', 'type'], ['lang', 'language'],
+          ['sections', 'sections', 'num'], ['qa', 'qaPairs', 'num'], ['updated', 'updatedAt']];
+        function fill() {
+          var wanted = search.value.trim().toLowerCase();
+          clear(body);
+          var rows = data.sources.filter(function (s) {
+            return !wanted || s.name.toLowerCase().indexOf(wanted) >= 0 || s.title.toLowerCase().indexOf(wanted) >= 0;
+          });
+          rows.forEach(function (s) {
+            var cells = columns.map(function (c) {
+              var value = s[c[1]];
+              if (c[1] === 'updatedAt') value = String(value).slice(0, 16).replace('T', ' ');
+              return el('td', { class: c[2] || '', text: value === null ? '–' : String(value) });
+            });
+            cells.push(el('td', {}, [confirmButton(t('remove'), t('confirmRemove'), function () {
+              report.busy(t('uploading'));
+              gql('mutation Remove($names: [String!]!) { removeSources(names: $names) { removed version { id status evaluation { decision } } } }', { names: [s.name] })
+                .then(function (result) {
+                  var r = result.removeSources;
+                  report.ok(t('removed') + ': ' + s.name + (r.version ? ' · ' + outcome({ version: r.version }) : ''));
+                  data.sources = data.sources.filter(function (other) { return other.name !== s.name; });
+                  fill();
+                }).catch(report.fail);
+            })]));
+            body.appendChild(el('tr', {}, cells));
+          });
+          count.textContent = rows.length + ' / ' + data.sources.length + ' ' + t('shown');
+        }
+        search.addEventListener('input', fill);
+        list.appendChild(el('div', { class: 'toolbar' }, [search, count]));
+        list.appendChild(report.node);
+        list.appendChild(el('div', { class: 'panel table-wrap' }, [el('table', {}, [
+          el('thead', {}, [el('tr', {}, columns.map(function (c) { return el('th', { class: c[2] || '', text: t(c[0]) }); })
+            .concat([el('th', { text: t('actions') })]))]),
+          body
+        ])]));
+        fill();
+      }).catch(function (failure) { failed(list, failure); });
+    }
+    load();
+  }
+
+  // --- versions --------------------------------------------------------------------------------------------
+
+  function scores(evaluation) {
+    if (!evaluation || evaluation.hitAt1 === null) return '–';
+    var parts = ['hit@1 ' + evaluation.hitAt1.toFixed(2)];
+    if (evaluation.hitAtK !== null) parts.push('hit@' + evaluation.k + ' ' + evaluation.hitAtK.toFixed(2));
+    if (evaluation.answers !== null) parts.push('ans ' + evaluation.answers.toFixed(2));
+    return parts.join(' · ');
+  }
+
+  function renderVersions() {
+    var main = frame('versions');
+    main.appendChild(el('h2', { text: t('versions') }));
+    var report = reporter();
+    var bar = el('progress', { max: '1', value: '0', hidden: 'hidden' });
+    var retrain = el('button', { type: 'button', class: 'primary', text: t('retrain') });
+    var list = el('div', {});
+    main.appendChild(el('div', { class: 'toolbar' }, [retrain, bar]));
+    main.appendChild(report.node);
+    main.appendChild(list);
+
+    function follow(job) {
+      bar.hidden = false;
+      retrain.disabled = true;
+      function poll() {
+        gql('query Job($id: ID!) { job(id: $id) { status progress error result message } }', { id: job.id }).then(function (data) {
+          var j = data.job;
+          bar.value = j.progress;
+          if (['succeeded', 'failed', 'cancelled'].indexOf(j.status) < 0) {
+            report.busy(t('retraining', { pct: Math.round(100 * j.progress) }) + (j.message ? ' · ' + j.message : ''));
+            setTimeout(poll, 700);
+            return;
+          }
+          bar.hidden = true;
+          retrain.disabled = false;
+          if (j.status === 'succeeded') report.ok((j.result && j.result.message) || t('done'));
+          else report.fail(new Error(t('jobFailed', { why: j.error || j.status })));
+          load();
+        }).catch(function (failure) { retrain.disabled = false; report.fail(failure); });
       }
-      search.addEventListener('input', fill);
-      main.appendChild(el('div', { class: 'toolbar' }, [search, count]));
-      main.appendChild(el('div', { class: 'panel table-wrap' }, [el('table', {}, [
-        el('thead', {}, [el('tr', {}, columns.map(function (c) { return el('th', { class: c[2] || '', text: t(c[0]) }); }))]),
-        body
-      ])]));
-      fill();
-    }).catch(function (failure) { failed(main, failure); });
+      poll();
+    }
+    retrain.addEventListener('click', function () {
+      gql('mutation { retrain { id status } }').then(function (data) { follow(data.retrain); }).catch(report.fail);
+    });
+
+    function act(mutation, id) {
+      report.busy(t('uploading'));
+      gql(mutation, { id: id }).then(function (data) {
+        var v = data[Object.keys(data)[0]];
+        report.ok(outcome({ version: v }));
+        load();
+      }).catch(report.fail);
+    }
+
+    function load() {
+      gql('{ knowledgeVersions { id status chunkCount sourceCount createdAt note evaluation { hitAt1 hitAtK k answers decision } } }').then(function (data) {
+        clear(list);
+        if (!data.knowledgeVersions.length) { list.appendChild(el('p', { class: 'empty', text: t('noVersions') })); return; }
+        var rows = data.knowledgeVersions.map(function (v) {
+          var actions = [];
+          if (v.status === 'READY' || v.status === 'REJECTED') {
+            actions.push(confirmButton(t('promote'), t('confirm'), function () {
+              act('mutation Promote($id: ID!) { promoteVersion(id: $id) { id status evaluation { decision } } }', v.id);
+            }));
+          }
+          if (v.status === 'RETIRED') {
+            actions.push(confirmButton(t('rollback'), t('confirm'), function () {
+              act('mutation Back($id: ID!) { rollbackVersion(id: $id) { id status evaluation { decision } } }', v.id);
+            }));
+          }
+          return el('tr', { 'data-status': v.status.toLowerCase() }, [
+            el('td', { class: 'num', text: v.id }), el('td', { text: v.status.toLowerCase() }),
+            el('td', { class: 'num', text: String(v.chunkCount) }), el('td', { class: 'num', text: String(v.sourceCount) }),
+            el('td', { text: scores(v.evaluation), title: (v.evaluation && v.evaluation.decision) || '' }),
+            el('td', { text: String(v.createdAt).slice(0, 16).replace('T', ' ') }), el('td', { text: v.note }),
+            el('td', {}, actions)
+          ]);
+        });
+        var heads = ['id', 'status', 'chunksCol', 'sources', 'scores', 'created', 'note', 'actions'];
+        list.appendChild(el('div', { class: 'panel table-wrap' }, [el('table', {}, [
+          el('thead', {}, [el('tr', {}, heads.map(function (h) { return el('th', { text: t(h) }); }))]),
+          el('tbody', {}, rows)
+        ])]));
+      }).catch(function (failure) { failed(list, failure); });
+    }
+    load();
   }
 
   // --- routing ---------------------------------------------------------------------------------------------

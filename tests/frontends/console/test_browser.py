@@ -85,3 +85,54 @@ async def test_an_admin_signs_in_reads_the_overview_and_sources_and_signs_out(se
             await page.get_by_label("Username").wait_for()  # still signed out after a reload
             assert problems == []
             await context.close()
+
+
+async def test_an_admin_uploads_sources_retrains_and_rolls_back(served: str, tmp_path: Path) -> None:
+    from tests.plugins.test_sources_pdf import make_pdf
+
+    (tmp_path / "parking.md").write_text("# Parking\n\nGuests park on level minus two.\n", "utf-8")
+    (tmp_path / "hours.pdf").write_bytes(make_pdf([["The office opens at nine."]], title="Office hours"))
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 not really a pdf")
+    async with chromium() as browser:
+        context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+        page = await context.new_page()
+        page.set_default_timeout(30_000)
+        problems = watch(page)
+        await page.goto(f"{served}/admin#sources")
+        await page.get_by_label("Username").fill("ann")
+        await page.get_by_label("Password").fill(PASSWORD)
+        await page.get_by_label("Password").press("Enter")
+        await page.get_by_role("heading", name="Add sources").wait_for()
+
+        # A batch with a broken file adds nothing and names the file.
+        files = page.locator("input[type=file]")
+        await files.set_input_files([tmp_path / "parking.md", tmp_path / "broken.pdf"])
+        report = page.locator(".report.error")
+        await report.wait_for()
+        assert "broken.pdf" in await report.inner_text()
+        await files.set_input_files([tmp_path / "parking.md", tmp_path / "hours.pdf"])
+        done = page.locator(".report.ok")
+        await done.get_by_text("Version 2 is active").wait_for()
+        assert "added: parking.md, hours.pdf" in await done.inner_text()
+        await page.locator("table").get_by_text("parking.md").wait_for()
+
+        # Text pasted as questions and answers.
+        await page.get_by_label("Name", exact=True).fill("lunch")
+        await page.get_by_label("Text (Markdown)").fill("When is lunch?\nFrom one to two.")
+        await page.get_by_role("checkbox").check()
+        await page.get_by_role("button", name="Add the text").click()
+        await page.locator(".report.ok").get_by_text("added: lunch").wait_for()
+
+        # Retrain with progress, then roll back with a confirmation.
+        await page.get_by_role("link", name="Versions").click()
+        await page.get_by_role("button", name="Retrain now").click()
+        await page.locator(".report.ok").wait_for()
+        rows = page.locator("table tbody tr")
+        assert await rows.first.get_attribute("data-status") == "active"
+        retired = page.locator('tr[data-status="retired"]').first
+        rollback = retired.get_by_role("button", name="Roll back to it")
+        await rollback.click()
+        await retired.get_by_role("button", name="Confirm").click()
+        await page.locator(".report.ok").get_by_text("is active").wait_for()
+        assert problems == []
+        await context.close()
