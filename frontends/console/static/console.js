@@ -31,7 +31,17 @@
       retrain: 'Retrain now', retraining: 'Retraining: {pct}%', id: 'ID', status: 'Status', scores: 'Scores', created: 'Created',
       note: 'Note', promote: 'Promote', rollback: 'Roll back to it', confirm: 'Confirm', done: 'Done.',
       noVersions: 'No knowledge version yet: add sources above, or with `otvet ingest`.', actions: 'Actions',
-      jobFailed: 'The retrain failed: {why}', chunksCol: 'Chunks'
+      jobFailed: 'The retrain failed: {why}', chunksCol: 'Chunks',
+      feedback: 'Feedback', access: 'Keys and admins', pending: 'Proposed training data, awaiting review',
+      noPending: 'Nothing awaits review: answers users rate 👍 and your corrections appear here.',
+      question: 'Question', answer: 'Answer', origin: 'From', approve: 'Approve', reject: 'Reject',
+      disliked: 'Answers users rated 👎', noDisliked: 'No answer has been rated 👎.', correct: 'Save a better answer',
+      betterAnswer: 'A better answer', corrected: 'Saved as a correction awaiting review.',
+      apiKeys: 'API keys', noKeys: 'No API keys yet: create one for each application that calls Otvet.',
+      keyName: 'Key name', scope: 'Scope', create: 'Create', prefix: 'Prefix', lastUsed: 'Last used', revoked: 'Revoked',
+      revoke: 'Revoke', keyOnce: 'The new key, shown this once: copy it now. Only its hash is stored.',
+      admins: 'Admins', disable: 'Disable', enable: 'Enable', disabled: 'disabled', enabled: 'enabled',
+      newAdmin: 'New admin', createdAdmin: 'Admin {name} created.', never: 'never'
     },
     ru: {
       title: 'Otvet: администрирование', signIn: 'Войти', signOut: 'Выйти', username: 'Имя пользователя',
@@ -56,7 +66,17 @@
       retrain: 'Переобучить', retraining: 'Переобучение: {pct}%', id: 'ID', status: 'Статус', scores: 'Оценки', created: 'Создана',
       note: 'Заметка', promote: 'Включить', rollback: 'Откатиться на неё', confirm: 'Подтвердить', done: 'Готово.',
       noVersions: 'Версий базы знаний пока нет: добавьте источники выше или командой `otvet ingest`.', actions: 'Действия',
-      jobFailed: 'Переобучение не удалось: {why}', chunksCol: 'Фрагменты'
+      jobFailed: 'Переобучение не удалось: {why}', chunksCol: 'Фрагменты',
+      feedback: 'Отзывы', access: 'Ключи и администраторы', pending: 'Предложенные обучающие данные, ждут проверки',
+      noPending: 'Проверять нечего: здесь появятся ответы, отмеченные 👍, и ваши исправления.',
+      question: 'Вопрос', answer: 'Ответ', origin: 'Откуда', approve: 'Принять', reject: 'Отклонить',
+      disliked: 'Ответы с оценкой 👎', noDisliked: 'Ни один ответ не получил 👎.', correct: 'Сохранить лучший ответ',
+      betterAnswer: 'Лучший ответ', corrected: 'Сохранено как исправление, ждёт проверки.',
+      apiKeys: 'API-ключи', noKeys: 'API-ключей пока нет: создайте по ключу для каждого приложения, которое обращается к Otvet.',
+      keyName: 'Имя ключа', scope: 'Права', create: 'Создать', prefix: 'Префикс', lastUsed: 'Использован', revoked: 'Отозван',
+      revoke: 'Отозвать', keyOnce: 'Новый ключ показан один раз: скопируйте его сейчас. Хранится только его хеш.',
+      admins: 'Администраторы', disable: 'Отключить', enable: 'Включить', disabled: 'отключён', enabled: 'активен',
+      newAdmin: 'Новый администратор', createdAdmin: 'Администратор {name} создан.', never: 'никогда'
     }
   };
   var LANG_KEY = 'otvet-console-language';
@@ -174,7 +194,10 @@
 
   // --- the frame: tabs, who is signed in, language ---------------------------------------------------------
 
-  var PAGES = { overview: renderOverview, sources: renderSources, versions: renderVersions };
+  var PAGES = {
+    overview: renderOverview, sources: renderSources, versions: renderVersions, feedback: renderFeedback,
+    access: renderAccess
+  };
 
   function frame(current) {
     document.title = t(current) + ' · ' + t('title');
@@ -559,6 +582,158 @@
       }).catch(function (failure) { failed(list, failure); });
     }
     load();
+  }
+
+  // --- feedback: candidates to review, answers rated down -------------------------------------------------
+
+  function table(heads, rows) {
+    return el('div', { class: 'panel table-wrap' }, [el('table', {}, [
+      el('thead', {}, [el('tr', {}, heads.map(function (h) { return el('th', { text: t(h) }); }))]),
+      el('tbody', {}, rows)
+    ])]);
+  }
+
+  function when(value) { return value ? String(value).slice(0, 16).replace('T', ' ') : t('never'); }
+
+  function renderFeedback() {
+    var main = frame('feedback');
+    main.appendChild(el('h2', { text: t('feedback') }));
+    var report = reporter();
+    var pending = el('section', {}, [el('h3', { text: t('pending') })]);
+    var disliked = el('section', {}, [el('h3', { text: t('disliked') })]);
+    main.appendChild(report.node);
+    main.appendChild(pending);
+    main.appendChild(disliked);
+
+    function loadPending() {
+      while (pending.childNodes.length > 1) pending.removeChild(pending.lastChild);
+      gql('{ candidates(status: PENDING, first: 50) { nodes { id question answer origin createdAt } } }').then(function (data) {
+        var nodes = data.candidates.nodes;
+        if (!nodes.length) { pending.appendChild(el('p', { class: 'empty', text: t('noPending') })); return; }
+        pending.appendChild(table(['question', 'answer', 'origin', 'actions'], nodes.map(function (c) {
+          function review(mutation) {
+            report.busy(t('uploading'));
+            gql('mutation Review($ids: [ID!]!) { ' + mutation + '(ids: $ids) { ingest ' + INGEST_FIELDS + ' } }', { ids: [c.id] })
+              .then(function (result) { report.ok(outcome(result[mutation].ingest)); loadPending(); }).catch(report.fail);
+          }
+          return el('tr', {}, [
+            el('td', { text: c.question }), el('td', { text: c.answer }), el('td', { text: c.origin.toLowerCase() }),
+            el('td', {}, [
+              el('button', { type: 'button', class: 'primary', text: t('approve'), onclick: function () { review('approveCandidates'); } }),
+              document.createTextNode(' '),
+              el('button', { type: 'button', text: t('reject'), onclick: function () { review('rejectCandidates'); } })
+            ])
+          ]);
+        })));
+      }).catch(function (failure) { failed(pending, failure); });
+    }
+
+    function loadDisliked() {
+      gql('{ feedback(filter: {value: -1}, first: 20) { nodes { id messageId conversationId comment createdAt } } }').then(function (data) {
+        var nodes = data.feedback.nodes;
+        if (!nodes.length) { disliked.appendChild(el('p', { class: 'empty', text: t('noDisliked') })); return; }
+        nodes.forEach(function (f) {
+          var item = el('div', { class: 'panel' });
+          disliked.appendChild(item);
+          gql('query C($id: ID!) { conversation(id: $id) { messages(first: 100) { nodes { id role text } } } }', { id: f.conversationId })
+            .then(function (c) {
+              var messages = (c.conversation && c.conversation.messages.nodes) || [];
+              var index = messages.findIndex(function (m) { return m.id === f.messageId; });
+              var question = index > 0 ? messages[index - 1].text : '';
+              var better = el('textarea', { rows: '3', 'aria-label': t('betterAnswer'), placeholder: t('betterAnswer') });
+              item.appendChild(el('p', {}, [el('strong', { text: t('question') + ': ' }), document.createTextNode(question)]));
+              item.appendChild(el('p', {}, [el('strong', { text: t('answer') + ': ' }), document.createTextNode(index >= 0 ? messages[index].text : '')]));
+              if (f.comment) item.appendChild(el('p', { class: 'legend', text: f.comment }));
+              item.appendChild(el('form', { class: 'stack', onsubmit: function (event) {
+                event.preventDefault();
+                gql('mutation Fix($id: ID!, $answer: String!) { correctAnswer(messageId: $id, answer: $answer) { id } }', { id: f.messageId, answer: better.value })
+                  .then(function () { report.ok(t('corrected')); better.value = ''; loadPending(); }).catch(report.fail);
+              } }, [better, el('div', {}, [el('button', { type: 'submit', text: t('correct') })])]));
+            }).catch(function (failure) { failed(item, failure); });
+        });
+      }).catch(function (failure) { failed(disliked, failure); });
+    }
+    loadPending();
+    loadDisliked();
+  }
+
+  // --- keys and admins -------------------------------------------------------------------------------------
+
+  function renderAccess() {
+    var main = frame('access');
+    main.appendChild(el('h2', { text: t('access') }));
+    var report = reporter();
+    var keys = el('section', {}, [el('h3', { text: t('apiKeys') })]);
+    var admins = el('section', {}, [el('h3', { text: t('admins') })]);
+    main.appendChild(report.node);
+    main.appendChild(keys);
+    main.appendChild(admins);
+
+    var keyName = el('input', { type: 'text', 'aria-label': t('keyName'), placeholder: t('keyName'), required: 'required' });
+    var scope = el('select', { 'aria-label': t('scope') }, ['ASK', 'READ', 'ADMIN'].map(function (v) {
+      return el('option', { value: v, text: v.toLowerCase() });
+    }));
+    var shown = el('div', {});
+    keys.appendChild(el('form', { class: 'inline', onsubmit: function (event) {
+      event.preventDefault();
+      gql('mutation K($name: String!, $scopes: [Scope!]!) { createApiKey(name: $name, scopes: $scopes) { key } }', { name: keyName.value.trim(), scopes: [scope.value] })
+        .then(function (data) {
+          clear(shown);
+          var value = el('input', { type: 'text', readonly: 'readonly', value: data.createApiKey.key, 'aria-label': t('keyOnce'), class: 'key' });
+          shown.appendChild(el('div', { class: 'panel once', role: 'status' }, [el('p', { text: t('keyOnce') }), value]));
+          value.select();
+          keyName.value = '';
+          loadKeys();
+        }).catch(report.fail);
+    } }, [keyName, scope, el('button', { type: 'submit', class: 'primary', text: t('create') })]));
+    keys.appendChild(shown);
+    var keyList = el('div', {});
+    keys.appendChild(keyList);
+
+    function loadKeys() {
+      gql('{ apiKeys { id name prefix scopes createdAt lastUsedAt revokedAt } }').then(function (data) {
+        clear(keyList);
+        if (!data.apiKeys.length) { keyList.appendChild(el('p', { class: 'empty', text: t('noKeys') })); return; }
+        keyList.appendChild(table(['keyName', 'prefix', 'scope', 'created', 'lastUsed', 'revoked', 'actions'], data.apiKeys.map(function (k) {
+          return el('tr', {}, [
+            el('td', { text: k.name }), el('td', { text: k.prefix }), el('td', { text: k.scopes.join(', ').toLowerCase() }),
+            el('td', { text: when(k.createdAt) }), el('td', { text: when(k.lastUsedAt) }), el('td', { text: k.revokedAt ? when(k.revokedAt) : '–' }),
+            el('td', {}, k.revokedAt ? [] : [confirmButton(t('revoke'), t('confirm'), function () {
+              gql('mutation R($id: ID!) { revokeApiKey(id: $id) { id } }', { id: k.id }).then(loadKeys).catch(report.fail);
+            })])
+          ]);
+        })));
+      }).catch(function (failure) { failed(keyList, failure); });
+    }
+
+    var username = el('input', { type: 'text', autocomplete: 'off', 'aria-label': t('username'), placeholder: t('username'), required: 'required' });
+    var password = el('input', { type: 'password', autocomplete: 'new-password', 'aria-label': t('password'), placeholder: t('password'), required: 'required' });
+    admins.appendChild(el('form', { class: 'inline', onsubmit: function (event) {
+      event.preventDefault();
+      gql('mutation A($u: String!, $p: String!) { createAdmin(username: $u, password: $p) { username } }', { u: username.value.trim(), p: password.value })
+        .then(function (data) { report.ok(t('createdAdmin', { name: data.createAdmin.username })); username.value = ''; password.value = ''; loadAdmins(); })
+        .catch(report.fail);
+    } }, [username, password, el('button', { type: 'submit', text: t('create') })]));
+    var adminList = el('div', {});
+    admins.appendChild(adminList);
+
+    function loadAdmins() {
+      gql('{ admins { username createdAt disabled } }').then(function (data) {
+        clear(adminList);
+        adminList.appendChild(table(['username', 'created', 'status', 'actions'], data.admins.map(function (a) {
+          var action = a.disabled ? t('enable') : t('disable');
+          return el('tr', {}, [
+            el('td', { text: a.username }), el('td', { text: when(a.createdAt) }), el('td', { text: a.disabled ? t('disabled') : t('enabled') }),
+            el('td', {}, a.username === session.username ? [] : [confirmButton(action, t('confirm'), function () {
+              gql('mutation D($u: String!, $d: Boolean!) { setAdminDisabled(username: $u, disabled: $d) { username } }', { u: a.username, d: !a.disabled })
+                .then(loadAdmins).catch(report.fail);
+            })])
+          ]);
+        })));
+      }).catch(function (failure) { failed(adminList, failure); });
+    }
+    loadKeys();
+    loadAdmins();
   }
 
   // --- routing ---------------------------------------------------------------------------------------------

@@ -54,7 +54,8 @@ async def test_an_admin_signs_in_reads_the_overview_and_sources_and_signs_out(se
             page.set_default_timeout(20_000)
             problems = watch(page)
             await page.goto(f"{served}/admin")
-            # With the keyboard alone: the username field has the focus.
+            # With the keyboard alone: the username field has the focus once the form is there.
+            await page.wait_for_function("document.activeElement && document.activeElement.name === 'username'")
             await page.keyboard.type("ann")
             await page.keyboard.press("Tab")
             await page.keyboard.type("wrong password")
@@ -134,5 +135,83 @@ async def test_an_admin_uploads_sources_retrains_and_rolls_back(served: str, tmp
         await rollback.click()
         await retired.get_by_role("button", name="Confirm").click()
         await page.locator(".report.ok").get_by_text("is active").wait_for()
+        assert problems == []
+        await context.close()
+
+
+async def sign_in(page: Page, base: str, where: str) -> None:
+    await page.goto(f"{base}/admin#{where}")
+    await page.get_by_label("Username").fill("ann")
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_label("Password").press("Enter")
+    await page.locator("header.top").wait_for()
+
+
+async def test_a_liked_widget_answer_is_approved_and_a_disliked_one_corrected(served: str) -> None:
+    async with chromium() as browser:
+        context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+        page = await context.new_page()
+        page.set_default_timeout(30_000)
+        problems = watch(page)
+        # A visitor asks twice in the widget, likes one answer and dislikes the other.
+        await page.goto(f"{served}/")
+        await page.locator(".otvet-launcher").click()
+        answers = page.locator('.otvet-msg-assistant[data-state="done"]')
+        for number, question in enumerate(("Do refunds take five days?", "How long do refunds take?")):
+            field = page.locator("textarea.otvet-input")
+            await field.fill(question)
+            await field.press("Enter")
+            await answers.nth(number).wait_for()
+        await answers.nth(0).locator('.otvet-rate[data-value="1"]').click()
+        await answers.nth(1).locator('.otvet-rate[data-value="-1"]').click()
+        await answers.nth(1).locator(".otvet-thanks").wait_for()
+
+        await sign_in(page, served, "feedback")
+        pending = page.locator("section").filter(has_text="awaiting review")
+        row = pending.locator("tr").filter(has_text="Do refunds take five days?")
+        await row.get_by_role("button", name="Approve").click()
+        await page.locator(".report.ok").get_by_text("is active").wait_for()  # approved: a new version
+
+        disliked = page.locator("section").filter(has_text="rated 👎").locator(".panel").first
+        await disliked.get_by_text("How long do refunds take?").wait_for()
+        await disliked.get_by_label("A better answer").fill("Refunds take five working days.")
+        await disliked.get_by_role("button", name="Save a better answer").click()
+        await page.locator(".report.ok").get_by_text("Saved as a correction").wait_for()
+        await pending.locator("tr").filter(has_text="Refunds take five working days.").wait_for()
+        assert problems == []
+        await context.close()
+
+
+async def test_keys_are_shown_once_and_revoked_and_admins_created_and_disabled(served: str) -> None:
+    async with chromium() as browser:
+        context = await browser.new_context(viewport={"width": 390, "height": 780}, locale="en-GB")
+        page = await context.new_page()
+        page.set_default_timeout(30_000)
+        problems = watch(page)
+        await sign_in(page, served, "access")
+        await page.get_by_label("Key name").fill("crm")
+        await page.get_by_label("Scope").select_option("READ")
+        await page.get_by_role("button", name="Create").first.click()
+        shown = page.locator(".once input")
+        await shown.wait_for()
+        key = await shown.input_value()
+        assert key.startswith("otv_")
+        row = page.locator("tr").filter(has_text="crm")
+        await row.get_by_role("button", name="Revoke").click()
+        await row.get_by_role("button", name="Confirm").click()
+        await row.locator("td").nth(5).filter(has_text="20").wait_for()  # the time it was revoked
+
+        await page.get_by_placeholder("Username").fill("bob")
+        await page.get_by_placeholder("Password").fill("An0ther-passw0rd!")
+        await page.get_by_role("button", name="Create").nth(1).click()
+        await page.locator(".report.ok").get_by_text("Admin bob created.").wait_for()
+        bob = page.locator("tr").filter(has_text="bob")
+        await bob.get_by_role("button", name="Disable").click()
+        await bob.get_by_role("button", name="Confirm").click()
+        await bob.get_by_text("disabled").wait_for()
+        assert (
+            await page.locator("tr").filter(has_text="ann").get_by_role("button").count() == 0
+        )  # not yourself
+        assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         assert problems == []
         await context.close()
