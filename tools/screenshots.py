@@ -70,7 +70,8 @@ async def shoot(base: str, key: str) -> list[Path]:
             for name in CONSOLE_PAGES:
                 await page.goto(f"{base}/admin#{name}")
                 await page.locator("header.top").wait_for()
-                await page.locator("main section.panel, main div.panel").first.wait_for()
+                await page.locator("main h2").wait_for()
+                await page.wait_for_load_state("networkidle")  # the page's queries have answered
                 written.append(IMAGES / f"console-{name}-{size}.png")
                 await page.screenshot(path=written[-1], animations="disabled", full_page=True)
             await context.close()

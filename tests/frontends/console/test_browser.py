@@ -55,7 +55,8 @@ async def test_an_admin_signs_in_reads_the_overview_and_sources_and_signs_out(se
             problems = watch(page)
             await page.goto(f"{served}/admin")
             # With the keyboard alone: the username field has the focus once the form is there.
-            await page.wait_for_function("document.activeElement && document.activeElement.name === 'username'")
+            focused = "document.activeElement && document.activeElement.name === 'username'"
+            await page.wait_for_function(focused)
             await page.keyboard.type("ann")
             await page.keyboard.press("Tab")
             await page.keyboard.type("wrong password")
