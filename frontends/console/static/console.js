@@ -41,7 +41,13 @@
       keyName: 'Key name', scope: 'Scope', create: 'Create', prefix: 'Prefix', lastUsed: 'Last used', revoked: 'Revoked',
       revoke: 'Revoke', keyOnce: 'The new key, shown this once: copy it now. Only its hash is stored.',
       admins: 'Admins', disable: 'Disable', enable: 'Enable', disabled: 'disabled', enabled: 'enabled',
-      newAdmin: 'New admin', createdAdmin: 'Admin {name} created.', never: 'never'
+      newAdmin: 'New admin', createdAdmin: 'Admin {name} created.', never: 'never',
+      checks: 'Checks', checksIntro: 'Questions every new knowledge version must answer no worse than the active one: from the expected source (by name or title) and/or with the expected answer\'s words.',
+      noChecks: 'The check set is empty: add the questions your users ask most, so no retrain can make them worse.',
+      expectedSource: 'Expected source', expectedAnswer: 'Expected answer', addCheck: 'Add the check',
+      importChecks: 'Import JSON', exportChecks: 'Export JSON', imported: '{n} checks added.',
+      badChecksFile: 'The file must be a JSON list of checks: [{"question": …, "expectedSource": …, "expectedAnswer": …, "language": …}]',
+      removedN: '{n} removed.'
     },
     ru: {
       title: 'Otvet: администрирование', signIn: 'Войти', signOut: 'Выйти', username: 'Имя пользователя',
@@ -76,7 +82,13 @@
       keyName: 'Имя ключа', scope: 'Права', create: 'Создать', prefix: 'Префикс', lastUsed: 'Использован', revoked: 'Отозван',
       revoke: 'Отозвать', keyOnce: 'Новый ключ показан один раз: скопируйте его сейчас. Хранится только его хеш.',
       admins: 'Администраторы', disable: 'Отключить', enable: 'Включить', disabled: 'отключён', enabled: 'активен',
-      newAdmin: 'Новый администратор', createdAdmin: 'Администратор {name} создан.', never: 'никогда'
+      newAdmin: 'Новый администратор', createdAdmin: 'Администратор {name} создан.', never: 'никогда',
+      checks: 'Проверки', checksIntro: 'Вопросы, на которые каждая новая версия базы знаний должна отвечать не хуже активной: из ожидаемого источника (по имени или заголовку) и/или словами ожидаемого ответа.',
+      noChecks: 'Проверочный набор пуст: добавьте вопросы, которые пользователи задают чаще всего, чтобы переобучение не сделало ответы на них хуже.',
+      expectedSource: 'Ожидаемый источник', expectedAnswer: 'Ожидаемый ответ', addCheck: 'Добавить проверку',
+      importChecks: 'Импорт JSON', exportChecks: 'Экспорт JSON', imported: 'Добавлено проверок: {n}.',
+      badChecksFile: 'Файл должен быть JSON-списком проверок: [{"question": …, "expectedSource": …, "expectedAnswer": …, "language": …}]',
+      removedN: 'Удалено: {n}.'
     }
   };
   var LANG_KEY = 'otvet-console-language';
@@ -195,8 +207,8 @@
   // --- the frame: tabs, who is signed in, language ---------------------------------------------------------
 
   var PAGES = {
-    overview: renderOverview, sources: renderSources, versions: renderVersions, feedback: renderFeedback,
-    access: renderAccess
+    overview: renderOverview, sources: renderSources, versions: renderVersions, checks: renderChecks,
+    feedback: renderFeedback, access: renderAccess
   };
 
   function frame(current) {
@@ -579,6 +591,88 @@
           el('thead', {}, [el('tr', {}, heads.map(function (h) { return el('th', { text: t(h) }); }))]),
           el('tbody', {}, rows)
         ])]));
+      }).catch(function (failure) { failed(list, failure); });
+    }
+    load();
+  }
+
+  // --- the check set -----------------------------------------------------------------------------------------
+
+  var CHECK_FIELDS = 'id question expectedSource expectedAnswer language';
+
+  function renderChecks() {
+    var main = frame('checks');
+    main.appendChild(el('h2', { text: t('checks') }));
+    main.appendChild(el('p', { class: 'legend', text: t('checksIntro') }));
+    var report = reporter();
+    var list = el('div', {});
+    var current = [];
+
+    function add(checks) {
+      return gql('mutation Add($checks: [CheckInput!]!) { addChecks(checks: $checks) { id } }', { checks: checks })
+        .then(function (data) { report.ok(t('imported', { n: data.addChecks.length })); load(); });
+    }
+    var question = el('input', { type: 'text', 'aria-label': t('question'), placeholder: t('question'), required: 'required' });
+    var source = el('input', { type: 'text', 'aria-label': t('expectedSource'), placeholder: t('expectedSource') });
+    var answer = el('input', { type: 'text', 'aria-label': t('expectedAnswer'), placeholder: t('expectedAnswer') });
+    var language = el('select', { 'aria-label': t('lang') }, ['', 'en', 'ru'].map(function (code) {
+      return el('option', { value: code, text: code || '–' });
+    }));
+    var form = el('form', { class: 'inline', onsubmit: function (event) {
+      event.preventDefault();
+      add([{ question: question.value.trim(), expectedSource: source.value.trim() || null,
+        expectedAnswer: answer.value.trim() || null, language: language.value || null }])
+        .then(function () { question.value = source.value = answer.value = ''; question.focus(); })
+        .catch(report.fail);
+    } }, [question, source, answer, language, el('button', { type: 'submit', class: 'primary', text: t('addCheck') })]);
+
+    var file = el('input', { type: 'file', accept: '.json,application/json', class: 'visually-hidden', id: 'checks-file' });
+    file.addEventListener('change', function () {
+      var chosen = file.files[0];
+      file.value = '';
+      if (!chosen) return;
+      chosen.text().then(function (text) {
+        var parsed = JSON.parse(text);
+        if (!Array.isArray(parsed)) throw new Error(t('badChecksFile'));
+        return add(parsed.map(function (c) {
+          if (!c || typeof c.question !== 'string') throw new Error(t('badChecksFile'));
+          return { question: c.question, expectedSource: c.expectedSource || c.source || null,
+            expectedAnswer: c.expectedAnswer || c.answer || null, language: c.language || null };
+        }));
+      }).catch(function (failure) { report.fail(failure instanceof SyntaxError ? new Error(t('badChecksFile')) : failure); });
+    });
+    var exporter = el('button', { type: 'button', text: t('exportChecks') });
+    exporter.addEventListener('click', function () {
+      var rows = current.map(function (c) {
+        return { question: c.question, expectedSource: c.expectedSource, expectedAnswer: c.expectedAnswer, language: c.language };
+      });
+      var link = el('a', { download: 'otvet-checks.json',
+        href: URL.createObjectURL(new Blob([JSON.stringify(rows, null, 2)], { type: 'application/json' })) });
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+    });
+    main.appendChild(el('section', { class: 'panel' }, [form, el('div', { class: 'toolbar' }, [
+      el('label', { for: 'checks-file', class: 'button', tabindex: '0', text: t('importChecks') }), file, exporter
+    ])]));
+    main.appendChild(report.node);
+    main.appendChild(list);
+
+    function load() {
+      gql('{ checks { ' + CHECK_FIELDS + ' } }').then(function (data) {
+        current = data.checks;
+        clear(list);
+        if (!current.length) { list.appendChild(el('p', { class: 'empty', text: t('noChecks') })); return; }
+        list.appendChild(table(['question', 'expectedSource', 'expectedAnswer', 'lang', 'actions'], current.map(function (c) {
+          return el('tr', {}, [
+            el('td', { text: c.question }), el('td', { text: c.expectedSource || '–' }),
+            el('td', { text: c.expectedAnswer || '–' }), el('td', { text: c.language || '–' }),
+            el('td', {}, [confirmButton(t('remove'), t('confirmRemove'), function () {
+              gql('mutation R($ids: [ID!]!) { removeChecks(ids: $ids) }', { ids: [c.id] })
+                .then(function (result) { report.ok(t('removedN', { n: result.removeChecks })); load(); }).catch(report.fail);
+            })])
+          ]);
+        })));
       }).catch(function (failure) { failed(list, failure); });
     }
     load();

@@ -89,6 +89,14 @@ async def test_an_admin_signs_in_reads_the_overview_and_sources_and_signs_out(se
             await context.close()
 
 
+async def sign_in(page: Page, base: str, where: str) -> None:
+    await page.goto(f"{base}/admin#{where}")
+    await page.get_by_label("Username").fill("ann")
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_label("Password").press("Enter")
+    await page.locator("header.top").wait_for()
+
+
 async def test_an_admin_uploads_sources_retrains_and_rolls_back(served: str, tmp_path: Path) -> None:
     from tests.plugins.test_sources_pdf import make_pdf
 
@@ -100,10 +108,7 @@ async def test_an_admin_uploads_sources_retrains_and_rolls_back(served: str, tmp
         page = await context.new_page()
         page.set_default_timeout(30_000)
         problems = watch(page)
-        await page.goto(f"{served}/admin#sources")
-        await page.get_by_label("Username").fill("ann")
-        await page.get_by_label("Password").fill(PASSWORD)
-        await page.get_by_label("Password").press("Enter")
+        await sign_in(page, served, "sources")
         await page.get_by_role("heading", name="Add sources").wait_for()
 
         # A batch with a broken file adds nothing and names the file.
@@ -138,14 +143,6 @@ async def test_an_admin_uploads_sources_retrains_and_rolls_back(served: str, tmp
         await page.locator(".report.ok").get_by_text("is active").wait_for()
         assert problems == []
         await context.close()
-
-
-async def sign_in(page: Page, base: str, where: str) -> None:
-    await page.goto(f"{base}/admin#{where}")
-    await page.get_by_label("Username").fill("ann")
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_label("Password").press("Enter")
-    await page.locator("header.top").wait_for()
 
 
 async def test_a_liked_widget_answer_is_approved_and_a_disliked_one_corrected(served: str) -> None:
@@ -214,5 +211,58 @@ async def test_keys_are_shown_once_and_revoked_and_admins_created_and_disabled(s
             await page.locator("tr").filter(has_text="ann").get_by_role("button").count() == 0
         )  # not yourself
         assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert problems == []
+        await context.close()
+
+
+async def test_checks_are_added_imported_exported_and_removed(served: str, tmp_path: Path) -> None:
+    import json
+
+    checks = [
+        {"question": "When is lunch?", "expectedAnswer": "one to two"},
+        {"question": "Where do guests park?", "expectedSource": "parking.md", "language": "en"},
+    ]
+    (tmp_path / "checks.json").write_text(json.dumps(checks), "utf-8")
+    (tmp_path / "bad.json").write_text('{"question": "not a list"}', "utf-8")
+    async with chromium() as browser:
+        context = await browser.new_context(
+            viewport={"width": 1280, "height": 900}, locale="en-GB", accept_downloads=True
+        )
+        page = await context.new_page()
+        page.set_default_timeout(30_000)
+        problems = watch(page)
+        await sign_in(page, served, "checks")
+        await page.get_by_text("The check set is empty").wait_for()
+        await page.get_by_label("Question").fill("Do refunds take five days?")
+        await page.get_by_label("Expected source").fill(HOSTILE)
+        await page.get_by_role("button", name="Add the check").click()
+        await page.locator(".report.ok").get_by_text("1 checks added.").wait_for()
+
+        file = page.locator("#checks-file")
+        await file.set_input_files(tmp_path / "bad.json")
+        await page.locator(".report.error").get_by_text("must be a JSON list").wait_for()
+        await file.set_input_files(tmp_path / "checks.json")
+        await page.locator(".report.ok").get_by_text("2 checks added.").wait_for()
+        rows = page.locator("table tbody tr")
+        await rows.nth(2).wait_for()
+        assert await rows.count() == 3
+
+        async with page.expect_download() as download:
+            await page.get_by_role("button", name="Export JSON").click()
+        saved = tmp_path / "exported.json"
+        await (await download.value).save_as(saved)
+        exported = json.loads(saved.read_text("utf-8"))
+        assert [c["question"] for c in exported] == [
+            "Do refunds take five days?",
+            "When is lunch?",
+            "Where do guests park?",
+        ]
+        assert exported[0]["expectedSource"] == HOSTILE
+
+        row = rows.filter(has_text="When is lunch?")
+        await row.get_by_role("button", name="Remove").click()
+        await row.get_by_role("button", name="Remove for good?").click()
+        await page.locator(".report.ok").get_by_text("1 removed.").wait_for()
+        await page.wait_for_function("document.querySelectorAll('table tbody tr').length === 2")
         assert problems == []
         await context.close()
