@@ -11,9 +11,9 @@ from strawberry.types import Info
 from otvet.core.checks import validate_check
 from otvet.core.store import CheckRecord, NewCheck
 from otvet.frontends.graphql.context import context_of
-from otvet.frontends.graphql.errors import bad_input
+from otvet.frontends.graphql.errors import NOT_FOUND, ApiError, bad_input
 from otvet.frontends.graphql.pagination import parse_id
-from otvet.frontends.graphql.permissions import scoped_mutation
+from otvet.frontends.graphql.permissions import scoped_field, scoped_mutation
 
 #: Checks one ``addChecks`` may add (a check set is tens to hundreds of questions; import more in batches).
 MAX_CHECKS_PER_REQUEST = 1000
@@ -80,3 +80,71 @@ class CheckMutations:
     @scoped_mutation("admin", "Remove checks by id; unknown ids are ignored. Returns how many were removed.")
     async def remove_checks(self, info: Info, ids: list[strawberry.ID]) -> int:
         return await context_of(info).otvet.store.delete_checks([parse_id(id) for id in ids])
+
+
+@strawberry.type(description="A check a version failed, and what it found instead.")
+class CheckFailureInfo:
+    check_id: strawberry.ID
+    question: str
+    rank: int | None = strawberry.field(
+        description="Where the expected source ranked among the passages (1 first); null when not among them."
+    )
+    answer_found: bool | None = strawberry.field(
+        description="Whether the passages held the expected answer; null when the check has none."
+    )
+    found: list[str] = strawberry.field(description="The sources of the passages found, best first.")
+
+
+@strawberry.type(description="A version's scores on today's check set, with every check it fails.")
+class CheckRun:
+    version_id: strawberry.ID
+    checks: int
+    k: int
+    hit_at_1: float | None
+    hit_at_k: float | None
+    answers: float | None
+    summary: str = strawberry.field(description="The scores in words: `hit@1 0.75, hit@3 1.00 on 4 checks`.")
+    failures: list[CheckFailureInfo]
+
+
+@strawberry.type
+class CheckQueries:
+    @scoped_field(
+        "admin",
+        "Run the check set against a version now (default: the active one): its scores and every check it "
+        "fails. Changes nothing; a version's stored scores change only when it is built or promoted.",
+    )
+    async def check_run(self, info: Info, version_id: strawberry.ID | None = None) -> CheckRun:
+        otvet = context_of(info).otvet
+        store = otvet.store
+        if version_id is None:
+            version = await store.active_version()
+            if version is None:
+                raise ApiError(NOT_FOUND, "no knowledge version is active yet: add sources first")
+        else:
+            version = await store.get_version(parse_id(version_id, "versionId"))
+            if version is None:
+                raise ApiError(NOT_FOUND, f"there is no knowledge version {version_id}")
+        checks = await store.list_checks()
+        if not checks:
+            raise bad_input("the check set is empty: add checks first")
+        evaluation = await otvet.knowledge.evaluate(version, checks)
+        return CheckRun(
+            version_id=strawberry.ID(str(evaluation.version_id)),
+            checks=evaluation.checks,
+            k=evaluation.k,
+            hit_at_1=evaluation.hit1,
+            hit_at_k=evaluation.hitk,
+            answers=evaluation.answers,
+            summary=evaluation.summary(),
+            failures=[
+                CheckFailureInfo(
+                    check_id=strawberry.ID(str(f.check_id)),
+                    question=f.question,
+                    rank=f.rank,
+                    answer_found=f.answer_found,
+                    found=list(f.found),
+                )
+                for f in evaluation.failures
+            ],
+        )

@@ -10,7 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from otvet.frontends.graphql.candidates import CandidateQueries
-from otvet.frontends.graphql.checks import Check
+from otvet.frontends.graphql.checks import Check, CheckQueries
 from otvet.frontends.graphql.context import context_of
 from otvet.frontends.graphql.errors import bad_input
 from otvet.frontends.graphql.inputs import ConversationFilter, FeedbackFilter
@@ -47,7 +47,7 @@ def _period(since: datetime | None, until: datetime | None) -> tuple[datetime, d
 
 
 @strawberry.type(description="Reading: conversations need `read`; the knowledge base and accounts, `admin`.")
-class Query(CandidateQueries):  # candidate training data: candidates.py
+class Query(CandidateQueries, CheckQueries):  # candidates.py, checks.py
     @strawberry.field(description="Who is calling: null without a credential. Needs no scope.")
     def me(self, info: Info) -> Principal | None:
         principal = context_of(info).principal

@@ -47,7 +47,8 @@
       expectedSource: 'Expected source', expectedAnswer: 'Expected answer', addCheck: 'Add the check',
       importChecks: 'Import JSON', exportChecks: 'Export JSON', imported: '{n} checks added.',
       badChecksFile: 'The file must be a JSON list of checks: [{"question": …, "expectedSource": …, "expectedAnswer": …, "language": …}]',
-      removedN: '{n} removed.'
+      removedN: '{n} removed.', runChecks: 'Run against the active version', allPassed: 'Every check passes.',
+      rank: 'Expected source ranked', foundInstead: 'Found instead', notFound: 'not found'
     },
     ru: {
       title: 'Otvet: администрирование', signIn: 'Войти', signOut: 'Выйти', username: 'Имя пользователя',
@@ -88,7 +89,8 @@
       expectedSource: 'Ожидаемый источник', expectedAnswer: 'Ожидаемый ответ', addCheck: 'Добавить проверку',
       importChecks: 'Импорт JSON', exportChecks: 'Экспорт JSON', imported: 'Добавлено проверок: {n}.',
       badChecksFile: 'Файл должен быть JSON-списком проверок: [{"question": …, "expectedSource": …, "expectedAnswer": …, "language": …}]',
-      removedN: 'Удалено: {n}.'
+      removedN: 'Удалено: {n}.', runChecks: 'Проверить активную версию', allPassed: 'Все проверки пройдены.',
+      rank: 'Место ожидаемого источника', foundInstead: 'Найдено вместо него', notFound: 'не найден'
     }
   };
   var LANG_KEY = 'otvet-console-language';
@@ -605,7 +607,7 @@
     main.appendChild(el('h2', { text: t('checks') }));
     main.appendChild(el('p', { class: 'legend', text: t('checksIntro') }));
     var report = reporter();
-    var list = el('div', {});
+    var list = el('div', { class: 'check-list' });
     var current = [];
 
     function add(checks) {
@@ -652,10 +654,29 @@
       link.click();
       link.remove();
     });
+    var runner = el('button', { type: 'button', text: t('runChecks') });
+    var results = el('div', {});
+    runner.addEventListener('click', function () {
+      runner.disabled = true;
+      clear(results);
+      gql('{ checkRun { versionId summary failures { question rank found } } }').then(function (data) {
+        var run = data.checkRun;
+        report.ok('#' + run.versionId + ': ' + run.summary + (run.failures.length ? '' : ' · ' + t('allPassed')));
+        if (run.failures.length) {
+          results.appendChild(table(['question', 'rank', 'foundInstead'], run.failures.map(function (f) {
+            return el('tr', { class: 'failed' }, [
+              el('td', { text: f.question }), el('td', { class: 'num', text: f.rank === null ? t('notFound') : String(f.rank) }),
+              el('td', { text: f.found.slice(0, 3).join(', ') || '–' })
+            ]);
+          })));
+        }
+      }).catch(report.fail).finally(function () { runner.disabled = false; });
+    });
     main.appendChild(el('section', { class: 'panel' }, [form, el('div', { class: 'toolbar' }, [
-      el('label', { for: 'checks-file', class: 'button', tabindex: '0', text: t('importChecks') }), file, exporter
+      el('label', { for: 'checks-file', class: 'button', tabindex: '0', text: t('importChecks') }), file, exporter, runner
     ])]));
     main.appendChild(report.node);
+    main.appendChild(results);
     main.appendChild(list);
 
     function load() {

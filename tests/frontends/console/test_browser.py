@@ -243,7 +243,7 @@ async def test_checks_are_added_imported_exported_and_removed(served: str, tmp_p
         await page.locator(".report.error").get_by_text("must be a JSON list").wait_for()
         await file.set_input_files(tmp_path / "checks.json")
         await page.locator(".report.ok").get_by_text("2 checks added.").wait_for()
-        rows = page.locator("table tbody tr")
+        rows = page.locator(".check-list tbody tr")
         await rows.nth(2).wait_for()
         assert await rows.count() == 3
 
@@ -259,10 +259,16 @@ async def test_checks_are_added_imported_exported_and_removed(served: str, tmp_p
         ]
         assert exported[0]["expectedSource"] == HOSTILE
 
+        # Run them against the active version: the lunch check fails (nothing says when lunch is).
+        await page.get_by_role("button", name="Run against the active version").click()
+        failed = page.locator("tr.failed")
+        await failed.first.wait_for()
+        assert await page.locator("tr.failed").filter(has_text="When is lunch?").count() == 1
+
         row = rows.filter(has_text="When is lunch?")
         await row.get_by_role("button", name="Remove").click()
         await row.get_by_role("button", name="Remove for good?").click()
         await page.locator(".report.ok").get_by_text("1 removed.").wait_for()
-        await page.wait_for_function("document.querySelectorAll('table tbody tr').length === 2")
+        await page.wait_for_function("document.querySelectorAll('.check-list tbody tr').length === 2")
         assert problems == []
         await context.close()

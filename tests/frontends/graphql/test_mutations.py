@@ -318,6 +318,16 @@ async def test_the_check_set_gates_promotion_and_the_reason_is_readable(sqlite_a
     )
     assert forced["promoteVersion"]["status"] == "ACTIVE"
     assert forced["promoteVersion"]["evaluation"]["decision"].startswith("forced:")
+    # Running the checks on demand lists the one the active version fails, and what it found instead.
+    run = (
+        await sqlite_api.data("{ checkRun { checks k hitAt1 summary failures { question rank found } } }")
+    )["checkRun"]
+    assert (run["checks"], run["hitAt1"]) == (2, 0.5) and run["summary"].startswith("hit@1 0.50")
+    assert [(f["question"], f["rank"]) for f in run["failures"]] == [("Where do staff park?", None)]
+    assert "hours" in run["failures"][0]["found"]
+    missing = await sqlite_api.body('{ checkRun(versionId: "999") { checks } }')
+    assert codes(missing) == ["NOT_FOUND"]
+    assert codes(await sqlite_api.body("{ checkRun { checks } }", key="read")) == ["FORBIDDEN"]
     checks = (await sqlite_api.data("{ checks { id } }"))["checks"]
     assert await sqlite_api.data(
         "mutation($ids: [ID!]!) { removeChecks(ids: $ids) }", {"ids": [c["id"] for c in checks] + ["77"]}
