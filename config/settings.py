@@ -297,6 +297,14 @@ class OpenAIApiSettings(BaseModel):
     model_name: str = Field("otvet", min_length=1, max_length=200)
 
 
+class PrivacySettings(BaseModel):
+    """How long personal data is kept (docs/operations.md#personal-data)."""
+
+    #: Conversations with no message in this many days are deleted, with their messages and ratings; 0
+    #: keeps them for ever. Usage reports then count only what is kept.
+    conversation_retention_days: int = Field(0, ge=0)
+
+
 class ConsoleSettings(BaseModel):
     """The admin console at ``/admin`` (docs/admin.md)."""
 
@@ -604,6 +612,7 @@ class Settings(BaseSettings):
     openai_api: OpenAIApiSettings = Field(default_factory=OpenAIApiSettings)
     graphql: GraphQLSettings = Field(default_factory=GraphQLSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     inbox: InboxSettings = Field(default_factory=InboxSettings)

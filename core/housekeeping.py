@@ -1,5 +1,6 @@
 """Tidying every service does now and then, at start-up first: questions left unanswered by a process that
-died are marked ``interrupted``, and handled webhook updates past their keeping time are deleted.
+died are marked ``interrupted``, handled webhook updates past their keeping time are deleted, and so are
+conversations past their retention (``privacy.conversation_retention_days``).
 
 Both are conditional single statements, so replicas doing them at once do no harm.
 """
@@ -43,6 +44,11 @@ async def tidy(otvet: Otvet) -> None:
             interrupted,
         )
     await store.forget_inbox(at - timedelta(hours=otvet.settings.inbox.keep_hours))
+    days = otvet.settings.privacy.conversation_retention_days
+    if days:
+        forgotten = await store.forget_conversations(at - timedelta(days=days))
+        if forgotten:
+            log.info("deleted %d conversation(s) with no message in %d days (retention)", forgotten, days)
 
 
 async def run(otvet: Otvet, every: float = EVERY_SECONDS) -> None:

@@ -369,6 +369,11 @@ class ConversationStore(StoreLifecycle, Protocol):
         ...
 
     async def messages(self, conversation_id: int) -> list[StoredMessage]: ...
+    async def forget_conversations(self, before: datetime) -> int:
+        """Delete the conversations started before ``before`` with no message at or after it, with their
+        messages and the ratings of those (personal data past its retention); how many."""
+        ...
+
     async def list_conversations(
         self,
         *,

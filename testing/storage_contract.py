@@ -47,6 +47,12 @@ async def _turn(store: Store, external_id: str = "42", chat_id: str = "private")
     return user.id, conversation.id
 
 
+async def _later_message(store: Store, conversation_id: int, after: datetime) -> None:
+    """A message stored after ``after`` (a moment within a couple of seconds from now)."""
+    await asyncio.sleep(max(0.0, (after - datetime.now(UTC)).total_seconds()) + 0.05)
+    await store.add_message(conversation_id, "user", "a message after the cut-off")
+
+
 class ConversationContract:
     """Users, conversations and messages (the ``conversations`` role)."""
 
@@ -215,6 +221,21 @@ class ConversationContract:
         await store.reset_conversation(ann.id, "private")
         closed = await store.get_conversation(first.id)
         assert closed is not None and closed.closed_at is not None
+
+    async def test_conversations_past_their_retention_are_forgotten(self, store: Store) -> None:
+        user_id, quiet = await _turn(store, "1")
+        question = await store.add_message(quiet, "user", "old question", user_id=user_id)
+        _, busy = await _turn(store, "2")
+        await store.add_message(busy, "user", "recent question")
+        assert await store.forget_conversations(_hour_ago()) == 0  # both started within the hour
+        cutoff = datetime.now(UTC) + timedelta(seconds=1)
+        # Everything started before the cut-off; only the one with a message after it stays.
+        await _later_message(store, busy, cutoff)
+        assert await store.forget_conversations(cutoff) == 1
+        assert await store.get_conversation(quiet) is None and await store.get_message(question) is None
+        assert await store.get_conversation(busy) is not None
+        fresh = await store.current_conversation(user_id, "private")  # the chat starts over
+        assert fresh.id != quiet
 
     async def test_messages_are_paged_by_id(self, store: Store) -> None:
         _, conversation_id = await _turn(store)

@@ -26,7 +26,7 @@ IMAGES = ROOT / "docs" / "images"
 SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 780}}
 QUESTION_RU = "Как подключить Telegram?"
 ADMIN_PASSWORD = "Screensh0t-passw0rd!"
-CONSOLE_PAGES = ("overview", "sources", "versions", "checks", "feedback", "access")
+CONSOLE_PAGES = ("overview", "sources", "versions", "checks", "feedback", "conversations", "access")
 
 
 async def shoot(base: str, key: str) -> list[Path]:

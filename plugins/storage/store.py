@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, TypeVar
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.context import TortoiseContext, set_global_context
 from tortoise.exceptions import ConfigurationError, IntegrityError
+from tortoise.expressions import Subquery
 from tortoise.timezone import now
 from tortoise.transactions import in_transaction
 
@@ -363,6 +364,17 @@ class TortoiseStore:
         return await Message.filter(role="user", status=turns.ANSWERING, created_at__lt=before).update(
             status=turns.INTERRUPTED
         )
+
+    @_in_context
+    async def forget_conversations(self, before: datetime) -> int:
+        # Messages and their ratings go with their conversation (ON DELETE CASCADE). Selected first, then
+        # deleted by id in batches: Tortoise's DELETE with a subquery lost the subquery's condition on SQLite.
+        recent = Message.filter(created_at__gte=usage.utc(before)).values("conversation_id")
+        old = Conversation.filter(started_at__lt=usage.utc(before)).exclude(id__in=Subquery(recent))
+        ids = await old.values_list("id", flat=True)
+        for start in range(0, len(ids), 500):  # far below SQLite's bound-parameter limit
+            await Conversation.filter(id__in=ids[start : start + 500]).delete()
+        return len(ids)
 
     @_in_context
     async def messages(self, conversation_id: int) -> list[StoredMessage]:

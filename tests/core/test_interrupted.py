@@ -4,6 +4,7 @@ stays out of the next prompt and of the widget's history, and housekeeping marks
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -69,3 +70,27 @@ async def test_housekeeping_marks_long_unanswered_questions_interrupted_and_a_la
     # Only a slow answer could still come: storing it makes the question answered after all.
     await otvet.store.add_message(conversation, "assistant", "Yes.", answers=question)
     assert [m[2] for m in await messages_of(otvet, conversation)] == ["ok", "ok"]
+
+
+async def test_housekeeping_deletes_conversations_past_their_retention(
+    otvet: Otvet, mock_provider: MockProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await otvet.engine.ask(turn("What is Otvet?"))
+    (conversation,) = await otvet.store.list_conversations()
+    await housekeeping.tidy(otvet)  # retention off (0): kept for ever
+    assert await otvet.store.get_conversation(conversation.id) is not None
+    otvet.settings.privacy.conversation_retention_days = 30
+    await housekeeping.tidy(otvet)  # a fresh conversation is kept
+    assert await otvet.store.get_conversation(conversation.id) is not None
+    # Thirty-one days later.
+    real = housekeeping.datetime
+
+    class Later(real):  # type: ignore[misc,valid-type]
+        @classmethod
+        def now(cls, tz: Any = None) -> Any:
+            return real.now(tz) + timedelta(days=31)
+
+    monkeypatch.setattr(housekeeping, "datetime", Later)
+    await housekeeping.tidy(otvet)
+    assert await otvet.store.get_conversation(conversation.id) is None
+    assert await otvet.store.list_conversations() == []

@@ -48,7 +48,11 @@
       importChecks: 'Import JSON', exportChecks: 'Export JSON', imported: '{n} checks added.',
       badChecksFile: 'The file must be a JSON list of checks: [{"question": …, "expectedSource": …, "expectedAnswer": …, "language": …}]',
       removedN: '{n} removed.', runChecks: 'Run against the active version', allPassed: 'Every check passes.',
-      rank: 'Expected source ranked', foundInstead: 'Found instead', notFound: 'not found'
+      rank: 'Expected source ranked', foundInstead: 'Found instead', notFound: 'not found',
+      conversations: 'Conversations', personalData: 'Conversations are personal data: read them only to improve the answers.',
+      channel: 'Channel', any: 'any', userIdFilter: 'User id in the channel', sinceFilter: 'Since',
+      filter: 'Filter', started: 'Started', user: 'User', noConversations: 'No conversations match.',
+      more: 'More', open: 'Open', backToList: 'Back to the list', ratedUp: '👍', ratedDown: '👎'
     },
     ru: {
       title: 'Otvet: администрирование', signIn: 'Войти', signOut: 'Выйти', username: 'Имя пользователя',
@@ -90,7 +94,11 @@
       importChecks: 'Импорт JSON', exportChecks: 'Экспорт JSON', imported: 'Добавлено проверок: {n}.',
       badChecksFile: 'Файл должен быть JSON-списком проверок: [{"question": …, "expectedSource": …, "expectedAnswer": …, "language": …}]',
       removedN: 'Удалено: {n}.', runChecks: 'Проверить активную версию', allPassed: 'Все проверки пройдены.',
-      rank: 'Место ожидаемого источника', foundInstead: 'Найдено вместо него', notFound: 'не найден'
+      rank: 'Место ожидаемого источника', foundInstead: 'Найдено вместо него', notFound: 'не найден',
+      conversations: 'Разговоры', personalData: 'Разговоры — персональные данные: читайте их только чтобы улучшать ответы.',
+      channel: 'Канал', any: 'любой', userIdFilter: 'Id пользователя в канале', sinceFilter: 'С даты',
+      filter: 'Показать', started: 'Начат', user: 'Пользователь', noConversations: 'Таких разговоров нет.',
+      more: 'Ещё', open: 'Открыть', backToList: 'К списку', ratedUp: '👍', ratedDown: '👎'
     }
   };
   var LANG_KEY = 'otvet-console-language';
@@ -210,7 +218,7 @@
 
   var PAGES = {
     overview: renderOverview, sources: renderSources, versions: renderVersions, checks: renderChecks,
-    feedback: renderFeedback, access: renderAccess
+    feedback: renderFeedback, conversations: renderConversations, access: renderAccess
   };
 
   function frame(current) {
@@ -770,6 +778,82 @@
     }
     loadPending();
     loadDisliked();
+  }
+
+  // --- conversations ---------------------------------------------------------------------------------------
+
+  function renderConversations() {
+    var main = frame('conversations');
+    main.appendChild(el('h2', { text: t('conversations') }));
+    main.appendChild(el('p', { class: 'legend', text: t('personalData') }));
+    var channel = el('select', { 'aria-label': t('channel') }, [['', t('any')], ['telegram', 'Telegram'],
+      ['widget', 'widget'], ['graphql', 'GraphQL'], ['openai', 'OpenAI API'], ['cli', 'CLI']].map(function (o) {
+      return el('option', { value: o[0], text: o[1] });
+    }));
+    var external = el('input', { type: 'text', 'aria-label': t('userIdFilter'), placeholder: t('userIdFilter') });
+    var since = el('input', { type: 'date', 'aria-label': t('sinceFilter') });
+    var list = el('div', {});
+    var detail = el('div', {});
+    var after = null;
+    var body = el('tbody', {});
+    var more = el('button', { type: 'button', text: t('more'), hidden: 'hidden' });
+    main.appendChild(el('form', { class: 'inline', onsubmit: function (event) {
+      event.preventDefault(); after = null; clear(body); load();
+    } }, [channel, external, since, el('button', { type: 'submit', text: t('filter') })]));
+    main.appendChild(list);
+    main.appendChild(detail);
+    list.appendChild(table(['started', 'channel', 'user', 'actions'], []));
+    list.querySelector('table').replaceChild(body, list.querySelector('tbody'));
+    list.appendChild(more);
+    more.addEventListener('click', load);
+
+    function load() {
+      var filter = { channel: channel.value || null, externalId: external.value.trim() || null,
+        since: since.value ? since.value + 'T00:00:00Z' : null };
+      gql('query C($filter: ConversationFilter, $after: String) { conversations(filter: $filter, first: 20, after: $after) ' +
+        '{ nodes { id startedAt user { channel externalId displayName } } pageInfo { hasNextPage endCursor } } }',
+        { filter: filter, after: after }).then(function (data) {
+        var page = data.conversations;
+        if (!page.nodes.length && !after) {
+          body.appendChild(el('tr', {}, [el('td', { colspan: '4', class: 'empty', text: t('noConversations') })]));
+        }
+        page.nodes.forEach(function (c) {
+          var who = c.user.externalId + (c.user.displayName ? ' (' + c.user.displayName + ')' : '');
+          body.appendChild(el('tr', {}, [
+            el('td', { text: when(c.startedAt) }), el('td', { text: c.user.channel }), el('td', { text: who }),
+            el('td', {}, [el('button', { type: 'button', text: t('open'), onclick: function () { show(c, who); } })])
+          ]));
+        });
+        after = page.pageInfo.endCursor;
+        more.hidden = !page.pageInfo.hasNextPage;
+      }).catch(function (failure) { failed(list, failure); });
+    }
+
+    function show(conversation, who) {
+      clear(detail);
+      Promise.all([
+        gql('query M($id: ID!) { conversation(id: $id) { messages(first: 100) { nodes { id role text status createdAt } } } }', { id: conversation.id }),
+        gql('query F($id: ID!) { feedback(filter: {conversationId: $id}, first: 100) { nodes { messageId value } } }', { id: conversation.id })
+      ]).then(function (results) {
+        var ratings = {};
+        results[1].feedback.nodes.forEach(function (f) { ratings[f.messageId] = f.value; });
+        var messages = results[0].conversation ? results[0].conversation.messages.nodes : [];
+        var panel = el('section', { class: 'panel transcript', 'aria-label': t('conversations') }, [
+          el('h3', { text: conversation.user.channel + ' · ' + who + ' · ' + when(conversation.startedAt) })
+        ]);
+        messages.forEach(function (m) {
+          var rating = ratings[m.id] === 1 ? ' ' + t('ratedUp') : ratings[m.id] === -1 ? ' ' + t('ratedDown') : '';
+          panel.appendChild(el('div', { class: 'msg ' + m.role.toLowerCase() }, [
+            el('div', { class: 'meta', text: m.role.toLowerCase() + ' · ' + when(m.createdAt) + (m.status !== 'ok' ? ' · ' + m.status : '') + rating }),
+            el('div', { class: 'text', text: m.text })
+          ]));
+        });
+        panel.appendChild(el('button', { type: 'button', text: t('backToList'), onclick: function () { clear(detail); list.scrollIntoView(); } }));
+        detail.appendChild(panel);
+        panel.scrollIntoView();
+      }).catch(function (failure) { failed(detail, failure); });
+    }
+    load();
   }
 
   // --- keys and admins -------------------------------------------------------------------------------------

@@ -272,3 +272,26 @@ async def test_checks_are_added_imported_exported_and_removed(served: str, tmp_p
         await page.wait_for_function("document.querySelectorAll('.check-list tbody tr').length === 2")
         assert problems == []
         await context.close()
+
+
+async def test_conversations_are_filtered_and_read(served: str) -> None:
+    async with chromium() as browser:
+        context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+        page = await context.new_page()
+        page.set_default_timeout(30_000)
+        problems = watch(page)
+        await sign_in(page, served, "conversations")
+        rows = page.locator("tbody tr")
+        await rows.first.wait_for()
+        assert "cli" in await rows.first.inner_text()  # the question asked with `otvet ask`
+        await page.get_by_label("Channel", exact=True).select_option("telegram")
+        await page.get_by_role("button", name="Filter").click()
+        await page.get_by_text("No conversations match.").wait_for()
+        await page.get_by_label("Channel", exact=True).select_option("cli")
+        await page.get_by_role("button", name="Filter").click()
+        await rows.first.get_by_role("button", name="Open").click()
+        transcript = page.locator(".transcript")
+        await transcript.get_by_text("Do refunds take five days?").wait_for()
+        assert await transcript.locator(".msg.assistant").count() == 1
+        assert problems == []
+        await context.close()
