@@ -166,6 +166,36 @@
     });
   }
 
+  /** One subscription over graphql-transport-ws, signed in by the session cookie and its CSRF token. */
+  function subscribe(query, variables, handlers) {
+    var done = false;
+    var socket;
+    function end(kind, value) { if (!done) { done = true; handlers[kind](value); } try { socket.close(); } catch (e) { /* closed */ } }
+    try {
+      socket = new WebSocket(location.origin.replace(/^http/, 'ws') + '/graphql', 'graphql-transport-ws');
+    } catch (failure) { handlers.error(failure); return; }
+    socket.onopen = function () {
+      socket.send(JSON.stringify({ type: 'connection_init', payload: { csrf: session ? session.csrf : '' } }));
+    };
+    socket.onmessage = function (event) {
+      var message = JSON.parse(event.data);
+      if (message.type === 'connection_ack') {
+        socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: query, variables: variables } }));
+      } else if (message.type === 'next') {
+        if (message.payload.errors) end('error', new Error(message.payload.errors[0].message));
+        else handlers.next(message.payload.data);
+      } else if (message.type === 'error') {
+        end('error', new Error((message.payload[0] || {}).message || 'subscription refused'));
+      } else if (message.type === 'complete') {
+        end('complete');
+      } else if (message.type === 'ping') {
+        socket.send(JSON.stringify({ type: 'pong' }));
+      }
+    };
+    socket.onerror = function () { end('error', new Error('the live connection failed')); };
+    socket.onclose = function () { end('error', new Error('the live connection closed')); };
+  }
+
   // --- signing in and out ----------------------------------------------------------------------------------
 
   function renderSignIn(message) {
@@ -538,26 +568,40 @@
     main.appendChild(report.node);
     main.appendChild(list);
 
+    function finish(j) {
+      bar.hidden = true;
+      retrain.disabled = false;
+      if (j.status === 'succeeded') report.ok((j.result && j.result.message) || t('done'));
+      else report.fail(new Error(t('jobFailed', { why: j.error || j.status })));
+      load();
+    }
+
+    function show(j) {
+      bar.value = j.progress;
+      report.busy(t('retraining', { pct: Math.round(100 * j.progress) }) + (j.message ? ' · ' + j.message : ''));
+    }
+
     function follow(job) {
       bar.hidden = false;
       retrain.disabled = true;
+      // Live over the jobProgress subscription; if the socket cannot be used, ask the job's state instead.
+      var last = null;
+      subscribe('subscription P($id: ID!) { jobProgress(id: $id) { status progress error result message } }', { id: job.id }, {
+        next: function (data) { last = data.jobProgress; show(last); },
+        complete: function () { if (last && ['succeeded', 'failed', 'cancelled'].indexOf(last.status) >= 0) finish(last); else poll(); },
+        error: function () { poll(); }
+      });
       function poll() {
         gql('query Job($id: ID!) { job(id: $id) { status progress error result message } }', { id: job.id }).then(function (data) {
           var j = data.job;
-          bar.value = j.progress;
           if (['succeeded', 'failed', 'cancelled'].indexOf(j.status) < 0) {
-            report.busy(t('retraining', { pct: Math.round(100 * j.progress) }) + (j.message ? ' · ' + j.message : ''));
+            show(j);
             setTimeout(poll, 700);
             return;
           }
-          bar.hidden = true;
-          retrain.disabled = false;
-          if (j.status === 'succeeded') report.ok((j.result && j.result.message) || t('done'));
-          else report.fail(new Error(t('jobFailed', { why: j.error || j.status })));
-          load();
+          finish(j);
         }).catch(function (failure) { retrain.disabled = false; report.fail(failure); });
       }
-      poll();
     }
     retrain.addEventListener('click', function () {
       gql('mutation { retrain { id status } }').then(function (data) { follow(data.retrain); }).catch(report.fail);

@@ -130,10 +130,13 @@ async def test_an_admin_uploads_sources_retrains_and_rolls_back(served: str, tmp
         await page.get_by_role("button", name="Add the text").click()
         await page.locator(".report.ok").get_by_text("added: lunch").wait_for()
 
-        # Retrain with progress, then roll back with a confirmation.
+        # Retrain with live progress (the jobProgress subscription), then roll back with a confirmation.
+        sockets: list[str] = []
+        page.on("websocket", lambda socket: sockets.append(socket.url))
         await page.get_by_role("link", name="Versions").click()
         await page.get_by_role("button", name="Retrain now").click()
-        await page.locator(".report.ok").wait_for()
+        await page.locator(".report.ok").get_by_text("promoted").wait_for()
+        assert sockets == [served.replace("http", "ws") + "/graphql"]
         rows = page.locator("table tbody tr")
         assert await rows.first.get_attribute("data-status") == "active"
         retired = page.locator('tr[data-status="retired"]').first
