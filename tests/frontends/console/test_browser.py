@@ -20,16 +20,30 @@ PASSWORD = "Str0ng-passw0rd!"
 HOSTILE = '<img src=x onerror="window.__xss=1">'
 
 
-@pytest.fixture
-async def served(tmp_path: Path) -> AsyncIterator[str]:
+async def _serve(tmp_path: Path, database_url: str = "") -> AsyncIterator[str]:
+    """``otvet serve`` with an admin, a source named and titled with markup, and one question asked."""
     require_chromium()
     env = clean_env(tmp_path / "data", OTVET_LOG_LEVEL="WARNING")
+    if database_url:
+        env["OTVET_DATABASE_URL"] = database_url
     created = run_otvet("admin", "create", "ann", env=env, cwd=tmp_path, input=f"{PASSWORD}\n{PASSWORD}\n")
     assert created.returncode == 0, created.stderr
     (tmp_path / "evil.md").write_text(f"# {HOSTILE}\n\nRefunds take five days.\n", "utf-8")
     assert run_otvet("ingest", "--name", HOSTILE, "evil.md", env=env, cwd=tmp_path).returncode == 0
     assert run_otvet("ask", "Do refunds take five days?", env=env, cwd=tmp_path).returncode == 0
     async with serving(env, tmp_path, ready_path="/readyz") as base:
+        yield base
+
+
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[str]:
+    async for base in _serve(tmp_path):
+        yield base
+
+
+@pytest.fixture
+async def served_on_each_database(tmp_path: Path, db_url: str) -> AsyncIterator[str]:
+    async for base in _serve(tmp_path, db_url):
         yield base
 
 
@@ -97,7 +111,10 @@ async def sign_in(page: Page, base: str, where: str) -> None:
     await page.locator("header.top").wait_for()
 
 
-async def test_an_admin_uploads_sources_retrains_and_rolls_back(served: str, tmp_path: Path) -> None:
+async def test_an_admin_uploads_sources_approves_a_liked_answer_retrains_and_rolls_back(
+    served_on_each_database: str, tmp_path: Path
+) -> None:
+    served = served_on_each_database
     from tests.plugins.test_sources_pdf import make_pdf
 
     (tmp_path / "parking.md").write_text("# Parking\n\nGuests park on level minus two.\n", "utf-8")
@@ -123,6 +140,26 @@ async def test_an_admin_uploads_sources_retrains_and_rolls_back(served: str, tmp
         assert "added: parking.md, hours.pdf" in await done.inner_text()
         await page.locator("table").get_by_text("parking.md").wait_for()
 
+        # A visitor asks the widget about the new content and likes the answer; the admin approves it.
+        widget = await context.new_page()
+        await widget.goto(f"{served}/")
+        await widget.locator(".otvet-launcher").click()
+        field = widget.locator("textarea.otvet-input")
+        await field.fill("Where do guests park?")
+        await field.press("Enter")
+        answer = widget.locator('.otvet-msg-assistant[data-state="done"]').first
+        await answer.wait_for()
+        assert "minus two" in await answer.inner_text()
+        await answer.locator('.otvet-rate[data-value="1"]').click()
+        await answer.locator(".otvet-thanks").wait_for()
+        await widget.close()
+        await page.get_by_role("link", name="Feedback").click()
+        liked = page.locator("tr").filter(has_text="Where do guests park?")
+        await liked.get_by_role("button", name="Approve").click()
+        await page.locator(".report.ok").get_by_text("otvet-feedback:approved").wait_for()
+        await page.get_by_role("link", name="Sources").click()
+        await page.get_by_role("heading", name="Add sources").wait_for()
+
         # Text pasted as questions and answers.
         await page.get_by_label("Name", exact=True).fill("lunch")
         await page.get_by_label("Text (Markdown)").fill("When is lunch?\nFrom one to two.")
@@ -144,6 +181,8 @@ async def test_an_admin_uploads_sources_retrains_and_rolls_back(served: str, tmp
         await rollback.click()
         await retired.get_by_role("button", name="Confirm").click()
         await page.locator(".report.ok").get_by_text("is active").wait_for()
+        await page.get_by_role("button", name="Sign out").click()
+        await page.get_by_label("Username").wait_for()
         assert problems == []
         await context.close()
 
