@@ -3,9 +3,10 @@ markup in a source's name and title stays text (checked with the page's policy s
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -103,6 +104,26 @@ async def test_an_admin_signs_in_reads_the_overview_and_sources_and_signs_out(se
             await context.close()
 
 
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 780}
+
+
+@contextlib.asynccontextmanager
+async def console_page(
+    viewport: dict[str, int] = DESKTOP, **options: Any
+) -> AsyncIterator[tuple[Page, list[str]]]:
+    """A fresh browser context (a new visitor) and page in English; on leaving, the page must have
+    reported no error."""
+    async with chromium() as browser:
+        context = await browser.new_context(viewport=viewport, locale="en-GB", **options)
+        page = await context.new_page()
+        page.set_default_timeout(30_000)
+        problems = watch(page)
+        yield page
+        assert problems == []
+        await context.close()
+
+
 async def sign_in(page: Page, base: str, where: str) -> None:
     await page.goto(f"{base}/admin#{where}")
     await page.get_by_label("Username").fill("ann")
@@ -120,11 +141,7 @@ async def test_an_admin_uploads_sources_approves_a_liked_answer_retrains_and_rol
     (tmp_path / "parking.md").write_text("# Parking\n\nGuests park on level minus two.\n", "utf-8")
     (tmp_path / "hours.pdf").write_bytes(make_pdf([["The office opens at nine."]], title="Office hours"))
     (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 not really a pdf")
-    async with chromium() as browser:
-        context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
-        page = await context.new_page()
-        page.set_default_timeout(30_000)
-        problems = watch(page)
+    async with console_page() as page:
         await sign_in(page, served, "sources")
         await page.get_by_role("heading", name="Add sources").wait_for()
 
@@ -141,7 +158,7 @@ async def test_an_admin_uploads_sources_approves_a_liked_answer_retrains_and_rol
         await page.locator("table").get_by_text("parking.md").wait_for()
 
         # A visitor asks the widget about the new content and likes the answer; the admin approves it.
-        widget = await context.new_page()
+        widget = await page.context.new_page()
         await widget.goto(f"{served}/")
         await widget.locator(".otvet-launcher").click()
         field = widget.locator("textarea.otvet-input")
@@ -183,16 +200,10 @@ async def test_an_admin_uploads_sources_approves_a_liked_answer_retrains_and_rol
         await page.locator(".report.ok").get_by_text("is active").wait_for()
         await page.get_by_role("button", name="Sign out").click()
         await page.get_by_label("Username").wait_for()
-        assert problems == []
-        await context.close()
 
 
 async def test_a_liked_widget_answer_is_approved_and_a_disliked_one_corrected(served: str) -> None:
-    async with chromium() as browser:
-        context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
-        page = await context.new_page()
-        page.set_default_timeout(30_000)
-        problems = watch(page)
+    async with console_page() as page:
         # A visitor asks twice in the widget, likes one answer and dislikes the other.
         await page.goto(f"{served}/")
         await page.locator(".otvet-launcher").click()
@@ -218,16 +229,10 @@ async def test_a_liked_widget_answer_is_approved_and_a_disliked_one_corrected(se
         await disliked.get_by_role("button", name="Save a better answer").click()
         await page.locator(".report.ok").get_by_text("Saved as a correction").wait_for()
         await pending.locator("tr").filter(has_text="Refunds take five working days.").wait_for()
-        assert problems == []
-        await context.close()
 
 
 async def test_keys_are_shown_once_and_revoked_and_admins_created_and_disabled(served: str) -> None:
-    async with chromium() as browser:
-        context = await browser.new_context(viewport={"width": 390, "height": 780}, locale="en-GB")
-        page = await context.new_page()
-        page.set_default_timeout(30_000)
-        problems = watch(page)
+    async with console_page(PHONE) as page:
         await sign_in(page, served, "access")
         await page.get_by_label("Key name").fill("crm")
         await page.get_by_label("Scope").select_option("READ")
@@ -253,8 +258,6 @@ async def test_keys_are_shown_once_and_revoked_and_admins_created_and_disabled(s
             await page.locator("tr").filter(has_text="ann").get_by_role("button").count() == 0
         )  # not yourself
         assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-        assert problems == []
-        await context.close()
 
 
 async def test_checks_are_added_imported_exported_and_removed(served: str, tmp_path: Path) -> None:
@@ -266,13 +269,7 @@ async def test_checks_are_added_imported_exported_and_removed(served: str, tmp_p
     ]
     (tmp_path / "checks.json").write_text(json.dumps(checks), "utf-8")
     (tmp_path / "bad.json").write_text('{"question": "not a list"}', "utf-8")
-    async with chromium() as browser:
-        context = await browser.new_context(
-            viewport={"width": 1280, "height": 900}, locale="en-GB", accept_downloads=True
-        )
-        page = await context.new_page()
-        page.set_default_timeout(30_000)
-        problems = watch(page)
+    async with console_page(accept_downloads=True) as page:
         await sign_in(page, served, "checks")
         await page.get_by_text("The check set is empty").wait_for()
         await page.get_by_label("Question").fill("Do refunds take five days?")
@@ -312,16 +309,10 @@ async def test_checks_are_added_imported_exported_and_removed(served: str, tmp_p
         await row.get_by_role("button", name="Remove for good?").click()
         await page.locator(".report.ok").get_by_text("1 removed.").wait_for()
         await page.wait_for_function("document.querySelectorAll('.check-list tbody tr').length === 2")
-        assert problems == []
-        await context.close()
 
 
 async def test_conversations_are_filtered_and_read(served: str) -> None:
-    async with chromium() as browser:
-        context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
-        page = await context.new_page()
-        page.set_default_timeout(30_000)
-        problems = watch(page)
+    async with console_page() as page:
         await sign_in(page, served, "conversations")
         rows = page.locator("tbody tr")
         await rows.first.wait_for()
@@ -335,5 +326,3 @@ async def test_conversations_are_filtered_and_read(served: str) -> None:
         transcript = page.locator(".transcript")
         await transcript.get_by_text("Do refunds take five days?").wait_for()
         assert await transcript.locator(".msg.assistant").count() == 1
-        assert problems == []
-        await context.close()
