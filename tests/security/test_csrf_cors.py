@@ -2,7 +2,8 @@
 
 A cross-site page can make a browser send GET requests, and POSTs whose body is a form or ``text/plain``
 (the "simple requests" that need no preflight), with the site's cookies. So: no state change through GET
-anywhere, no simple-request body runs a mutation, no cookie is ever set or read as a credential, and CORS
+anywhere, no simple-request body runs a mutation, no API sets a cookie or reads one as a credential (the
+admin console's session cookie counts only with its CSRF token: tests/frontends/console), and CORS
 (``OTVET_API__CORS_ORIGINS``) answers only the listed origins, on the API paths only.
 """
 
@@ -116,7 +117,8 @@ async def test_no_response_sets_a_cookie(sqlite_api: Api) -> None:
 
 async def test_a_credential_in_a_cookie_is_anonymous(sqlite_api: Api) -> None:
     key = sqlite_api.keys["admin"]
-    cookie = {"cookie": f"token={key}; session={key}; authorization=Bearer%20{key}; otvet={key}"}
+    jar = f"token={key}; session={key}; authorization=Bearer%20{key}; otvet={key}; otvet_session={key}"
+    cookie = {"cookie": jar}
     me = await sqlite_api.client.post("/graphql", json={"query": "{ me { name } }"}, headers=cookie)
     assert me.json() == {"data": {"me": None}}
     sources = await sqlite_api.client.post("/graphql", json={"query": "{ sources { name } }"}, headers=cookie)
