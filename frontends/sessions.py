@@ -10,6 +10,7 @@ treated as anonymous, not refused with an error that would tell the other site a
 
 from __future__ import annotations
 
+import functools
 import hmac
 from typing import TYPE_CHECKING
 
@@ -25,21 +26,31 @@ SESSION_COOKIE = "otvet_session"
 CSRF_HEADER = "x-csrf-token"
 
 
+@functools.cache
+def _csrf_key(secret: bytes) -> bytes:
+    # Derived once per secret, not on every request that carries the cookie.
+    return derive_key(secret, "otvet console csrf v1")
+
+
 def csrf_token(otvet: Otvet, session: str) -> str:
     """The CSRF token of one session: a MAC of its login token under a key of its own purpose."""
-    key = derive_key(deployment_secret(otvet.settings), "otvet console csrf v1")
-    return sign(key, session)
+    return sign(_csrf_key(deployment_secret(otvet.settings)), session)
+
+
+def cookie_credential(otvet: Otvet, request: HTTPConnection, given: object) -> str | None:
+    """``Bearer <login token>`` from the session cookie when ``given`` is its CSRF token, else None: the
+    one check for every way a request may carry the token (a header, a WebSocket's ``connection_init``)."""
+    session = request.cookies.get(SESSION_COOKIE)
+    if not session or not isinstance(given, str) or not given:
+        return None
+    if not hmac.compare_digest(given, csrf_token(otvet, session)):
+        return None
+    return f"Bearer {session}"
 
 
 def session_credential(request: HTTPConnection) -> str | None:
-    """``Bearer <login token>`` from the session cookie when the request carries its CSRF token, else None."""
-    session = request.cookies.get(SESSION_COOKIE)
-    if not session:
-        return None
-    given = request.headers.get(CSRF_HEADER, "")
-    if not given or not hmac.compare_digest(given, csrf_token(request.app.state.otvet, session)):
-        return None
-    return f"Bearer {session}"
+    """The session cookie's credential when the request carries its CSRF token in ``X-CSRF-Token``."""
+    return cookie_credential(request.app.state.otvet, request, request.headers.get(CSRF_HEADER))
 
 
 def set_session(response: Response, request: HTTPConnection, token: str, max_age: int) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +10,7 @@ from starlette.websockets import WebSocket
 from otvet.core.accounts import AuthError, Principal
 from otvet.core.limits import SharedRateLimiter
 from otvet.frontends.graphql.errors import from_auth_error
-from otvet.frontends.sessions import SESSION_COOKIE, csrf_token
+from otvet.frontends.sessions import cookie_credential
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -66,11 +65,7 @@ class GraphQLContext:
         header = self.request.headers.get("authorization")
         if header:
             return header
-        session = self.request.cookies.get(SESSION_COOKIE)
-        given = params.get("csrf")
-        if session and isinstance(given, str) and hmac.compare_digest(given, csrf_token(self.otvet, session)):
-            return f"Bearer {session}"
-        return None
+        return cookie_credential(self.otvet, self.request, params.get("csrf"))
 
     async def reauthenticate(self) -> None:
         """On a WebSocket, check the credential again for a new operation.

@@ -186,11 +186,15 @@ async def test_an_admin_uploads_sources_approves_a_liked_answer_retrains_and_rol
 
         # Retrain with live progress (the jobProgress subscription), then roll back with a confirmation.
         sockets: list[str] = []
+        polled: list[str] = []
         page.on("websocket", lambda socket: sockets.append(socket.url))
+        page.on("request", lambda r: polled.append(r.url) if "query Job(" in (r.post_data or "") else None)
         await page.get_by_role("link", name="Versions").click()
         await page.get_by_role("button", name="Retrain now").click()
         await page.locator(".report.ok").get_by_text("promoted").wait_for()
-        assert sockets == [served.replace("http", "ws") + "/graphql"]
+        # Over the subscription, signed in by the cookie and the CSRF token in connection_init: had that
+        # been refused, the page would have fallen back to asking the job's state.
+        assert sockets == [served.replace("http", "ws") + "/graphql"] and polled == []
         rows = page.locator("table tbody tr")
         assert await rows.first.get_attribute("data-status") == "active"
         retired = page.locator('tr[data-status="retired"]').first
