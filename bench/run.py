@@ -62,6 +62,12 @@ BENCHES = (
         ("--connections", "2000", "--questions", "60"),
         ("--connections", "100", "--questions", "10"),
     ),
+    Bench(
+        "overview",
+        "bench_overview.py",
+        ("--messages", "1000000", "--days", "90"),
+        ("--messages", "20000", "--days", "30", "--requests", "5"),
+    ),
     Bench("startup", "bench_startup.py", ("--runs", "5"), ("--runs", "1")),
     Bench(
         "retrieval",

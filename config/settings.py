@@ -305,6 +305,13 @@ class PrivacySettings(BaseModel):
     conversation_retention_days: int = Field(0, ge=0)
 
 
+class ModelPrice(BaseModel):
+    """What a model costs, in US dollars per million tokens (docs/admin.md#overview)."""
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+
+
 class ConsoleSettings(BaseModel):
     """The admin console at ``/admin`` (docs/admin.md)."""
 
@@ -627,6 +634,10 @@ class Settings(BaseSettings):
     #: Sections for third-party plugins as Otvet first read them (``OTVET_PLUGIN_SETTINGS__<PLUGIN>__KEY``,
     #: ``[plugin_settings.<plugin>]``): still read by :meth:`for_plugin`, under its own names.
     plugin_settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    #: Prices of the models you use, by model name (a name also prices its dated versions: ``gpt-4o-mini``
+    #: prices ``gpt-4o-mini-2024-07-18``), for the overview's cost estimates. Added to the built-in list
+    #: of OpenAI's list prices (otvet.core.activity.LIST_PRICES), and replacing its entries.
+    pricing: dict[str, ModelPrice] = Field(default_factory=dict)
 
     @field_validator("log_level", mode="before")
     @classmethod

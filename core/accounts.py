@@ -13,8 +13,8 @@ Everything secret is kept out of the database and the logs:
   SHA-256 hash is stored. A key carries 256 random bits, so a fast hash is enough: nobody can guess their
   way to it, which is what a slow hash protects low-entropy passwords against.
 
-:meth:`Accounts.authenticate` also enforces the per-principal rate limit (``api.requests_per_minute``), a
-sliding window kept in this process: with several replicas each one counts on its own.
+:meth:`Accounts.authenticate` also enforces the per-principal rate limit (``api.requests_per_minute``), and
+:meth:`Accounts.login` the limits on login attempts per client address and failed logins per username.
 
 See docs/security.md.
 """
@@ -50,6 +50,7 @@ __all__ = [
     "AdminRecord",
     "ApiKeyRecord",
     "AuthError",
+    "Login",
     "Principal",
     "Scope",
     "check_password",
@@ -74,20 +75,30 @@ LAST_USED_RESOLUTION = timedelta(seconds=60)
 KEY_PREFIX = "otv_"
 
 AuthCode = Literal["unauthenticated", "forbidden", "rate_limited"]
+LimitedBy = Literal["address", "account", "principal"]
 
 
 class AuthError(Exception):
     """A refused caller. ``code`` is ``unauthenticated`` (no valid credential: missing, malformed, expired,
     revoked, or a failed login), ``forbidden`` (authenticated, but without the scope) or ``rate_limited``
-    (``retry_after`` seconds until a request can succeed).
+    (``retry_after`` seconds until a request can succeed; ``limited_by`` says which limit: ``address`` or
+    ``account`` for a login, ``principal`` for a request).
 
     Messages never say which part of a credential was wrong, so they cannot be used to probe.
     """
 
-    def __init__(self, code: AuthCode | str, message: str = "", *, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        code: AuthCode | str,
+        message: str = "",
+        *,
+        retry_after: float | None = None,
+        limited_by: LimitedBy | None = None,
+    ) -> None:
         self.code = code
         self.message = message or _DEFAULT_MESSAGES.get(code, code)
         self.retry_after = retry_after
+        self.limited_by = limited_by
         super().__init__(self.message)
 
 
@@ -149,6 +160,16 @@ class Principal:
     @property
     def rate_key(self) -> str:
         return self.user_id
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    """A successful login: the token to send as ``Authorization: Bearer <token>``, when it expires, and the
+    admin it signs in."""
+
+    token: str
+    expires_at: datetime
+    username: str
 
 
 # --- validation ------------------------------------------------------------------------------------------
@@ -223,6 +244,9 @@ class Accounts:
         self._dummy_hash: str | None = None
         #: Requests a minute per principal, for every replica together.
         self.limiter = SharedRateLimiter(lambda: otvet.store, "api", settings.requests_per_minute)
+        #: Login attempts a minute per client address (every frontend's, for every replica together): each
+        #: costs an Argon2 hash (CPU), and a password must not be guessable by trying.
+        self.attempts = SharedRateLimiter(lambda: otvet.store, "login", settings.login_attempts_per_minute)
         #: Failed logins per username (any address), for every replica together.
         self.failures = SharedRateLimiter(
             lambda: otvet.store,
@@ -272,9 +296,20 @@ class Accounts:
         await self.store.set_admin_disabled(admin.id, disabled)
         log.info("admin %r %s", admin.username, "disabled" if disabled else "enabled")
 
-    async def login(self, username: str, password: str) -> tuple[str, datetime]:
-        """A login token and its expiry, or ``AuthError("unauthenticated")`` (never saying what failed), or
-        ``AuthError("rate_limited")`` while the username has had too many failed logins lately."""
+    async def login(self, username: str, password: str, address: str | None = None) -> Login:
+        """A login token, its expiry and the admin's username, or ``AuthError("unauthenticated")`` (never
+        saying what failed), or ``AuthError("rate_limited")`` while ``address`` (the client's, when there is
+        one) has tried too often this minute or the username has had too many failed logins lately."""
+        if address is not None:
+            # Every attempt counts, right password or not: guessing from one address stays slow.
+            wait = await self.attempts.hit(address)
+            if wait is not None:
+                raise AuthError(
+                    "rate_limited",
+                    f"too many login attempts from this address: try again in {math.ceil(wait)} s",
+                    retry_after=wait,
+                    limited_by="address",
+                )
         if self._dummy_hash is None:  # made before the lookup, so the first login of each kind costs the same
             self._dummy_hash = await self._hash(secrets.token_urlsafe(16))
         # Failed logins count per username whether or not it names an account, so the refusal tells
@@ -288,6 +323,7 @@ class Accounts:
                 "rate_limited",
                 f"too many failed logins for this account: try again in {math.ceil(locked)} s",
                 retry_after=locked,
+                limited_by="account",
             )
         found = None
         # A name no account can have is not looked up: it is often a password typed into the wrong field,
@@ -312,7 +348,8 @@ class Accounts:
             await self.store.set_admin_password_hash(admin.id, password_hash)
         expires = int(self.clock()) + self.token_ttl
         log.info("admin %r logged in", admin.username)
-        return self._sign(admin.id, expires, password_hash), datetime.fromtimestamp(expires, UTC)
+        token = self._sign(admin.id, expires, password_hash)
+        return Login(token, datetime.fromtimestamp(expires, UTC), admin.username)
 
     async def _hash(self, password: str) -> str:
         async with self._hashing:
@@ -455,5 +492,6 @@ class Accounts:
                 "rate_limited",
                 f"more than {self.limiter.limit} requests a minute: try again in {math.ceil(retry_after)} s",
                 retry_after=retry_after,
+                limited_by="principal",
             )
         return principal

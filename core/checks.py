@@ -7,7 +7,9 @@ A JSON or YAML list, or a CSV/TSV table with a header row, of checks with these 
 - ``answer``: words a good answer contains;
 - ``language`` (optional).
 
-A check needs a ``source`` or an ``answer`` (or both). Every problem is reported at once, with its row.
+``expectedSource`` and ``expectedAnswer`` (as the API and the console's export name them) are read as
+``source`` and ``answer``. A check needs a ``source`` or an ``answer`` (or both). Every problem is reported
+at once, with its row.
 """
 
 from __future__ import annotations
@@ -20,12 +22,20 @@ from typing import Any
 
 import yaml
 
+from otvet.core.sources import storable_text
 from otvet.core.store import NewCheck
 
 MAX_QUESTION_CHARS = 2000
 MAX_ANSWER_CHARS = 20000
 MAX_SOURCE_CHARS = 512
 _KEYS = {"question", "source", "answer", "language"}
+#: Other names of the keys, compared in lower case (a CSV header is read in lower case).
+_ALIASES = {
+    "expectedsource": "source",
+    "expected_source": "source",
+    "expectedanswer": "answer",
+    "expected_answer": "answer",
+}
 
 
 class CheckFileError(ValueError):
@@ -75,16 +85,9 @@ def parse_checks(data: bytes, name: str, languages: Sequence[str]) -> list[NewCh
     checks: list[NewCheck] = []
     problems: list[str] = []
     for number, row in rows:
-        if not isinstance(row, dict):
-            problems.append(f"{name}: check {number} is not an object with a question")
-            continue
-        unknown = sorted(str(key) for key in row if key not in _KEYS)
-        if unknown:
-            problems.append(f"{name}: check {number} has unknown keys {', '.join(unknown)}")
-            continue
-        fields = {key: row.get(key) for key in _KEYS}
-        if any(value is not None and not isinstance(value, str) for value in fields.values()):
-            problems.append(f"{name}: check {number}: every value must be text")
+        fields = _fields(row)
+        if isinstance(fields, str):
+            problems.append(f"{name}: check {number}{fields}")
             continue
         check, found = validate_check(
             fields["question"] or "", fields["source"], fields["answer"], fields["language"], languages
@@ -97,6 +100,23 @@ def parse_checks(data: bytes, name: str, languages: Sequence[str]) -> list[NewCh
     if not checks:
         raise CheckFileError([f"{name}: no checks found"])
     return checks
+
+
+def _fields(row: Any) -> dict[str, str | None] | str:
+    """A row's values by key, made storable (a JSON escape can make a NUL), or what is wrong with the row."""
+    if not isinstance(row, dict):
+        return " is not an object with a question"
+    keys = [_ALIASES.get(str(key).lower(), str(key)) for key in row]
+    unknown = sorted(key for key in keys if key not in _KEYS)
+    if unknown:
+        return f" has unknown keys {', '.join(unknown)}"
+    twice = sorted({key for key in keys if keys.count(key) > 1})
+    if twice:
+        return f" gives {', '.join(twice)} twice, under two names"
+    given = dict(zip(keys, row.values(), strict=True))
+    if any(value is not None and not isinstance(value, str) for value in given.values()):
+        return ": every value must be text"
+    return {key: None if given.get(key) is None else storable_text(given[key]) for key in _KEYS}
 
 
 def _rows(text: str, name: str, suffix: str) -> list[tuple[int, Any]]:

@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from otvet.core.feedback import record_rating
@@ -21,7 +22,7 @@ from otvet.core.llm import AnswerRequest, Provider, ProviderDone, ProviderError
 from otvet.core.logs import log_context
 from otvet.core.quotas import QUOTA_CODES, quota_message
 from otvet.core.sources import storable_text
-from otvet.core.store import DatabaseUnavailable
+from otvet.core.store import DatabaseUnavailable, TurnActivity
 from otvet.core.text import plain
 from otvet.core.tokens import estimate_tokens
 from otvet.core.types import (
@@ -49,6 +50,9 @@ log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 4000
 #: The failure code of a question a ``review_question`` plugin refused (unless it gives its own).
 REFUSAL_CODES = frozenset({"refused"})
+#: Questions refused for what they are (empty, too long): the overview counts them as refused, not as failures
+#: of the service.
+INPUT_CODES = frozenset({"empty_question", "question_too_long"})
 PRIVATE_CHAT = "private"
 
 
@@ -77,6 +81,7 @@ class _Outcome:
     parts: list[str] = field(default_factory=list)
     done: ProviderDone = field(default_factory=ProviderDone)
     provider: str = ""
+    model: str = ""
     note: str = ""
     #: Set when the provider stopped after the user saw part of its answer: the note that ends it.
     cut: str = ""
@@ -84,7 +89,7 @@ class _Outcome:
     def restart(self, *, note: str) -> None:
         """Forget what the failed provider produced: the fallback's answer follows ``note``."""
         self.parts.clear()
-        self.done, self.provider, self.note, self.cut = ProviderDone(), "", note, ""
+        self.done, self.provider, self.model, self.note, self.cut = ProviderDone(), "", "", note, ""
 
 
 def storable_turn(turn: Turn) -> Turn:
@@ -146,12 +151,14 @@ class Engine:
                                 language=event.language, provider=event.provider, grounded=event.grounded
                             )
                             await otvet.answer_finished(turn, event)
+                            await _quietly(otvet.store.record_activity(_activity(channel, event)))
                         elif isinstance(event, Failure):
                             refused = event.code in QUOTA_CODES or event.code in REFUSAL_CODES
                             outcome = "rejected" if refused else "failed"
                             metrics.answer_failures.labels(channel, event.code).inc()
                             span.fail(event.code)
                             await otvet.answer_finished(turn, event)
+                            await _quietly(otvet.store.record_activity(_activity(channel, event)))
                         yield event
             finally:
                 metrics.answers.labels(channel, outcome).inc()
@@ -343,7 +350,7 @@ class Engine:
                 outcome.cut = "\n\n" + a.translator.gettext(
                     "(The answer was cut short: the AI model stopped responding. Please ask again.)"
                 )
-                outcome.provider = provider.name
+                outcome.provider, outcome.model = provider.name, provider.model
                 yield Delta(outcome.cut)
                 return
             if fallback is None:
@@ -413,6 +420,7 @@ class Engine:
             sources=sources,
             usage=usage,
             provider=provider,
+            model=outcome.model,
             grounded=done.grounded,
             conversation_id=a.conversation_id,
             message_id=message_id,
@@ -475,7 +483,7 @@ class Engine:
             await _aclose(stream)
             metrics.provider_duration.labels(provider.name).observe(time.monotonic() - started)
             span.end()
-        outcome.provider = provider.name
+        outcome.provider, outcome.model = provider.name, provider.model
 
     async def _fail_turn(self, code: str, language: str, conversation_id: int, question_id: int) -> Failure:
         failure = self._failure(code, language, conversation_id)
@@ -611,6 +619,24 @@ async def _aclose(stream: AsyncIterator[object]) -> None:
     aclose = getattr(stream, "aclose", None)
     if aclose is not None:
         await aclose()
+
+
+def _activity(channel: str, event: Final | Failure) -> TurnActivity:
+    """How the admin overview counts a finished turn."""
+    now = datetime.now(UTC)
+    if isinstance(event, Failure):
+        refused = event.code in QUOTA_CODES or event.code in REFUSAL_CODES or event.code in INPUT_CODES
+        return TurnActivity(now, channel, "refused" if refused else "failed")
+    return TurnActivity(
+        now,
+        channel,
+        "answered" if event.grounded and event.sources else "unknown",
+        provider=event.provider,
+        model=event.model,
+        latency_ms=event.latency_ms,
+        prompt_tokens=event.usage.prompt_tokens,
+        completion_tokens=event.usage.completion_tokens,
+    )
 
 
 async def _quietly(awaitable: object) -> None:

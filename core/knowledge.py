@@ -75,6 +75,24 @@ class IngestReport:
     version: VersionRecord | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class RemovalResult:
+    """What :meth:`KnowledgeBase.remove_sources` did: the sources removed, the names that named none, and
+    the version built without the removed ones (None when nothing was removed or no rebuild was asked)."""
+
+    removed: list[str]
+    unknown: list[str]
+    version: VersionRecord | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rollback:
+    """The version a rollback made active, and the stored sources it dropped from the working set."""
+
+    version: VersionRecord
+    dropped: list[str]
+
+
 def content_of(parsed: ParsedSource) -> dict[str, Any]:
     """The JSON-able form a source's parsed content is stored in (so versions can be rebuilt from it)."""
     return {
@@ -271,6 +289,28 @@ class KnowledgeBase:
         if rebuild and (changed or await self._needs_build()):
             report.version = await self.rebuild(note=note, vectors=vectors, fallback=placeholders_only)
         return report
+
+    async def remove_sources(
+        self, names: Sequence[str], *, rebuild: bool = True, all_or_nothing: bool = False
+    ) -> RemovalResult:
+        """Delete the stored sources named ``names``; if any went and ``rebuild``, build and :meth:`publish`
+        a version without them (it may be rejected by the gate). Older versions keep their copies, so a
+        rollback still answers with them.
+
+        Names that name no source are ignored and listed in ``unknown``; with ``all_or_nothing`` any such
+        name means nothing is removed. An embedder failure while rebuilding raises :class:`EmbeddingError`
+        after the sources are gone: the next retrain builds without them.
+        """
+        store = self.otvet.store
+        stored = {record.name for record in await store.list_sources()}
+        wanted = list(dict.fromkeys(names))
+        unknown = [name for name in wanted if name not in stored]
+        removed = [name for name in wanted if name in stored]
+        if not removed or (unknown and all_or_nothing):
+            return RemovalResult([], unknown)
+        await store.delete_sources(removed)
+        version = await self.rebuild(note=f"removed {', '.join(removed)}") if rebuild else None
+        return RemovalResult(removed, unknown, version)
 
     async def _needs_build(self) -> bool:
         """No version is active, or the active one lacks the configured embedder's vectors."""
@@ -486,8 +526,9 @@ class KnowledgeBase:
             raise ValueError(f"knowledge version {version_id} is {version.status}: it cannot be promoted")
         return await self.publish(version, force=force)
 
-    async def rollback(self, version_id: int | None = None) -> VersionRecord:
+    async def rollback(self, version_id: int | None = None) -> Rollback:
         """Make an earlier version active again: ``version_id``, or the one active before the current one.
+        Its sources become the working set: the result names the stored sources it dropped.
 
         Rolling back is the admin's explicit decision (the version answered before), so it skips the gate.
         """
@@ -515,7 +556,7 @@ class KnowledgeBase:
             version.id,
             f"; sources it did not have left the working set: {', '.join(dropped)}" if dropped else "",
         )
-        return version
+        return Rollback(version, dropped)
 
     async def _keep_only_sources_of(self, version: VersionRecord) -> list[str]:
         """Make ``version``'s sources the working set: a version is a set of sources, and rolling back to it

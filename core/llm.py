@@ -61,6 +61,8 @@ class Provider(ABC):
 
     #: Shown in ``otvet plugins`` and stored with every answer.
     name: ClassVar[str] = ""
+    #: The model answering, for usage reports and cost estimates; empty when the provider has none.
+    model: str = ""
 
     @abstractmethod
     def stream(self, request: AnswerRequest) -> AsyncIterator[str | ProviderDone]:

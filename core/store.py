@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from otvet.core.retrieval import IndexedChunk
@@ -132,6 +133,24 @@ class NewChunk:
 
 
 @dataclass(frozen=True, slots=True)
+class ChunkRecord:
+    """A stored chunk of a knowledge version, as an admin previews it (no embedding)."""
+
+    id: int
+    version_id: int
+    #: The source's name as the version recorded it: a removed source's chunks keep it.
+    source_name: str
+    #: Its place among its source's chunks (gaps where a duplicate passage was left out).
+    position: int
+    kind: Literal["text", "qa"]
+    title: str
+    #: The passage; for a Q&A chunk, the answer.
+    text: str
+    question: str | None
+    language: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class StoredMessage:
     id: int
     conversation_id: int
@@ -168,6 +187,89 @@ class UsageRow:
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+
+#: What became of a question, as the activity overview counts it: answered from the knowledge base, answered
+#: "I don't know" (no source found or cited), failed (an error, a timeout, an interruption) or refused (a
+#: quota or a plugin's refusal).
+TurnOutcome = Literal["answered", "unknown", "failed", "refused"]
+TURN_OUTCOMES: tuple[TurnOutcome, ...] = ("answered", "unknown", "failed", "refused")
+
+#: Upper bounds (ms) of the answer-time buckets the activity keeps: twelve a decade (the E12 series), from
+#: 10 ms to 1,000 s, so a percentile read from them is within 10% of the true one. The last bucket holds
+#: everything longer.
+LATENCY_BUCKETS_MS: tuple[int, ...] = (
+    *(
+        round(step * 10**decade)
+        for decade in range(1, 6)
+        for step in (1, 1.2, 1.5, 1.8, 2.2, 2.7, 3.3, 3.9, 4.7, 5.6, 6.8, 8.2)
+    ),
+    1_000_000,
+)
+
+
+def latency_bucket(latency_ms: int) -> int:
+    """The upper bound of the bucket ``latency_ms`` falls in."""
+    return LATENCY_BUCKETS_MS[
+        min(bisect.bisect_left(LATENCY_BUCKETS_MS, latency_ms), len(LATENCY_BUCKETS_MS) - 1)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class TurnActivity:
+    """One finished turn, as the activity overview counts it (no text, no user: these counts outlive the
+    conversations they came from)."""
+
+    at: datetime
+    channel: str
+    outcome: TurnOutcome
+    #: The provider and model that answered; empty for turns no provider answered.
+    provider: str = ""
+    model: str = ""
+    #: From the question to the whole answer; None for turns that were not answered.
+    latency_ms: int | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityRow:
+    """The counts of one UTC day, channel, provider and model. Ratings are counted on the day and channel of
+    the rating, with an empty provider and model."""
+
+    day: str  # YYYY-MM-DD
+    channel: str
+    provider: str
+    model: str
+    answered: int = 0
+    unknown: int = 0
+    failed: int = 0
+    refused: int = 0
+    thumbs_up: int = 0
+    thumbs_down: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def questions(self) -> int:
+        return self.answered + self.unknown + self.failed + self.refused
+
+
+@dataclass(frozen=True, slots=True)
+class LatencyCount:
+    """How many answers of one UTC day and channel took up to ``bucket_ms`` (and more than the bucket
+    below)."""
+
+    day: str
+    channel: str
+    bucket_ms: int
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityReport:
+    rows: list[ActivityRow]
+    latency: list[LatencyCount]
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,10 +484,17 @@ class ConversationStore(StoreLifecycle, Protocol):
         external_id: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        text: str | None = None,
+        rating: int | None = None,
         before_id: int | None = None,
         limit: int = 20,
     ) -> list[ConversationSummary]:
-        """Conversations started in ``[since, until)``, newest first, with ids below ``before_id``."""
+        """Conversations started in ``[since, until)``, newest first, with ids below ``before_id``.
+
+        ``text``: only those with a message containing it, whatever its case (``%`` and ``_`` are plain
+        characters). ``rating`` (1 or -1, else ``ValueError``): only those with an answer someone rated so;
+        it reads the ratings the feedback role stored, so that role must live on this backend.
+        """
         ...
 
     async def get_conversation(self, conversation_id: int) -> ConversationSummary | None: ...
@@ -421,6 +530,17 @@ class UsageStore(StoreLifecycle, Protocol):
         self, since: datetime, until: datetime, group_by: Literal["user", "day", "provider"]
     ) -> list[UsageRow]:
         """Questions, answers and tokens of messages stored in ``[since, until)``, one row per group."""
+        ...
+
+    async def record_activity(self, turn: TurnActivity) -> None:
+        """Count one finished turn in its UTC day's activity."""
+        ...
+
+    async def activity(self, since: date, until: date) -> ActivityReport:
+        """The activity of the UTC days ``since`` to ``until`` (both included): questions by outcome, tokens,
+        answer-time buckets and ratings (ratings are counted by whichever store keeps the feedback role:
+        by default this one). Kept as daily counts, so reading a year costs the same as reading a day, and
+        deleting old conversations leaves them."""
         ...
 
 
@@ -552,6 +672,10 @@ class KnowledgeStore(StoreLifecycle, Protocol):
         ...
 
     async def list_sources(self) -> list[SourceRecord]: ...
+    async def get_source(self, name: str) -> SourceRecord | None:
+        """The source called ``name``, or None."""
+        ...
+
     async def delete_sources(self, names: Sequence[str]) -> int:
         """Delete the sources called ``names`` and return how many; their versions keep their chunks."""
         ...
@@ -578,8 +702,25 @@ class KnowledgeStore(StoreLifecycle, Protocol):
         """Yield the version's chunks in batches, in id order."""
         ...
 
+    async def source_versions(self, names: Sequence[str]) -> dict[str, list[int]]:
+        """For each of ``names``, the ids of the versions holding chunks of a source so called, newest
+        first (empty when none does). By name: a removed source's chunks keep it. One call for a whole
+        list of sources, not one per source."""
+        ...
+
+    async def source_chunks(
+        self, name: str, version_id: int, *, after_position: int | None = None, limit: int = 20
+    ) -> list[ChunkRecord]:
+        """The chunks of the source called ``name`` in the version, by position, with positions above
+        ``after_position``; empty for an unknown version or a source it does not hold."""
+        ...
+
     async def add_checks(self, checks: Sequence[NewCheck]) -> list[CheckRecord]: ...
     async def list_checks(self) -> list[CheckRecord]: ...
+    async def update_check(self, check_id: int, check: NewCheck) -> CheckRecord | None:
+        """Give a check new fields (all of them, keeping its id and creation time); None for an unknown id."""
+        ...
+
     async def delete_checks(self, check_ids: Sequence[int]) -> int:
         """Delete checks by id; unknown ids are ignored. Returns how many were deleted."""
         ...

@@ -99,6 +99,8 @@ class Final:
     sources: tuple[SourceRef, ...] = ()
     usage: Usage = field(default_factory=Usage)
     provider: str = ""
+    #: The model that answered, when the provider names one.
+    model: str = ""
     grounded: bool = True
     conversation_id: int | None = None
     message_id: int | None = None

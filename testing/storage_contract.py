@@ -22,12 +22,12 @@ side.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
-from otvet.core.store import NotFound
+from otvet.core.store import ActivityReport, NotFound, TurnActivity
 from otvet.core.types import HistoryMessage, SourceRef, Usage
 
 Store = Any  # a backend serving the role under test; its protocol is in otvet.core.store
@@ -246,6 +246,33 @@ class ConversationContract:
         assert [m.id for m in rest] == ids[2:]
         assert await store.message_page(conversation_id, after_id=ids[-1]) == []
 
+    async def test_conversations_are_found_by_the_text_of_their_messages(self, store: Store) -> None:
+        _, refunds = await _turn(store, "1")
+        _, parking = await _turn(store, "2")
+        _, russian = await _turn(store, "3")
+        await store.add_message(refunds, "user", "How long do REFUNDS take?")
+        await store.add_message(refunds, "assistant", "Five days, 100% sure_ish.")
+        await store.add_message(parking, "user", "Where do guests park?")
+        await store.add_message(russian, "user", "Возврат денег занимает неделю?")
+
+        async def found(text: str, **filters: Any) -> list[int]:
+            return [c.id for c in await store.list_conversations(text=text, **filters)]
+
+        assert await found("refunds") == [refunds]
+        assert await found("GUESTS Park") == [parking]
+        assert await found("do") == [parking, refunds]  # each once, however many messages match
+        assert await found("do", limit=1) == [parking]
+        assert await found("do", before_id=parking) == [refunds]
+        assert await found("возврат") == [russian]
+        assert await found("денег") == [russian]
+        # `%` and `_` are characters like any other, not wildcards.
+        assert await found("100%") == [refunds]
+        assert await found("e_i") == [refunds]
+        assert await found("five%days") == []
+        assert await found("f_ve") == []
+        assert await found("nowhere") == []
+        assert await found("do", channel="graphql") == []
+
 
 class UsageContract:
     """Counts for quotas and usage reports (the ``usage`` role), over what the conversations role stored."""
@@ -320,6 +347,58 @@ class UsageContract:
         ]
         assert await store.usage_report(_in_an_hour(), _in_an_hour() + timedelta(days=1), "user") == []
 
+    async def test_activity_counts_turns_by_day_channel_and_model(self, store: Store) -> None:
+        monday = datetime(2026, 3, 2, 23, 30, tzinfo=UTC)
+        tuesday = monday + timedelta(hours=1)  # 00:30 UTC the next day
+        turns = [
+            TurnActivity(monday, "telegram", "answered", "openai", "gpt-4o-mini", 1200, 300, 40),
+            TurnActivity(monday, "telegram", "answered", "openai", "gpt-4o-mini", 1300, 200, 60),
+            TurnActivity(monday, "telegram", "unknown", "extractive", "", 15, 0, 0),
+            TurnActivity(monday, "graphql", "failed"),
+            TurnActivity(tuesday, "telegram", "refused"),
+            # In another time zone, but on Tuesday in UTC.
+            TurnActivity(
+                datetime(2026, 3, 2, 20, 0, tzinfo=timezone(timedelta(hours=-5))),
+                "graphql",
+                "answered",
+                "openai",
+                "gpt-4o-mini",
+                800,
+                100,
+                10,
+            ),
+        ]
+        await asyncio.gather(*(store.record_activity(turn) for turn in turns))
+        both = await store.activity(date(2026, 3, 2), date(2026, 3, 3))
+        assert [(r.day, r.channel, r.provider, r.model, r.questions) for r in both.rows] == [
+            ("2026-03-02", "graphql", "", "", 1),
+            ("2026-03-02", "telegram", "extractive", "", 1),
+            ("2026-03-02", "telegram", "openai", "gpt-4o-mini", 2),
+            ("2026-03-03", "graphql", "openai", "gpt-4o-mini", 1),
+            ("2026-03-03", "telegram", "", "", 1),
+        ]
+        graphql, extractive, openai, tuesdays_answer, refusal = both.rows
+        assert (graphql.failed, extractive.unknown, openai.answered, refusal.refused) == (1, 1, 2, 1)
+        assert (openai.prompt_tokens, openai.completion_tokens) == (500, 100)
+        assert tuesdays_answer.answered == 1
+        assert [(t.day, t.channel, t.bucket_ms, t.count) for t in both.latency] == [
+            ("2026-03-02", "telegram", 15, 1),
+            ("2026-03-02", "telegram", 1200, 1),
+            ("2026-03-02", "telegram", 1500, 1),
+            ("2026-03-03", "graphql", 820, 1),
+        ]
+        monday_only = await store.activity(date(2026, 3, 2), date(2026, 3, 2))
+        assert sum(r.questions for r in monday_only.rows) == 4
+        assert await store.activity(date(2026, 3, 4), date(2026, 3, 9)) == ActivityReport([], [])
+
+    async def test_activity_loses_no_turn_counted_at_once(self, store: Store) -> None:
+        now = datetime.now(UTC)
+        turn = TurnActivity(now, "web", "answered", "openai", "m", 100, 1, 1)
+        await asyncio.gather(*(store.record_activity(turn) for _ in range(40)))
+        (row,) = (await store.activity(now.date(), now.date())).rows
+        assert (row.answered, row.prompt_tokens) == (40, 40)
+        assert sum(t.count for t in (await store.activity(now.date(), now.date())).latency) == 40
+
 
 class FeedbackContract:
     """Users' ratings of answers (the ``feedback`` role)."""
@@ -363,3 +442,45 @@ class FeedbackContract:
         assert await ids(limit=1) == [down]
         assert await ids(since=_in_an_hour()) == []
         assert await ids(since=_hour_ago(), until=_in_an_hour()) == [down, up]
+
+    async def test_conversations_are_found_by_the_rating_of_their_answers(self, store: Store) -> None:
+        """A filter of the conversations role that reads the ratings: a backend serving both offers it."""
+        rater, liked = await _turn(store, "1")
+        other, disliked = await _turn(store, "2")
+        _, mixed = await _turn(store, "3")
+        _, unrated = await _turn(store, "4")
+        await store.add_message(unrated, "assistant", "nobody rated this")
+        for conversation_id, value in ((liked, 1), (disliked, -1), (mixed, 1), (mixed, -1)):
+            answer = await store.add_message(conversation_id, "assistant", "an answer")
+            await store.add_feedback(answer, rater, value)
+        changed = await store.add_message(unrated, "assistant", "liked, then disliked")
+        await store.add_feedback(changed, other, 1)
+        await store.add_feedback(changed, other, -1)
+
+        async def ids(**filters: Any) -> list[int]:
+            return [c.id for c in await store.list_conversations(**filters)]
+
+        assert await ids(rating=1) == [mixed, liked]
+        assert await ids(rating=-1) == [unrated, mixed, disliked]
+        assert await ids(rating=-1, limit=2) == [unrated, mixed]
+        assert await ids(rating=1, external_id="3") == [mixed]
+        for wrong in (0, 2, -5):
+            with pytest.raises(ValueError, match="1 or -1"):
+                await store.list_conversations(rating=wrong)
+
+    async def test_ratings_count_in_the_activity_as_they_change(self, store: Store) -> None:
+        """Ratings show in the usage role's ``activity``: a backend serving both counts them there."""
+        user_id, conversation_id = await _turn(store, "1")
+        other, _ = await _turn(store, "2")
+        first = await store.add_message(conversation_id, "assistant", "answer")
+        second = await store.add_message(conversation_id, "assistant", "another answer")
+        await store.add_feedback(first, user_id, 1)
+        await store.add_feedback(first, user_id, -1)  # changed its mind: one 👎, no 👍
+        await store.add_feedback(first, user_id, -1)  # the same again changes nothing
+        await store.add_feedback(first, other, 1)
+        await store.add_feedback(second, other, 1)
+        today = datetime.now(UTC).date()
+        rows = (await store.activity(today - timedelta(days=1), today)).rows
+        assert [(r.channel, r.provider, r.thumbs_up, r.thumbs_down, r.questions) for r in rows] == [
+            ("telegram", "", 2, 1, 0)
+        ]

@@ -78,6 +78,58 @@ async def shoot(base: str, key: str) -> list[Path]:
     return written
 
 
+async def seed_activity(data_dir: Path) -> None:
+    """Two weeks of made-up traffic in the overview's daily counts (only there: no conversations), so its
+    charts show what a deployment in use looks like. Seeded, so the images change only with the page."""
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    from otvet.core.store import TurnActivity
+    from otvet.plugins.storage.activity import record_rating
+    from otvet.plugins.storage.store import TortoiseStore
+    from tests.support.fixtures import store_host
+
+    rng = random.Random(7)
+    store = TortoiseStore(store_host("", data_dir))
+    await store.connect()
+    try:
+        rater = await store.get_or_create_user("telegram", "screenshots")
+        connection = store.context.db(store.connection_name)
+        today = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+        for back in range(1, 14):
+            day = today - timedelta(days=back)
+            weekend = day.weekday() >= 5
+            for channel, mean in (("telegram", 38), ("web", 22), ("graphql", 9), ("openai", 4)):
+                for _ in range(max(0, int(rng.gauss(mean * (0.5 if weekend else 1), mean / 5)))):
+                    roll = rng.random()
+                    outcome = (
+                        "answered"
+                        if roll < 0.82
+                        else "unknown"
+                        if roll < 0.93
+                        else "failed"
+                        if roll < 0.97
+                        else "refused"
+                    )
+                    answered = outcome in ("answered", "unknown")
+                    model = "gpt-4o-mini" if rng.random() < 0.9 else "gpt-4o"
+                    await store.record_activity(
+                        TurnActivity(
+                            day,
+                            channel,
+                            outcome,
+                            "openai" if answered else "",
+                            model if answered else "",
+                            int(rng.lognormvariate(7.1, 0.45)) if answered else None,
+                            rng.randint(900, 1800) if answered else 0,
+                            rng.randint(60, 220) if answered else 0,
+                        )
+                    )
+            await record_rating(connection, day, rater.id, rng.randint(4, 12), rng.randint(0, 3))
+    finally:
+        await store.close()
+
+
 async def main() -> None:
     IMAGES.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -90,6 +142,7 @@ async def main() -> None:
         run_otvet("admin", "create", "admin", env=env, cwd=work, input=password)
         for question in ("How do I connect Telegram?", "Как добавить обучающие данные?", "Что такое Otvet?"):
             run_otvet("ask", question, env=env, cwd=work)
+        await seed_activity(work / "data")
         async with serving(env, work, ready_path="/readyz") as base:
             written = await shoot(base, created.stdout.strip())
     for path in written:

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from otvet.core.app import Otvet
+from otvet.core.knowledge import RemovalResult
 from otvet.core.store import NotFound, SourceRecord
 from otvet.frontends.cli.main import Context, cli, echo_json, echo_table, pass_context, run, run_on_store
 
@@ -99,23 +100,21 @@ def sources_remove(context: Context, names: tuple[str, ...], no_rebuild: bool) -
     so `otvet rollback` still answers with them)."""
     context.settings.load_demo = False
 
-    async def work(otvet: Otvet) -> tuple[list[str], Any]:
-        stored = {record.name for record in await otvet.store.list_sources()}
-        unknown = [name for name in names if name not in stored]
-        if unknown:
+    async def work(otvet: Otvet) -> RemovalResult:
+        result = await otvet.knowledge.remove_sources(names, rebuild=not no_rebuild, all_or_nothing=True)
+        if result.unknown:
             raise NotFound(
-                f"no source named {', '.join(repr(n) for n in unknown)} (see `otvet sources list`): "
+                f"no source named {', '.join(repr(n) for n in result.unknown)} (see `otvet sources list`): "
                 "nothing was removed"
             )
-        await otvet.store.delete_sources(list(names))
-        version = None if no_rebuild else await otvet.knowledge.rebuild(note=f"removed {', '.join(names)}")
-        return list(names), version
+        return result
 
     try:
-        removed, version = run(context.otvet, work)
+        result = run(context.otvet, work)
     except NotFound as exc:
         raise click.ClickException(str(exc)) from None
-    for name in removed:
+    version = result.version
+    for name in result.removed:
         click.echo(f"  removed   {name}")
     if version is None:
         click.echo("The active knowledge version stays until the next retrain.")

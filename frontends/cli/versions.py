@@ -107,15 +107,9 @@ def rollback(context: Context, version_id: int | None) -> None:
 
     A rollback is your decision, so it skips the evaluation gate.
     """
-
-    async def work(otvet: Otvet) -> tuple[Any, list[str]]:
-        before = {source.name for source in await otvet.store.list_sources()}
-        version = await otvet.knowledge.rollback(version_id)
-        after = {source.name for source in await otvet.store.list_sources()}
-        return version, sorted(before - after)
-
-    version, dropped = _run(context, work)
-    click.echo(f"Rolled back: knowledge version {version.id} is active.")
+    done = _run(context, lambda otvet: otvet.knowledge.rollback(version_id))
+    dropped = done.dropped
+    click.echo(f"Rolled back: knowledge version {done.version.id} is active.")
     if dropped:
         # A version is a set of sources: the next ingest or retrain starts from this one's.
         click.echo(f"Its sources are the working set again; {len(dropped)} it did not have were removed:")

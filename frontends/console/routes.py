@@ -15,7 +15,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from otvet.core.accounts import AuthError
-from otvet.core.limits import SharedRateLimiter
 from otvet.frontends.sessions import (
     CSRF_HEADER,
     SESSION_COOKIE,
@@ -57,14 +56,11 @@ async def asset(request: Request) -> Response:
 
 class Sessions:
     """``/admin/session``: POST signs in (a cookie and its CSRF token), GET says who is signed in, DELETE
-    signs out. Sign-in attempts are limited per address (and per account by the accounts themselves)."""
+    signs out. Sign-in attempts are limited per address and per account (by the accounts, with the same
+    budgets as GraphQL's `login`: guesses cannot be spread over both)."""
 
     def __init__(self, otvet: Otvet) -> None:
         self.otvet = otvet
-        # The same per-address budget as GraphQL's `login`: guesses cannot be spread over both.
-        self.limiter = SharedRateLimiter(
-            lambda: otvet.store, "login", otvet.settings.api.login_attempts_per_minute
-        )
 
     async def endpoint(self, request: Request) -> Response:
         if request.method == "POST":
@@ -87,28 +83,26 @@ class Sessions:
         if not isinstance(username, str) or not isinstance(password, str):
             return _error(400, "give a username and a password")
         client = request.client.host if request.client else "unknown"
-        wait = await self.limiter.hit(client)
-        if wait is not None:
-            return _error(
-                429, f"too many sign-in attempts from this address: try again in {math.ceil(wait)} s", wait
-            )
         try:
-            token, expires_at = await self.otvet.accounts.login(username, password)
+            login = await self.otvet.accounts.login(username, password, client)
         except AuthError as exc:
-            status = 429 if exc.code == "rate_limited" else 401
-            return _error(status, exc.message, exc.retry_after)
-        principal = await self.otvet.accounts.authenticate(f"Bearer {token}")
-        assert principal is not None
+            if exc.code != "rate_limited":
+                return _error(401, exc.message)
+            message = exc.message
+            if exc.limited_by == "address" and exc.retry_after is not None:  # the console's word is sign in
+                wait = math.ceil(exc.retry_after)
+                message = f"too many sign-in attempts from this address: try again in {wait} s"
+            return _error(429, message, exc.retry_after)
         response = JSONResponse(
             {
                 "signed_in": True,
-                "username": principal.name,
-                "csrf": csrf_token(self.otvet, token),
-                "expires_at": expires_at.isoformat(),
+                "username": login.username,
+                "csrf": csrf_token(self.otvet, login.token),
+                "expires_at": login.expires_at.isoformat(),
             },
             headers=_NO_STORE,
         )
-        set_session(response, request, token, self.otvet.settings.api.token_ttl_seconds)
+        set_session(response, request, login.token, self.otvet.settings.api.token_ttl_seconds)
         return response
 
     async def whoami(self, request: Request) -> Response:

@@ -39,7 +39,6 @@ from strawberry.types.unset import UNSET
 
 from otvet.core.accounts import AuthError
 from otvet.core.app import Otvet
-from otvet.core.limits import SharedRateLimiter
 from otvet.core.store import DatabaseUnavailable
 from otvet.frontends.graphql import errors, media
 from otvet.frontends.graphql.context import GraphQLContext
@@ -157,11 +156,6 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
     def __init__(self, otvet: Otvet, schema: Any) -> None:
         self.otvet = otvet
         self.limits = otvet.settings.graphql
-        # Per client address: each attempt costs an Argon2 hash (CPU), and a password must not be guessable by
-        # trying. Anonymous requests are not otherwise rate limited.
-        self.login_limiter = SharedRateLimiter(
-            lambda: otvet.store, "login", otvet.settings.api.login_attempts_per_minute
-        )
         super().__init__(
             schema,
             graphql_ide="graphiql" if self.limits.graphiql else None,
@@ -259,9 +253,7 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
             down = errors.unavailable(exc)
             body = media.error(down.message, down.code, **down.extensions)
             return media.error_response(chosen, 503, [body], retry_after(exc.retry_after))
-        context = GraphQLContext(
-            otvet=self.otvet, request=request, principal=principal, login_limiter=self.login_limiter
-        )
+        context = GraphQLContext(otvet=self.otvet, request=request, principal=principal)
         response = await super().run(request, context, root_value)
         return self._finish(request, response, chosen)
 
@@ -347,7 +339,7 @@ class GraphQLApp(GraphQL[GraphQLContext, None]):
             # Dropped for not reading: returning lets the server close the connection.
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> GraphQLContext:
-        return GraphQLContext(otvet=self.otvet, request=request, login_limiter=self.login_limiter)
+        return GraphQLContext(otvet=self.otvet, request=request)
 
     async def on_ws_connect(self, context: GraphQLContext) -> Any:
         """Authenticate ``connection_init``'s ``authorization``: a bad credential closes with 4403."""

@@ -3,19 +3,23 @@ promoted (core/evaluation.py, docs/knowledge.md#versions-and-the-check-set)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 import strawberry
+from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
-from otvet.core.checks import validate_check
+from otvet.core.checks import CheckFileError, parse_checks, validate_check
 from otvet.core.store import CheckRecord, NewCheck
 from otvet.frontends.graphql.context import context_of
 from otvet.frontends.graphql.errors import NOT_FOUND, ApiError, bad_input
 from otvet.frontends.graphql.pagination import parse_id
 from otvet.frontends.graphql.permissions import scoped_field, scoped_mutation
+from otvet.frontends.graphql.uploads import read_upload, source_name
 
-#: Checks one ``addChecks`` may add (a check set is tens to hundreds of questions; import more in batches).
+#: Checks one ``addChecks`` or ``importChecks`` may add (a check set is tens to hundreds of questions; add
+#: more in batches).
 MAX_CHECKS_PER_REQUEST = 1000
 
 
@@ -40,7 +44,7 @@ class Check:
         )
 
 
-@strawberry.input(description="A new check: a question with its expected source, expected answer, or both.")
+@strawberry.input(description="A check's question with its expected source, expected answer, or both.")
 class CheckInput:
     question: str
     expected_source: str | None = None
@@ -76,6 +80,44 @@ class CheckMutations:
         if problems:
             raise bad_input("; ".join(problems), problems=problems)
         return [Check.from_record(record) for record in await otvet.store.add_checks(valid)]
+
+    @scoped_mutation(
+        "admin",
+        "Change a check: it takes every field of `check` (one left out becomes empty) and keeps its id. If "
+        "the check is invalid, nothing changes and the error lists every problem; an unknown id is "
+        "`NOT_FOUND`.",
+    )
+    async def update_check(self, info: Info, id: strawberry.ID, check: CheckInput) -> Check:
+        otvet = context_of(info).otvet
+        check_id = parse_id(id)
+        new, problems = validate_check(
+            check.question, check.expected_source, check.expected_answer, check.language, otvet.i18n.languages
+        )
+        if new is None:
+            raise bad_input("; ".join(problems), problems=problems)
+        record = await otvet.store.update_check(check_id, new)
+        if record is None:
+            raise ApiError(NOT_FOUND, f"there is no check {check_id}")
+        return Check.from_record(record)
+
+    @scoped_mutation(
+        "admin",
+        "Add the checks in a file (the GraphQL multipart request spec; send an `Apollo-Require-Preflight: "
+        "true` header), read as `otvet checks import` reads it: a JSON or YAML list, or a CSV/TSV table with "
+        "a header row, with the keys `question`, `source`, `answer` and `language`. If any check has a "
+        "problem, none is added and the error lists every problem with its row.",
+    )
+    async def import_checks(self, info: Info, file: Upload) -> list[Check]:
+        otvet = context_of(info).otvet
+        name = source_name(getattr(file, "filename", None), 1)
+        data = await read_upload(file, name)
+        try:
+            checks = await asyncio.to_thread(parse_checks, data, name, otvet.i18n.languages)
+        except CheckFileError as exc:
+            raise bad_input(f"no check was added: {exc}", problems=exc.problems) from None
+        if len(checks) > MAX_CHECKS_PER_REQUEST:
+            raise bad_input(f"{name}: at most {MAX_CHECKS_PER_REQUEST} checks per file; split it")
+        return [Check.from_record(record) for record in await otvet.store.add_checks(checks)]
 
     @scoped_mutation("admin", "Remove checks by id; unknown ids are ignored. Returns how many were removed.")
     async def remove_checks(self, info: Info, ids: list[strawberry.ID]) -> int:

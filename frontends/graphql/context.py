@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from starlette.websockets import WebSocket
 
 from otvet.core.accounts import AuthError, Principal
-from otvet.core.limits import SharedRateLimiter
 from otvet.frontends.graphql.errors import from_auth_error
 from otvet.frontends.sessions import cookie_credential
 
@@ -33,8 +32,9 @@ class GraphQLContext:
     principal: Principal | None = None
     #: The ``connection_init`` payload of a WebSocket (strawberry fills it in).
     connection_params: dict[str, Any] | None = None
-    #: Login attempts per client address (shared by every replica; see ``login``).
-    login_limiter: SharedRateLimiter | None = None
+    #: Batch loaders by name, made on first use (source_preview.py): the items of one list share a
+    #: store call. They cache nothing, so a WebSocket's later operations read fresh data.
+    loaders: dict[str, Any] = field(default_factory=dict)
 
     @property
     def client_address(self) -> str:

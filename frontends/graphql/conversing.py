@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import math
-
 import strawberry
 from strawberry.types import Info
 
 from otvet.core.feedback import record_rating
 from otvet.core.store import NotFound
 from otvet.frontends.graphql.context import CHANNEL, context_of
-from otvet.frontends.graphql.errors import NOT_FOUND, RATE_LIMITED, ApiError, bad_input
+from otvet.frontends.graphql.errors import NOT_FOUND, ApiError, bad_input
 from otvet.frontends.graphql.inputs import AskInput
 from otvet.frontends.graphql.pagination import parse_id
 from otvet.frontends.graphql.permissions import scoped_mutation
@@ -94,13 +92,5 @@ class ConversingMutations:
     )
     async def login(self, info: Info, username: str, password: str) -> LoginResult:
         context = context_of(info)
-        if context.login_limiter is not None:
-            retry_after = await context.login_limiter.hit(context.client_address)
-            if retry_after is not None:
-                raise ApiError(
-                    RATE_LIMITED,
-                    f"too many login attempts from this address: try again in {math.ceil(retry_after)} s",
-                    retryAfter=round(retry_after, 3),
-                )
-        token, expires_at = await context.otvet.accounts.login(username, password)
-        return LoginResult(token=token, expires_at=expires_at)
+        login = await context.otvet.accounts.login(username, password, context.client_address)
+        return LoginResult(token=login.token, expires_at=login.expires_at)

@@ -34,6 +34,14 @@ class ConversationFilter:
     )
     since: datetime | None = strawberry.field(default=None, description="Started at or after this time.")
     until: datetime | None = strawberry.field(default=None, description="Started before this time.")
+    text: str | None = strawberry.field(
+        default=None,
+        description="Holding a message (a question or an answer) that contains this text, whatever its case. "
+        "`%` and `_` are plain characters; empty or blank: no text filter.",
+    )
+    rating: int | None = strawberry.field(
+        default=None, description="Holding an answer someone rated so: 1 (👍) or -1 (👎)."
+    )
 
 
 @strawberry.input(description="Which feedback to list. Every field narrows the list.")

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import strawberry
 from strawberry.types import Info
 
+from otvet.frontends.graphql.activity import ActivityQueries
 from otvet.frontends.graphql.candidates import CandidateQueries
 from otvet.frontends.graphql.checks import Check, CheckQueries
 from otvet.frontends.graphql.context import context_of
@@ -47,7 +48,7 @@ def _period(since: datetime | None, until: datetime | None) -> tuple[datetime, d
 
 
 @strawberry.type(description="Reading: conversations need `read`; the knowledge base and accounts, `admin`.")
-class Query(CandidateQueries, CheckQueries):  # candidates.py, checks.py
+class Query(ActivityQueries, CandidateQueries, CheckQueries):  # activity.py, candidates.py, checks.py
     @strawberry.field(description="Who is calling: null without a credential. Needs no scope.")
     def me(self, info: Info) -> Principal | None:
         principal = context_of(info).principal
@@ -65,12 +66,16 @@ class Query(CandidateQueries, CheckQueries):  # candidates.py, checks.py
         where = filter or ConversationFilter()
         if where.since and where.until and where.since >= where.until:
             raise bad_input("since must be before until")
+        if where.rating is not None and where.rating not in (-1, 1):
+            raise bad_input(f"rating is 1 (👍) or -1 (👎), not {where.rating}")
         rows = await context_of(info).otvet.store.list_conversations(
             channel=where.channel,
             user_id=None if where.user_id is None else parse_id(where.user_id, "userId"),
             external_id=where.external_id,
             since=where.since,
             until=where.until,
+            text=(where.text or "").strip() or None,
+            rating=where.rating,
             before_id=decode_cursor("conversation", after),
             limit=limit + 1,
         )
@@ -122,6 +127,11 @@ class Query(CandidateQueries, CheckQueries):  # candidates.py, checks.py
     @scoped_field("admin", "Every training source, oldest first.")
     async def sources(self, info: Info) -> list[Source]:
         return [Source.from_record(s) for s in await context_of(info).otvet.store.list_sources()]
+
+    @scoped_field("admin", "One training source by name; null if there is none so called.")
+    async def source(self, info: Info, name: str) -> Source | None:
+        found = await context_of(info).otvet.store.get_source(name)
+        return None if found is None else Source.from_record(found)
 
     @scoped_field("admin", "Every knowledge version, newest first.")
     async def knowledge_versions(self, info: Info) -> list[KnowledgeVersion]:

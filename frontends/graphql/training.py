@@ -195,12 +195,12 @@ class TrainingMutations:
         otvet = context_of(info).otvet
         if not names:
             raise bad_input("name at least one source")
-        removed = await otvet.store.delete_sources([_name(name) for name in names])
-        version = None
-        if removed and rebuild:
-            with _training():
-                version = await otvet.knowledge.rebuild(note=f"removeSources ({removed})")
-        return RemoveSourcesResult(removed=removed, version=KnowledgeVersion.maybe(version))
+        wanted = [_name(name) for name in names]
+        with _training():
+            result = await otvet.knowledge.remove_sources(wanted, rebuild=rebuild)
+        return RemoveSourcesResult(
+            removed=len(result.removed), version=KnowledgeVersion.maybe(result.version)
+        )
 
     @scoped_mutation(
         "admin",
@@ -235,8 +235,8 @@ class TrainingMutations:
     async def rollback_version(self, info: Info, id: strawberry.ID | None = None) -> KnowledgeVersion:
         otvet = context_of(info).otvet
         with _versions():
-            version = await otvet.knowledge.rollback(None if id is None else parse_id(id))
-        return KnowledgeVersion.from_record(version)
+            done = await otvet.knowledge.rollback(None if id is None else parse_id(id))
+        return KnowledgeVersion.from_record(done.version)
 
 
 @contextmanager

@@ -17,6 +17,7 @@ from otvet.core.knowledge import IngestReport
 from otvet.frontends.graphql import errors
 from otvet.frontends.graphql.context import context_of
 from otvet.frontends.graphql.pagination import PageInfo, decode_cursor, page, page_size
+from otvet.frontends.graphql.source_preview import ChunkConnection, chunks_of, versions_of
 
 
 def _id(value: int | None) -> strawberry.ID | None:
@@ -428,6 +429,21 @@ class Source:
             sections=len(record.content.get("sections", [])),
             qa_pairs=len(record.content.get("qa_pairs", [])),
         )
+
+    @strawberry.field(
+        description="Ids of the knowledge versions holding chunks of this source (by its name), newest first."
+    )
+    async def versions(self, info: Info) -> list[strawberry.ID]:
+        return await versions_of(info, self.name)
+
+    @strawberry.field(
+        description="How the source was cut into chunks in a version (default: the active one), in position "
+        "order; empty when that version does not hold it."
+    )
+    async def chunks(
+        self, info: Info, version_id: strawberry.ID | None = None, first: int = 20, after: str | None = None
+    ) -> ChunkConnection:
+        return await chunks_of(info, self.name, version_id, first, after)
 
 
 @strawberry.enum(description="A knowledge version's state; exactly one is `ACTIVE`.")

@@ -33,6 +33,15 @@ async def _read(upload: Any) -> bytes:
     return await data if inspect.isawaitable(data) else data
 
 
+async def read_upload(upload: Any, name: str) -> bytes:
+    """One upload's bytes, or ``BAD_USER_INPUT`` past the size a file may have (as for sources)."""
+    data = await _read(upload)
+    if len(data) > MAX_FILE_BYTES:
+        problem = f"{name}: larger than the limit of {MAX_FILE_BYTES} bytes"
+        raise bad_input(problem, problems=[problem])
+    return data
+
+
 async def parse_uploads(otvet: Otvet, uploads: Sequence[Any]) -> list[NewSource]:
     """Parse every upload, or raise ``BAD_USER_INPUT`` listing each file's problem (nothing is stored)."""
     if not uploads:

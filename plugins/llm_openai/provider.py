@@ -66,6 +66,7 @@ class OpenAIProvider(Provider):
             max_delay=self.settings.retry_max_delay,
             max_retry_after=self.settings.max_retry_after,
         )
+        self.model = self.settings.model
         #: How warnings name this provider's calls: the model and the server (client.describe).
         self.label = describe("OpenAI chat", self.settings.model, self.client)
         self.breaker = CircuitBreaker(

@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from tortoise.queryset import QuerySet
+from tortoise.expressions import Q, Subquery
+from tortoise.queryset import QuerySet, ValuesQuery
 
 from otvet.core.store import ConversationSummary, FeedbackRecord, JobRecord, StoredMessage
 from otvet.plugins.storage.models import Conversation, Feedback, Job, Message, User
@@ -73,6 +74,26 @@ def _matchable(model: type[Any], field: str, value: str | None) -> bool:
     return value is None or limit is None or len(value) <= limit
 
 
+def _casings(text: str) -> list[str]:
+    """``text`` as typed, in lower case, upper case and capitalized. ``icontains`` compares upper-cased
+    text, and SQLite's UPPER (PostgreSQL's too under the C locale) changes ASCII letters only: these
+    casings let a search in Cyrillic find the usual spellings all the same."""
+    return sorted({text, text.lower(), text.upper(), text[:1].upper() + text[1:].lower()})
+
+
+def _mentioning(text: str) -> ValuesQuery[Any]:
+    """The ids of conversations with a message containing ``text`` (wildcards escaped by Tortoise)."""
+    containing = Q(*(Q(text__icontains=casing) for casing in _casings(text)), join_type="OR")
+    return Message.filter(containing).values("conversation_id")
+
+
+def _rated(rating: int) -> ValuesQuery[Any]:
+    """The ids of conversations holding an answer someone rated ``rating``."""
+    if rating not in (-1, 1):
+        raise ValueError(f"a rating is 1 or -1, not {rating!r}")
+    return Message.filter(feedback__value=rating).values("conversation_id")
+
+
 async def list_conversations(
     *,
     channel: str | None,
@@ -80,9 +101,12 @@ async def list_conversations(
     external_id: str | None,
     since: datetime | None,
     until: datetime | None,
+    text: str | None,
+    rating: int | None,
     before_id: int | None,
     limit: int,
 ) -> list[ConversationSummary]:
+    rated = None if rating is None else _rated(rating)  # a wrong rating fails, whatever else matches
     if not (_matchable(User, "channel", channel) and _matchable(User, "external_id", external_id)):
         return []
     query = _period(Conversation.all(), "started_at", since, until)
@@ -92,6 +116,10 @@ async def list_conversations(
         query = query.filter(user_id=user_id)
     if external_id is not None:
         query = query.filter(user__external_id=external_id)
+    if text:
+        query = query.filter(id__in=Subquery(_mentioning(text)))
+    if rated is not None:
+        query = query.filter(id__in=Subquery(rated))
     if before_id is not None:
         query = query.filter(id__lt=before_id)
     rows = await query.order_by("-id").limit(limit).values(*_CONVERSATION_FIELDS)

@@ -220,8 +220,9 @@ class Chunk(Model):
     class Meta:
         table = "otvet_chunk"
         table_description = "Searchable chunks of knowledge versions"
-        # Loading a version reads its chunks in id order, batch after batch (keyset pagination).
-        indexes = (("version_id", "id"),)
+        # Loading a version reads its chunks in id order, batch after batch (keyset pagination); the console
+        # previews one source's chunks in a version, and lists the versions holding a source.
+        indexes = (("version_id", "id"), ("source_name", "version_id", "position"))
 
 
 class Job(Model):
@@ -346,3 +347,44 @@ class RateWindow(Model):
         table = "otvet_rate_window"
         table_description = "Rate-limit counters shared by every replica"
         unique_together = (("key", "start"),)
+
+
+class Activity(Model):
+    """Counts of one UTC day, channel, provider and model, kept as turns finish and ratings are given: the
+    admin overview reads these instead of the messages, so it costs the same for a year as for a day and
+    survives the deletion of old conversations. Ratings have an empty provider and model."""
+
+    id = fields.BigIntField(primary_key=True)
+    day = fields.CharField(max_length=10)  # YYYY-MM-DD, UTC
+    channel = fields.CharField(max_length=32)
+    provider = fields.CharField(max_length=64, default="")
+    model = fields.CharField(max_length=128, default="")
+    answered = fields.IntField(default=0)
+    unknown = fields.IntField(default=0)
+    failed = fields.IntField(default=0)
+    refused = fields.IntField(default=0)
+    thumbs_up = fields.IntField(default=0)
+    thumbs_down = fields.IntField(default=0)
+    prompt_tokens = fields.BigIntField(default=0)
+    completion_tokens = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "otvet_activity"
+        table_description = "Daily counts of questions, answers, tokens and ratings"
+        unique_together = (("day", "channel", "provider", "model"),)
+
+
+class AnswerTimes(Model):
+    """How many answers of one UTC day and channel took up to ``bucket_ms``: percentiles of any period are
+    read from these without keeping every answer's time."""
+
+    id = fields.BigIntField(primary_key=True)
+    day = fields.CharField(max_length=10)
+    channel = fields.CharField(max_length=32)
+    bucket_ms = fields.IntField()
+    count = fields.IntField(default=0)
+
+    class Meta:
+        table = "otvet_answer_times"
+        table_description = "Daily counts of answers by answer time"
+        unique_together = (("day", "channel", "bucket_ms"),)

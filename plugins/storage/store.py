@@ -17,7 +17,7 @@ import dataclasses
 import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, TypeVar
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -30,10 +30,12 @@ from tortoise.transactions import in_transaction
 from otvet.core.locks import NamedLocks
 from otvet.core.retrieval import IndexedChunk
 from otvet.core.store import (
+    ActivityReport,
     AdminRecord,
     ApiKeyRecord,
     CandidateRecord,
     CheckRecord,
+    ChunkRecord,
     ConversationRecord,
     ConversationSummary,
     DatabaseUnavailable,
@@ -45,12 +47,13 @@ from otvet.core.store import (
     NotFound,
     SourceRecord,
     StoredMessage,
+    TurnActivity,
     UsageRow,
     UserRecord,
     VersionRecord,
 )
 from otvet.core.types import HistoryMessage, SourceRef, Usage
-from otvet.plugins.storage import browse, inbox, jobs, rates, schema, slots, training, turns, usage
+from otvet.plugins.storage import activity, browse, inbox, jobs, rates, schema, slots, training, turns, usage
 from otvet.plugins.storage.availability import Availability, Checker, is_outage
 from otvet.plugins.storage.chunks import fetch_chunks, insert_chunks
 from otvet.plugins.storage.config import (
@@ -71,6 +74,7 @@ from otvet.plugins.storage.models import (
     Source,
     User,
 )
+from otvet.plugins.storage.preview import chunk_page, versions_by_source
 from otvet.plugins.storage.records import source_record, stored_message, version_record
 
 if TYPE_CHECKING:
@@ -402,24 +406,47 @@ class TortoiseStore:
         return await usage.usage_report(self.context.db(self.connection_name), since, until, group_by)
 
     @_in_context
+    async def record_activity(self, turn: TurnActivity) -> None:
+        await activity.record(self.context.db(self.connection_name), turn)
+
+    @_in_context
+    async def activity(self, since: date, until: date) -> ActivityReport:
+        return await activity.report(since, until)
+
+    @_in_context
     async def add_feedback(self, message_id: int, user_id: int, value: int, comment: str = "") -> int:
         if value not in (-1, 1):
             raise ValueError(f"feedback is -1 or +1, not {value!r}")
         if not await Message.exists(id=message_id):
             raise NotFound(f"message {message_id} does not exist")
-        # One rating per user and message: tapping 👎 after 👍 changes the rating, it does not add one.
-        feedback = await Feedback.filter(message_id=message_id, user_id=user_id).first()
-        if feedback is None:
-            try:
-                created = await Feedback.create(
-                    message_id=message_id, user_id=user_id, value=value, comment=comment
-                )
-                return created.id
-            except IntegrityError:  # two taps at once: the other one inserted first, so update that
-                feedback = await Feedback.get(message_id=message_id, user_id=user_id)
-        feedback.value, feedback.comment = value, comment
-        await feedback.save(update_fields=["value", "comment"])
-        return feedback.id
+        # One rating per user and message: tapping 👎 after 👍 changes the rating, it does not add one. The
+        # change is counted in the activity in the same transaction, so the counts match the ratings.
+        async with in_transaction(self.connection_name) as connection:
+            rating = Feedback.select_for_update().filter(message_id=message_id, user_id=user_id)
+            feedback = await rating.first()
+            if feedback is None:
+                try:
+                    async with in_transaction(self.connection_name):  # a savepoint: the outer one goes on
+                        feedback = await Feedback.create(
+                            message_id=message_id, user_id=user_id, value=value, comment=comment
+                        )
+                    await activity.record_rating(
+                        connection, feedback.created_at, user_id, int(value > 0), int(value < 0)
+                    )
+                    return feedback.id
+                except IntegrityError:  # two taps at once: the other one inserted first, so update that
+                    feedback = await rating.get()
+            before = feedback.value
+            feedback.value, feedback.comment = value, comment
+            await feedback.save(update_fields=["value", "comment"])
+            await activity.record_rating(
+                connection,
+                feedback.created_at,
+                user_id,
+                int(value > 0) - int(before > 0),
+                int(value < 0) - int(before < 0),
+            )
+            return feedback.id
 
     # --- browsing (the API) ---------------------------------------------------------------------------------
 
@@ -432,6 +459,8 @@ class TortoiseStore:
         external_id: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        text: str | None = None,
+        rating: int | None = None,
         before_id: int | None = None,
         limit: int = 20,
     ) -> list[ConversationSummary]:
@@ -441,6 +470,8 @@ class TortoiseStore:
             external_id=external_id,
             since=since,
             until=until,
+            text=text,
+            rating=rating,
             before_id=before_id,
             limit=limit,
         )
@@ -600,6 +631,13 @@ class TortoiseStore:
         return [source_record(source) for source in await Source.all().order_by("id")]
 
     @_in_context
+    async def get_source(self, name: str) -> SourceRecord | None:
+        if len(name) > Source._meta.fields_map["name"].max_length:  # type: ignore[attr-defined]
+            return None  # longer than any stored name (PostgreSQL would refuse to compare it)
+        source = await Source.get_or_none(name=name)
+        return None if source is None else source_record(source)
+
+    @_in_context
     async def delete_sources(self, names: Sequence[str]) -> int:
         # Chunks of existing versions keep their copy of the source's name and title (rollback still works).
         # Counted first: SQLite's count of changed rows includes the chunks whose link was set to null.
@@ -692,6 +730,10 @@ class TortoiseStore:
         return await training.list_checks()
 
     @_in_context
+    async def update_check(self, check_id: int, check: NewCheck) -> CheckRecord | None:
+        return await training.update_check(check_id, check)
+
+    @_in_context
     async def delete_checks(self, check_ids: Sequence[int]) -> int:
         return await training.delete_checks(check_ids)
 
@@ -736,6 +778,16 @@ class TortoiseStore:
             if len(batch) < batch_size:
                 return
             last_id = batch[-1].chunk_id
+
+    @_in_context
+    async def source_versions(self, names: Sequence[str]) -> dict[str, list[int]]:
+        return await versions_by_source(names)
+
+    @_in_context
+    async def source_chunks(
+        self, name: str, version_id: int, *, after_position: int | None = None, limit: int = 20
+    ) -> list[ChunkRecord]:
+        return await chunk_page(name, version_id, after_position, limit)
 
     # --- admin accounts and API keys (hashing and checks live in core/accounts.py) --------------------------
 

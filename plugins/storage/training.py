@@ -69,6 +69,18 @@ async def list_checks() -> list[CheckRecord]:
     return [check_record(check) for check in await Check.all().order_by("id")]
 
 
+async def update_check(check_id: int, check: NewCheck) -> CheckRecord | None:
+    changed = await Check.filter(id=check_id).update(
+        question=check.question,
+        expected_source=check.expected_source,
+        expected_answer=check.expected_answer,
+        language=check.language,
+    )
+    # Read back rather than trust the update: a check removed meanwhile is unknown, not half there.
+    found = await Check.filter(id=check_id).first() if changed else None
+    return None if found is None else check_record(found)
+
+
 async def delete_checks(check_ids: Sequence[int]) -> int:
     checks = Check.filter(id__in=list(check_ids))
     found = await checks.count()

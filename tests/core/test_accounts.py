@@ -93,8 +93,9 @@ async def test_weak_passwords_and_taken_usernames_are_refused_clearly(accounts: 
 
 async def test_login_gives_a_token_that_authenticates_the_admin(accounts: Accounts, clock: Clock) -> None:
     admin = await accounts.create_admin("alice", PASSWORD)
-    token, expires = await accounts.login("alice", PASSWORD)
-    assert expires == datetime.fromtimestamp(T0 + 3600, UTC)
+    login = await accounts.login("alice", PASSWORD)
+    token, expires = login.token, login.expires_at
+    assert expires == datetime.fromtimestamp(T0 + 3600, UTC) and login.username == "alice"
     principal = await accounts.authenticate(f"Bearer {token}")
     assert principal == Principal("admin", admin.id, "alice", frozenset(SCOPES))
     assert principal.user_id == f"admin:{admin.id}"
@@ -116,27 +117,57 @@ async def test_a_bad_login_is_refused_without_saying_why(
     assert str(caught.value) == "wrong username or password"
 
 
+async def test_logins_are_limited_per_address_right_password_or_not_and_per_account(
+    accounts: Accounts, clock: Clock
+) -> None:
+    await accounts.create_admin("alice", PASSWORD)
+    accounts.attempts.clock = accounts.failures.clock = clock
+    accounts.attempts.limit, accounts.failures.limit = 2, 0
+    address = "198.51.100.1"
+    with pytest.raises(AuthError):
+        await accounts.login("alice", "wrong horse battery staple", address)
+    assert (await accounts.login("alice", PASSWORD, address)).username == "alice"
+    with pytest.raises(AuthError) as caught:
+        await accounts.login("alice", PASSWORD, address)
+    refused = caught.value
+    assert (refused.code, refused.limited_by) == ("rate_limited", "address")
+    assert refused.message.startswith("too many login attempts from this address: try again in ")
+    assert refused.retry_after is not None and 0 < refused.retry_after <= 60
+    # Another address, or a caller without one (the command line), is not held back by this one's.
+    assert (await accounts.login("alice", PASSWORD, "203.0.113.7")).token
+    assert (await accounts.login("alice", PASSWORD)).token
+    clock.now += 60.5
+    assert (await accounts.login("alice", PASSWORD, address)).token
+
+    accounts.attempts.limit, accounts.failures.limit = 0, 1
+    with pytest.raises(AuthError):
+        await accounts.login("alice", "wrong horse battery staple", address)
+    with pytest.raises(AuthError) as caught:
+        await accounts.login("alice", PASSWORD, "203.0.113.8")
+    assert (caught.value.code, caught.value.limited_by) == ("rate_limited", "account")
+
+
 async def test_a_disabled_admin_cannot_log_in_and_their_tokens_stop_working(accounts: Accounts) -> None:
     await accounts.create_admin("alice", PASSWORD)
-    token, _ = await accounts.login("alice", PASSWORD)
+    token = (await accounts.login("alice", PASSWORD)).token
     await accounts.set_admin_disabled("alice", True)
     assert [a.disabled for a in await accounts.list_admins()] == [True]
     with pytest.raises(AuthError):
         await accounts.login("alice", PASSWORD)
     await expect_refused(accounts, f"Bearer {token}")
     await accounts.set_admin_disabled("alice", False)
-    fresh, _ = await accounts.login("alice", PASSWORD)
+    fresh = (await accounts.login("alice", PASSWORD)).token
     assert await accounts.authenticate(f"Bearer {fresh}") is not None
 
 
 async def test_a_password_change_invalidates_outstanding_tokens(accounts: Accounts) -> None:
     await accounts.create_admin("alice", PASSWORD)
-    old_token, _ = await accounts.login("alice", PASSWORD)
+    old_token = (await accounts.login("alice", PASSWORD)).token
     await accounts.set_admin_password("alice", "a brand new passphrase")
     await expect_refused(accounts, f"Bearer {old_token}")
     with pytest.raises(AuthError):
         await accounts.login("alice", PASSWORD)
-    new_token, _ = await accounts.login("alice", "a brand new passphrase")
+    new_token = (await accounts.login("alice", "a brand new passphrase")).token
     assert await accounts.authenticate(f"Bearer {new_token}") is not None
     with pytest.raises(ValueError, match="at least 12"):
         await accounts.set_admin_password("alice", "short")
@@ -148,7 +179,8 @@ async def test_a_password_change_invalidates_outstanding_tokens(accounts: Accoun
 
 async def test_a_token_expires(accounts: Accounts, clock: Clock) -> None:
     await accounts.create_admin("alice", PASSWORD)
-    token, expires = await accounts.login("alice", PASSWORD)
+    login = await accounts.login("alice", PASSWORD)
+    token, expires = login.token, login.expires_at
     clock.now = expires.timestamp() - 1
     assert await accounts.authenticate(f"Bearer {token}") is not None
     clock.now = expires.timestamp()
@@ -158,13 +190,13 @@ async def test_a_token_expires(accounts: Accounts, clock: Clock) -> None:
 async def test_a_tampered_or_foreign_token_is_refused(otvet: Otvet, accounts: Accounts) -> None:
     await accounts.create_admin("alice", PASSWORD)
     bob = await accounts.create_admin("bob", PASSWORD + " two")
-    token, _ = await accounts.login("alice", PASSWORD)
+    token = (await accounts.login("alice", PASSWORD)).token
     payload, signature = token.split(".")
     # Claiming to be bob, or a later expiry, without the secret: the signature no longer matches.
     forged = Accounts(otvet)
     forged._secret = SecretStr("another deployment's secret, not this one's")
     forged.clock = accounts.clock
-    forged_token, _ = await forged.login("bob", PASSWORD + " two")
+    forged_token = (await forged.login("bob", PASSWORD + " two")).token
     forged_payload = forged_token.split(".")[0]
     for bad in [
         f"{forged_payload}.{signature}",
@@ -183,7 +215,7 @@ async def test_a_shared_secret_lets_replicas_accept_each_others_tokens(otvet: Ot
     otvet.settings.api.secret_key = SecretStr("s" * 48)
     one, two = Accounts(otvet), Accounts(otvet)
     await one.create_admin("alice", PASSWORD)
-    token, _ = await one.login("alice", PASSWORD)
+    token = (await one.login("alice", PASSWORD)).token
     assert await two.authenticate(f"Bearer {token}") is not None
 
 
@@ -192,7 +224,7 @@ async def test_an_unset_secret_warns_that_replicas_must_share_one(
 ) -> None:
     await accounts.create_admin("alice", PASSWORD)
     with caplog.at_level(logging.WARNING, logger="otvet.core.accounts"):
-        token, _ = await accounts.login("alice", PASSWORD)
+        token = (await accounts.login("alice", PASSWORD)).token
     assert "survive restarts on this machine" in caplog.text and "several replicas" in caplog.text
     # The key lives in the data dir (readable by its owner only), so a restarted process accepts the token.
     key_file = otvet.settings.data_dir / "secret.key"

@@ -45,6 +45,19 @@ def test_yaml_values_stay_text() -> None:
     assert (check.question, check.expected_answer) == ("yes", "1.0")
 
 
+def test_the_apis_field_names_are_read_too_and_text_is_made_storable() -> None:
+    # As the console exports them; a JSON escape can make a NUL, which no database column may hold.
+    exported = (
+        '[{"question": "Q\\u0000?", "expectedSource": "faq", "expectedAnswer": null, "language": "en"}]'
+    )
+    assert parse_checks(exported.encode(), "c.json", LANGUAGES) == [NewCheck("Q?", "faq", None, "en")]
+    as_csv = "question,expected_source,expectedAnswer\nQ,faq,at ten\n"
+    assert parse_checks(as_csv.encode(), "c.csv", LANGUAGES) == [NewCheck("Q", "faq", "at ten", None)]
+    assert problems(b'[{"question": "Q", "source": "a", "expectedSource": "b"}]', "c.json") == [
+        "c.json: check 1 gives source twice, under two names"
+    ]
+
+
 def test_every_problem_is_listed_with_its_check_number() -> None:
     found = problems(
         b'[{"question": ""}, "text", {"question": "Q", "source": "s", "colour": "red"},'

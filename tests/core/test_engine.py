@@ -341,3 +341,32 @@ async def test_a_streamed_answer_cut_short_ends_with_a_note_and_is_kept(
     # Stored without the note: the next prompt's history holds what the model said.
     stored = await messages_of(otvet, final.conversation_id)  # type: ignore[arg-type]
     assert stored[-1] == ("assistant", "Connect it with BotFather", "ok")
+
+
+async def test_every_finished_turn_is_counted_in_the_days_activity(
+    otvet: Otvet, mock_provider: MockProvider, tmp_path
+) -> None:
+    from datetime import UTC, datetime
+
+    from otvet.core.ingest import ingest_paths
+
+    doc = tmp_path / "bots.md"
+    doc.write_text("# Bots\n\nA bot token comes from BotFather in Telegram.\n", encoding="utf-8")
+    await ingest_paths(otvet, [doc], base=tmp_path)
+    mock_provider.model = "mock-1"
+    mock_provider.then("From BotFather [1].", cited=(0,), usage=Usage(prompt_tokens=50, completion_tokens=5))
+    mock_provider.then("I don't know.", grounded=False)
+    mock_provider.fail()
+    await otvet.engine.ask(turn("Where does the bot token come from?"))
+    await otvet.engine.ask(turn("What is the meaning of life?"))
+    await otvet.engine.ask(turn("And now?"))
+    await otvet.engine.ask(turn("   "))  # refused before any provider: not a question at all
+
+    today = datetime.now(UTC).date()
+    report = await otvet.store.activity(today, today)
+    counts = [
+        (r.channel, r.provider, r.model, r.answered, r.unknown, r.failed, r.refused) for r in report.rows
+    ]
+    assert counts == [("test", "", "", 0, 0, 1, 1), ("test", "mock", "mock-1", 1, 1, 0, 0)]
+    assert report.rows[1].prompt_tokens > 50  # 50 reported, plus the estimate for the answer without usage
+    assert sum(t.count for t in report.latency) == 2  # the two answers; failures have no answer time

@@ -136,7 +136,8 @@ async def test_a_forced_promote_and_a_rollback_are_the_admins_explicit_choice(
     assert "Parking" not in await cited(otvet, "Where do staff park?")
 
     back = await otvet.knowledge.rollback()
-    assert back.id == serving and back.status == "active"
+    assert back.version.id == serving and back.version.status == "active"
+    assert back.dropped == []  # hours.md, the one stored source left, is one of its sources
     assert "Parking" in await cited(otvet, "Where do staff park?")
     with pytest.raises(NotFound):
         await otvet.knowledge.rollback(10_000)

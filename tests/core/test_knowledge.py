@@ -150,3 +150,58 @@ async def test_building_a_version_of_thousands_of_sources_reports_progress_a_few
     assert version.source_count >= 3000
     assert reports[-1][0] == reports[-1][1]  # finished, and said so
     assert len(reports) < 3000 / 10  # not one per source
+
+
+async def three_versions(otvet: Otvet, tmp_path: Path) -> list[int]:
+    """Versions of a.md; a.md and b.md; a.md, b.md and c.md: one ingest each."""
+    ids = []
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}.md").write_text(f"# {name}\n\nText about {name}.\n", encoding="utf-8")
+        report = await ingest_paths(otvet, [tmp_path / f"{name}.md"], base=tmp_path)
+        assert report.version is not None
+        ids.append(report.version.id)
+    return ids
+
+
+async def stored(otvet: Otvet) -> list[str]:
+    return sorted(source.name for source in await otvet.store.list_sources())
+
+
+async def test_removing_sources_builds_a_version_without_them_and_names_the_unknown_ones(
+    otvet: Otvet, tmp_path: Path
+) -> None:
+    await three_versions(otvet, tmp_path)
+    result = await otvet.knowledge.remove_sources(["a.md", "nope.md", "a.md", "b.md"])
+    assert (result.removed, result.unknown) == (["a.md", "b.md"], ["nope.md"])
+    assert result.version is not None and result.version.status == "active"
+    assert result.version.source_count == 1 and result.version.note == "removed a.md, b.md"
+    assert await stored(otvet) == ["c.md"]
+    assert otvet.knowledge.version_id == result.version.id
+
+    nothing = await otvet.knowledge.remove_sources(["nope.md"])
+    assert (nothing.removed, nothing.unknown, nothing.version) == ([], ["nope.md"], None)
+
+
+async def test_removing_sources_all_or_nothing_or_without_a_rebuild(otvet: Otvet, tmp_path: Path) -> None:
+    versions = await three_versions(otvet, tmp_path)
+    refused = await otvet.knowledge.remove_sources(["a.md", "nope.md"], all_or_nothing=True)
+    assert (refused.removed, refused.unknown, refused.version) == ([], ["nope.md"], None)
+    assert await stored(otvet) == ["a.md", "b.md", "c.md"]
+
+    quiet = await otvet.knowledge.remove_sources(["a.md"], rebuild=False, all_or_nothing=True)
+    assert (quiet.removed, quiet.unknown, quiet.version) == (["a.md"], [], None)
+    assert await stored(otvet) == ["b.md", "c.md"]
+    active = await otvet.store.active_version()
+    assert active is not None and active.id == versions[-1]  # until the next retrain
+
+
+async def test_a_rollback_returns_the_sources_it_dropped_from_the_working_set(
+    otvet: Otvet, tmp_path: Path
+) -> None:
+    first, _, third = await three_versions(otvet, tmp_path)
+    back = await otvet.knowledge.rollback(first)
+    assert back.version.id == first and back.version.status == "active"
+    assert back.dropped == ["b.md", "c.md"]
+    assert await stored(otvet) == ["a.md"]
+    again = await otvet.knowledge.rollback(third)  # its sources were removed since: nothing left to drop
+    assert again.version.id == third and again.dropped == []

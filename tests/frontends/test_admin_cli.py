@@ -82,7 +82,7 @@ async def test_admin_commands_create_change_disable_and_enable(
 
     assert otvet_cli("admin", "enable", "alice")[0] == 0
     async with Otvet(make_settings(work, db_url)) as otvet:
-        token, _ = await otvet.accounts.login("alice", "a brand new passphrase")
+        token = (await otvet.accounts.login("alice", "a brand new passphrase")).token
         assert token
 
 

@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import pkgutil
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -364,7 +365,7 @@ async def test_a_fresh_database_is_migrated_once(empty_db_url: str) -> None:
         assert await store.migrate() == expected_migrations()
         models = store.context.apps[APP_LABEL].values() if store.context.apps else []
         tables = {model._meta.db_table for model in models}
-        assert len(tables) == 15 and all(t.startswith("otvet_") for t in tables)
+        assert len(tables) == 17 and all(t.startswith("otvet_") for t in tables)
         assert tables <= await table_names(store)
         assert await store.migrate() == []
     finally:
@@ -425,11 +426,56 @@ async def test_upgrading_keeps_the_newest_of_duplicate_ratings(empty_db_url: str
             f"{APP_LABEL}.0006_shared_rate_limits",
             f"{APP_LABEL}.0007_webhook_inbox",
             f"{APP_LABEL}.0008_shared_send_slots",
+            f"{APP_LABEL}.0009_daily_activity",
         ]
         rows = await Feedback.filter(message_id=message).values_list("value", flat=True)
         assert list(rows) == [-1]
         # 0003 adds who asked; rows from before it keep a null user and stay readable.
         (stored,) = await store.messages(conversation.id)
         assert (stored.text, stored.user_id) == ("answer", None)
+    finally:
+        await store.close()
+
+
+async def test_upgrading_counts_the_stored_messages_into_the_activity(empty_db_url: str) -> None:
+    """Migration 0009 starts the overview's daily counts from the messages and ratings already stored."""
+    from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
+
+    store = TortoiseStore(store_host(empty_db_url))
+    await store.connect()
+    try:
+        connection = store.context.db(store.connection_name)
+        executor = MigrationExecutor(connection, store.config["apps"])
+        await executor.migrate([MigrationTarget(app_label=APP_LABEL, name="0008_shared_send_slots")])
+        ann = await store.get_or_create_user("telegram", "1")
+        bob = await store.get_or_create_user("graphql", "2")
+        annc = (await store.current_conversation(ann.id, "private")).id
+        bobc = (await store.current_conversation(bob.id, "api")).id
+        cited = (SourceRef(name="faq.md", title="FAQ"),)
+        await store.add_message(annc, "user", "q", user_id=ann.id)
+        answer = await store.add_message(
+            annc, "assistant", "a", sources=cited, latency_ms=1300, usage=Usage(30, 5), provider="openai"
+        )
+        await store.add_message(annc, "assistant", "I don't know", latency_ms=12, provider="extractive")
+        await store.add_message(annc, "user", "q2", status="failed", user_id=ann.id)
+        await store.add_message(bobc, "user", "q3", status="rejected", user_id=bob.id)
+        await Feedback.create(message_id=answer, user_id=bob.id, value=1)  # the table the store wrote then
+        assert await store.migrate() == [f"{APP_LABEL}.0009_daily_activity"]
+        today = datetime.now(UTC).date()
+        report = await store.activity(today - timedelta(days=1), today)
+        rows = [
+            (r.channel, r.provider, r.answered, r.unknown, r.failed, r.refused, r.thumbs_up, r.prompt_tokens)
+            for r in report.rows
+        ]
+        assert sorted(rows) == [
+            ("graphql", "", 0, 0, 0, 1, 1, 0),
+            ("telegram", "", 0, 0, 1, 0, 0, 0),
+            ("telegram", "extractive", 0, 1, 0, 0, 0, 0),
+            ("telegram", "openai", 1, 0, 0, 0, 0, 30),
+        ]
+        assert sorted((t.channel, t.bucket_ms, t.count) for t in report.latency) == [
+            ("telegram", 12, 1),
+            ("telegram", 1500, 1),
+        ]
     finally:
         await store.close()

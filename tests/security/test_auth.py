@@ -34,7 +34,7 @@ from tests.frontends.graphql.conftest import serve_api
 from tests.frontends.graphql.test_permissions import operation, root_fields
 from tests.frontends.widget.client import widget_socket
 from tests.frontends.widget.conftest import serve_widget
-from tests.security.hostile import UPDATE, graphql_app, snapshot, stub_webhook
+from tests.security.hostile import UPDATE, snapshot, stub_webhook
 from tests.support.providers import MockProvider
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -249,7 +249,7 @@ async def test_login_guessing_is_throttled_per_address_even_for_the_right_passwo
     admin: Admin,
 ) -> None:
     api = admin.api
-    limiter = graphql_app(api.app).login_limiter
+    limiter = api.otvet.accounts.attempts
     now = [1000.0]
     limiter.clock = lambda: now[0]  # the fixture's own login counted on the real clock, in another window
     api.otvet.accounts.failures.limit = 0  # this test is about addresses (the account's limit: below)
@@ -304,7 +304,7 @@ async def test_guesses_spread_over_many_addresses_lock_the_account_for_a_while(a
 
 async def test_unknown_users_wrong_passwords_and_odd_inputs_get_one_identical_answer(admin: Admin) -> None:
     api = admin.api
-    graphql_app(api.app).login_limiter.limit = 0  # many attempts on purpose
+    api.otvet.accounts.attempts.limit = 0  # many attempts on purpose
     attempts = [
         ("root", "wrong password here"),
         ("nobody", "wrong password here"),

@@ -12,14 +12,24 @@
       title: 'Otvet admin', signIn: 'Sign in', signOut: 'Sign out', username: 'Username', password: 'Password',
       signingIn: 'Signing in…', overview: 'Overview', sources: 'Sources', language: 'Language',
       activeVersion: 'Active knowledge version', none: 'none yet', chunks: 'chunks', fromSources: 'sources',
-      questions14: 'Questions, last 14 days', answered: 'answered', failed: 'failed', refused: 'refused',
-      health: 'This server', ready: 'ready', notReady: 'not ready', perDay: 'Questions per day (UTC)',
-      questionsUnit: 'questions', tokens: 'Tokens, last 14 days', noQuestions: 'No questions in the last 14 days yet: open the widget on the demo page or connect Telegram, and they will show here.',
+      answered: 'answered', failed: 'failed', refused: 'refused',
+      health: 'This server', ready: 'ready', notReady: 'not ready', perDay: 'Questions per day by channel (UTC)',
+      questionsUnit: 'questions', noQuestions: 'No questions in this period yet: open the widget on the demo page or connect Telegram, and they will show here.',
       noSources: 'No sources yet: add some with `otvet ingest` or the GraphQL API (uploadSources).',
       search: 'Search sources', name: 'Name', type: 'Type', lang: 'Lang', sections: 'Sections', qa: 'Q&A',
       updated: 'Updated', titleCol: 'Title', scoreHit1: 'hit@1 on the check set', noScore: 'not evaluated',
       sessionEnded: 'Your session has ended: sign in again.', failedLoad: 'Could not load this page: ',
-      shown: 'shown', database: 'database', perDayLegend: 'questions a day, by UTC date',
+      shown: 'shown', database: 'database',
+      sec: 's', thumbsUp: 'thumbs up', thumbsDown: 'thumbs down', period: 'Period', lastDays: 'Last {n} days', channel: 'Channel', allChannels: 'All channels', questions: 'Questions',
+      unknownShort: "I don't know", noneInPeriod: 'None in this period', ratings: 'Ratings', positive: 'positive',
+      noRatings: 'No answer rated in this period', answerTime: 'Answer time', median: 'median', answersWord: 'answers',
+      noAnswers: 'No answers in this period', cost: 'Estimated cost', tokensWord: 'tokens',
+      unpriced: 'some models unpriced', noVersion: 'Add sources to build one', outcomes: 'What became of the questions',
+      outAnswered: 'Answered from the knowledge base', outUnknown: "Answered “I don't know”", outFailed: 'Failed',
+      outRefused: 'Refused (quota, empty or too long)', byModel: 'Tokens and estimated cost by model',
+      noModels: 'No answers in this period.', provider: 'Provider', model: 'Model', promptTokens: 'Prompt tokens',
+      completionTokens: 'Completion tokens', estCost: 'Est. cost', noPrice: 'no price',
+      pricingHint: 'Models without a price are not in the total: set their prices in [pricing] (see the admin guide).',
       versions: 'Versions', addSources: 'Add sources', dropHere: 'Drop files here (Markdown, text, HTML, PDF, Word, Q&A CSV/JSON/YAML) or',
       chooseFiles: 'choose files', uploading: 'Uploading and training…', webPage: 'A web page', addUrl: 'Add the page',
       pasteText: 'Text', sourceName: 'Name', sourceTitle: 'Title (optional)', textBody: 'Text (Markdown)', addText: 'Add the text',
@@ -45,27 +55,44 @@
       checks: 'Checks', checksIntro: 'Questions every new knowledge version must answer no worse than the active one: from the expected source (by name or title) and/or with the expected answer\'s words.',
       noChecks: 'The check set is empty: add the questions your users ask most, so no retrain can make them worse.',
       expectedSource: 'Expected source', expectedAnswer: 'Expected answer', addCheck: 'Add the check',
-      importChecks: 'Import JSON', exportChecks: 'Export JSON', imported: '{n} checks added.',
-      badChecksFile: 'The file must be a JSON list of checks: [{"question": …, "expectedSource": …, "expectedAnswer": …, "language": …}]',
+      importChecks: 'Import CSV, YAML or JSON', exportChecks: 'Export JSON', imported: '{n} checks added.',
+      checksFile: 'A file to import is a CSV or TSV table with the columns question, source, answer and language, or a YAML or JSON list with those keys (an exported file too). If any check in it has a problem, none is added.',
+      edit: 'Edit', save: 'Save', cancel: 'Cancel', checkSaved: 'Check saved.', importing: 'Importing…',
       removedN: '{n} removed.', runChecks: 'Run against the active version', allPassed: 'Every check passes.',
       rank: 'Expected source ranked', foundInstead: 'Found instead', notFound: 'not found',
       conversations: 'Conversations', personalData: 'Conversations are personal data: read them only to improve the answers.',
       channel: 'Channel', any: 'any', userIdFilter: 'User id in the channel', sinceFilter: 'Since',
       filter: 'Filter', started: 'Started', user: 'User', noConversations: 'No conversations match.',
-      more: 'More', open: 'Open', backToList: 'Back to the list', ratedUp: '👍', ratedDown: '👎'
+      more: 'More', open: 'Open', backToList: 'Back to the list', ratedUp: '👍', ratedDown: '👎',
+      preview: 'Preview', hidePreview: 'Hide', chunksInVersion: 'How version #{id} cut it into chunks',
+      chunkN: 'Chunk {n}', chunkText: 'text', chunkQa: 'question and answer', notInActive: 'The active version (#{id}) does not hold this source yet: retrain on the Versions page to include it.',
+      noActive: 'No knowledge version is active yet: retrain on the Versions page.', heldBy: 'Versions holding it: {ids}.',
+      noChunks: 'This version holds no chunks of this source.',
+      searchConversations: 'Words in a question or answer', ratingFilter: 'Rating', anyRating: 'any rating',
+      tryOther: 'Try other or fewer words, another rating, channel or date, or clear the filters.'
     },
     ru: {
       title: 'Otvet: администрирование', signIn: 'Войти', signOut: 'Выйти', username: 'Имя пользователя',
       password: 'Пароль', signingIn: 'Вход…', overview: 'Обзор', sources: 'Источники', language: 'Язык',
       activeVersion: 'Активная версия базы знаний', none: 'пока нет', chunks: 'фрагментов', fromSources: 'источников',
-      questions14: 'Вопросы за 14 дней', answered: 'отвечено', failed: 'ошибки', refused: 'отклонено',
-      health: 'Этот сервер', ready: 'готов', notReady: 'не готов', perDay: 'Вопросы по дням (UTC)',
-      questionsUnit: 'вопросов', tokens: 'Токены за 14 дней', noQuestions: 'За 14 дней вопросов ещё не было: откройте виджет на демо-странице или подключите Telegram, и они появятся здесь.',
+      answered: 'отвечено', failed: 'ошибки', refused: 'отклонено',
+      health: 'Этот сервер', ready: 'готов', notReady: 'не готов', perDay: 'Вопросы по дням и каналам (UTC)',
+      questionsUnit: 'вопросов', noQuestions: 'За этот период вопросов ещё не было: откройте виджет на демо-странице или подключите Telegram, и они появятся здесь.',
       noSources: 'Источников пока нет: добавьте их командой `otvet ingest`.',
       search: 'Поиск источников', name: 'Имя', type: 'Тип', lang: 'Язык', sections: 'Разделы', qa: 'Вопросы',
       updated: 'Обновлён', titleCol: 'Заголовок', scoreHit1: 'hit@1 на проверочном наборе', noScore: 'не оценена',
       sessionEnded: 'Сеанс закончился: войдите снова.', failedLoad: 'Не удалось загрузить страницу: ',
-      shown: 'показано', database: 'база данных', perDayLegend: 'вопросов в день, по дате UTC',
+      shown: 'показано', database: 'база данных',
+      sec: 'с', thumbsUp: 'нравится', thumbsDown: 'не нравится', period: 'Период', lastDays: 'Последние {n} дн.', channel: 'Канал', allChannels: 'Все каналы', questions: 'Вопросы',
+      unknownShort: '«не знаю»', noneInPeriod: 'За этот период нет', ratings: 'Оценки', positive: 'положительных',
+      noRatings: 'За этот период ответы не оценивали', answerTime: 'Время ответа', median: 'медиана', answersWord: 'ответов',
+      noAnswers: 'За этот период ответов нет', cost: 'Оценка затрат', tokensWord: 'токенов',
+      unpriced: 'не у всех моделей есть цена', noVersion: 'Добавьте источники, чтобы её собрать', outcomes: 'Чем закончились вопросы',
+      outAnswered: 'Ответ из базы знаний', outUnknown: 'Ответ «не знаю»', outFailed: 'Ошибка',
+      outRefused: 'Отклонён (квота, пустой или слишком длинный)', byModel: 'Токены и затраты по моделям',
+      noModels: 'За этот период ответов нет.', provider: 'Провайдер', model: 'Модель', promptTokens: 'Токены запроса',
+      completionTokens: 'Токены ответа', estCost: 'Затраты', noPrice: 'нет цены',
+      pricingHint: 'Модели без цены не входят в сумму: задайте цены в [pricing] (см. руководство администратора).',
       versions: 'Версии', addSources: 'Добавить источники', dropHere: 'Перетащите файлы сюда (Markdown, текст, HTML, PDF, Word, вопросы и ответы CSV/JSON/YAML) или',
       chooseFiles: 'выберите файлы', uploading: 'Загрузка и обучение…', webPage: 'Веб-страница', addUrl: 'Добавить страницу',
       pasteText: 'Текст', sourceName: 'Имя', sourceTitle: 'Заголовок (необязательно)', textBody: 'Текст (Markdown)', addText: 'Добавить текст',
@@ -91,14 +118,21 @@
       checks: 'Проверки', checksIntro: 'Вопросы, на которые каждая новая версия базы знаний должна отвечать не хуже активной: из ожидаемого источника (по имени или заголовку) и/или словами ожидаемого ответа.',
       noChecks: 'Проверочный набор пуст: добавьте вопросы, которые пользователи задают чаще всего, чтобы переобучение не сделало ответы на них хуже.',
       expectedSource: 'Ожидаемый источник', expectedAnswer: 'Ожидаемый ответ', addCheck: 'Добавить проверку',
-      importChecks: 'Импорт JSON', exportChecks: 'Экспорт JSON', imported: 'Добавлено проверок: {n}.',
-      badChecksFile: 'Файл должен быть JSON-списком проверок: [{"question": …, "expectedSource": …, "expectedAnswer": …, "language": …}]',
+      importChecks: 'Импорт CSV, YAML или JSON', exportChecks: 'Экспорт JSON', imported: 'Добавлено проверок: {n}.',
+      checksFile: 'Файл для импорта — таблица CSV или TSV со столбцами question, source, answer и language или список YAML или JSON с такими ключами (подойдёт и экспортированный файл). Если хоть в одной проверке есть ошибка, не добавляется ни одна.',
+      edit: 'Изменить', save: 'Сохранить', cancel: 'Отмена', checkSaved: 'Проверка сохранена.', importing: 'Импорт…',
       removedN: 'Удалено: {n}.', runChecks: 'Проверить активную версию', allPassed: 'Все проверки пройдены.',
       rank: 'Место ожидаемого источника', foundInstead: 'Найдено вместо него', notFound: 'не найден',
       conversations: 'Разговоры', personalData: 'Разговоры — персональные данные: читайте их только чтобы улучшать ответы.',
       channel: 'Канал', any: 'любой', userIdFilter: 'Id пользователя в канале', sinceFilter: 'С даты',
       filter: 'Показать', started: 'Начат', user: 'Пользователь', noConversations: 'Таких разговоров нет.',
-      more: 'Ещё', open: 'Открыть', backToList: 'К списку', ratedUp: '👍', ratedDown: '👎'
+      more: 'Ещё', open: 'Открыть', backToList: 'К списку', ratedUp: '👍', ratedDown: '👎',
+      preview: 'Просмотр', hidePreview: 'Скрыть', chunksInVersion: 'Как версия #{id} разбила его на фрагменты',
+      chunkN: 'Фрагмент {n}', chunkText: 'текст', chunkQa: 'вопрос и ответ', notInActive: 'Активная версия (#{id}) ещё не содержит этот источник: переобучите на странице «Версии», чтобы включить его.',
+      noActive: 'Активной версии базы знаний пока нет: переобучите на странице «Версии».', heldBy: 'Он есть в версиях: {ids}.',
+      noChunks: 'В этой версии нет фрагментов этого источника.',
+      searchConversations: 'Слова из вопроса или ответа', ratingFilter: 'Оценка', anyRating: 'любая оценка',
+      tryOther: 'Попробуйте другие или меньше слов, другую оценку, канал или дату — или сбросьте фильтры.'
     }
   };
   var LANG_KEY = 'otvet-console-language';
@@ -137,13 +171,25 @@
     var headers = { 'x-csrf-token': session ? session.csrf : '' };
     var body;
     if (files) {
-      // The GraphQL multipart request spec; the preflight header proves this is no cross-site form.
+      // The GraphQL multipart request spec; the preflight header proves this is no cross-site form. A list
+      // of files is sent as $files; { name: a file or a list } as the variables it names ({ file: f } as $file).
       body = new FormData();
+      var named = Array.isArray(files) ? { files: files } : files;
+      var sent = Object.assign({}, variables);
+      var slots = []; // [where in the variables, the file]
+      Object.keys(named).forEach(function (name) {
+        if (Array.isArray(named[name])) {
+          sent[name] = named[name].map(function (file, i) { slots.push(['variables.' + name + '.' + i, file]); return null; });
+        } else {
+          sent[name] = null;
+          slots.push(['variables.' + name, named[name]]);
+        }
+      });
       var map = {};
-      files.forEach(function (file, i) { map[String(i)] = ['variables.files.' + i]; });
-      body.append('operations', JSON.stringify({ query: query, variables: Object.assign({}, variables, { files: files.map(function () { return null; }) }) }));
+      slots.forEach(function (slot, i) { map[String(i)] = [slot[0]]; });
+      body.append('operations', JSON.stringify({ query: query, variables: sent }));
       body.append('map', JSON.stringify(map));
-      files.forEach(function (file, i) { body.append(String(i), file, file.name); });
+      slots.forEach(function (slot, i) { body.append(String(i), slot[1], slot[1].name); });
       headers['apollo-require-preflight'] = 'true';
     } else {
       headers['content-type'] = 'application/json';
@@ -285,90 +331,211 @@
 
   // --- overview --------------------------------------------------------------------------------------------
 
+  // ``value``: text, or the nodes that make it up.
   function card(label, value, sub) {
+    var shown = typeof value === 'string' ? el('div', { class: 'value', text: value }) : el('div', { class: 'value' }, value);
     return el('div', { class: 'card' }, [
-      el('div', { class: 'label', text: label }), el('div', { class: 'value', text: value }),
-      el('div', { class: 'sub', text: sub || '' })
+      el('div', { class: 'label', text: label }), shown, el('div', { class: 'sub', text: sub || '' })
     ]);
   }
 
-  function days(count) {
-    var out = [];
-    var today = new Date();
-    for (var i = count - 1; i >= 0; i--) {
-      var day = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() - i));
-      out.push(day.toISOString().slice(0, 10));
-    }
-    return out;
+  // Thumbs drawn as SVG (the widget's shapes): machines without an emoji font show emoji as empty boxes.
+  var THUMBS = {
+    up: ['M7 11v10', 'M7 11l4-8a2.5 2.5 0 0 1 3 2.7L13.5 10H19a2 2 0 0 1 2 2.3l-1.2 7A2 2 0 0 1 17.8 21H4a1 1 0 0 1-1-1v-8a1 1 0 0 1 1-1z'],
+    down: ['M17 13V3', 'M17 13l-4 8a2.5 2.5 0 0 1-3-2.7l.5-4.3H5a2 2 0 0 1-2-2.3l1.2-7A2 2 0 0 1 6.2 3H20a1 1 0 0 1 1 1v8a1 1 0 0 1-1 1z']
+  };
+
+  function thumb(name, label) {
+    var icon = svg('svg', { class: 'icon', viewBox: '0 0 24 24', fill: 'none', stroke: 'currentColor', 'stroke-width': 2,
+      'stroke-linecap': 'round', 'stroke-linejoin': 'round', role: 'img', 'aria-label': label });
+    THUMBS[name].forEach(function (d) { icon.appendChild(svg('path', { d: d })); });
+    return icon;
   }
 
-  function barChart(values, labels, unit) {
-    var width = 720, height = 240, left = 44, bottom = 28, top = 12;
+  var PERIODS = [7, 14, 30, 90, 365];
+  var SERIES = 6;  // colours the charts cycle through (.s0 to .s5 in console.css)
+  var overviewChoice = { days: 14, channel: '' };
+
+  function niceCeiling(max) {
     // Whole-number ticks at a "nice" step (1, 2, 5 x 10^k), four of them above zero.
-    var max = Math.max.apply(null, values.concat([1]));
-    var raw = max / 4, power = Math.pow(10, Math.floor(Math.log10(raw)));
-    var step = Math.max(1, [1, 2, 5, 10].map(function (m) { return m * power; }).filter(function (s) { return s >= raw; })[0]);
-    var ceiling = step * 4;
+    var raw = Math.max(1, max) / 4, power = Math.pow(10, Math.floor(Math.log10(raw)));
+    var step = [1, 2, 2.5, 5, 10].map(function (m) { return m * power; })
+      .filter(function (s) { return s >= raw && s === Math.round(s); })[0];
+    return Math.max(1, step) * 4;
+  }
+
+  function shortDay(day) {
+    return new Date(day + 'T00:00:00Z').toLocaleDateString(lang, { day: 'numeric', month: 'short', timeZone: 'UTC' });
+  }
+
+  // Bars per day, stacked by series ({name, values}); a tooltip per segment and a text alternative.
+  function stackedChart(labels, series, unit) {
+    var width = 720, height = 270, left = 48, bottom = 30, top = 26;
+    var totals = labels.map(function (_, i) { return series.reduce(function (sum, s) { return sum + s.values[i]; }, 0); });
+    var ceiling = niceCeiling(Math.max.apply(null, totals.concat([0])));
     var chart = svg('svg', { class: 'chart', viewBox: '0 0 ' + width + ' ' + height, role: 'img',
-      'aria-label': unit + ': ' + values.join(', ') });
+      'aria-label': unit + ': ' + labels.map(function (label, i) { return label + ' ' + totals[i]; }).join(', ') });
     var plotWidth = width - left - 8, plotHeight = height - top - bottom;
     for (var tick = 0; tick <= 4; tick++) {
-      var value = ceiling * tick / 4, y = top + plotHeight - plotHeight * tick / 4;
+      var y = top + plotHeight - plotHeight * tick / 4;
       chart.appendChild(svg('line', { class: 'grid', x1: left, x2: width - 8, y1: y, y2: y }));
-      chart.appendChild(svg('text', { x: left - 6, y: y + 4, 'text-anchor': 'end', text: String(Math.round(value)) }));
+      chart.appendChild(svg('text', { x: left - 6, y: y + 4, 'text-anchor': 'end', text: String(ceiling * tick / 4) }));
     }
-    var slot = plotWidth / values.length;
-    values.forEach(function (value, i) {
-      var h = plotHeight * value / ceiling, x = left + i * slot + slot * 0.15;
-      var bar = svg('rect', { class: 'bar', x: x, y: top + plotHeight - h, width: slot * 0.7, height: h, rx: 2 });
-      bar.appendChild(svg('title', { text: labels[i] + ': ' + value + ' ' + unit }));
-      chart.appendChild(bar);
-      if (i % 2 === 0 || values.length <= 8) {
-        chart.appendChild(svg('text', { x: x + slot * 0.35, y: height - 8, 'text-anchor': 'middle', text: labels[i].slice(5) }));
+    chart.appendChild(svg('text', { x: 4, y: 11, class: 'unit', text: unit }));
+    var slot = plotWidth / labels.length, every = Math.ceil(labels.length / 10);
+    labels.forEach(function (label, i) {
+      var x = left + i * slot + slot * 0.15, base = top + plotHeight;
+      series.forEach(function (s, k) {
+        var value = s.values[i];
+        if (!value) return;
+        var h = plotHeight * value / ceiling;
+        var bar = svg('rect', { class: 'bar s' + (k % SERIES), x: x, y: base - h, width: Math.max(slot * 0.7, 1), height: h });
+        bar.appendChild(svg('title', { text: shortDay(label) + ' · ' + s.name + ': ' + value }));
+        chart.appendChild(bar);
+        base -= h;
+      });
+      if (i % every === 0) {
+        chart.appendChild(svg('text', { x: x + slot * 0.35, y: height - 10, 'text-anchor': 'middle', text: shortDay(label) }));
       }
     });
     chart.appendChild(svg('line', { class: 'axis', x1: left, x2: width - 8, y1: top + plotHeight, y2: top + plotHeight }));
     return chart;
   }
 
+  function legend(items) {
+    return el('ul', { class: 'keys' }, items.map(function (item, k) {
+      return el('li', {}, [el('span', { class: 'swatch s' + (item.cls === undefined ? k % SERIES : item.cls) }),
+        el('span', { text: item.text })]);
+    }));
+  }
+
+  function percent(part, whole) { return whole ? Math.round(100 * part / whole) + '%' : '–'; }
+  function number(n) { return Number(n).toLocaleString(lang); }
+  function seconds(ms) { return ms === null ? '–' : (ms / 1000).toLocaleString(lang, { maximumFractionDigits: ms < 10000 ? 1 : 0 }) + ' ' + t('sec'); }
+  function dollars(usd) { return '$' + usd.toLocaleString('en', { minimumFractionDigits: 2, maximumFractionDigits: usd < 1 ? 4 : 2 }); }
+
   function renderOverview() {
     var main = frame('overview');
-    main.appendChild(el('h2', { text: t('overview') }));
-    var span = days(14);
-    var since = span[0] + 'T00:00:00Z';
-    Promise.all([
-      gql('query Overview($since: DateTime) { activeVersion { id chunkCount sourceCount evaluation { hitAt1 checks } } ' +
-        'usage(since: $since, by: DAY) { key questions answers failed rejected totalTokens } }', { since: since }),
-      fetch('/readyz', { credentials: 'same-origin' }).then(function (r) { return r.json().then(function (b) { return { ok: r.ok, body: b }; }); })
-    ]).then(function (results) {
-      var data = results[0], ready = results[1];
-      var version = data.activeVersion;
-      var byDay = {};
-      var totals = { questions: 0, answers: 0, failed: 0, rejected: 0, tokens: 0 };
-      data.usage.forEach(function (row) {
-        byDay[row.key] = row.questions;
-        totals.questions += row.questions; totals.answers += row.answers; totals.failed += row.failed;
-        totals.rejected += row.rejected; totals.tokens += row.totalTokens;
+    var heading = el('div', { class: 'toolbar' }, [el('h2', { class: 'grow', text: t('overview') })]);
+    main.appendChild(heading);
+    var period = el('select', { 'aria-label': t('period') }, PERIODS.map(function (n) {
+      var option = el('option', { value: String(n), text: t('lastDays', { n: n }) });
+      if (n === overviewChoice.days) option.selected = true;
+      return option;
+    }));
+    var channel = el('select', { 'aria-label': t('channel') }, [el('option', { value: '', text: t('allChannels') })]);
+    heading.appendChild(period);
+    heading.appendChild(channel);
+    var body = el('div', {});
+    main.appendChild(body);
+    period.addEventListener('change', function () { overviewChoice.days = Number(period.value); load(); });
+    channel.addEventListener('change', function () { overviewChoice.channel = channel.value; load(); });
+
+    function load() {
+      clear(body);
+      body.appendChild(el('p', { class: 'loading', text: '…' }));
+      var today = new Date();
+      var since = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() - overviewChoice.days + 1));
+      Promise.all([
+        gql('query Overview($since: Date, $channel: String) { activeVersion { id chunkCount sourceCount evaluation { hitAt1 checks } } ' +
+          'activity(since: $since, channel: $channel) { channels days { day byChannel { channel questions } } ' +
+          'totals { questions answered unknown failed refused thumbsUp thumbsDown promptTokens completionTokens } ' +
+          'answerTimes { answers p50Ms p95Ms } models { provider model answers promptTokens completionTokens estimatedCostUsd } ' +
+          'estimatedCostUsd costComplete } }',
+          { since: since.toISOString().slice(0, 10), channel: overviewChoice.channel || null }),
+        fetch('/readyz', { credentials: 'same-origin' }).then(function (r) { return r.json().then(function (b) { return { ok: r.ok, body: b }; }); })
+      ]).then(function (results) {
+        clear(body);
+        draw(results[0], results[1]);
+      }).catch(function (failure) { clear(body); failed(body, failure); });
+    }
+
+    function draw(data, ready) {
+      var a = data.activity, totals = a.totals, version = data.activeVersion;
+      // The channel list comes from the whole period, so keep the chosen one even when it had no questions.
+      var known = a.channels.slice();
+      if (overviewChoice.channel && known.indexOf(overviewChoice.channel) < 0) known.push(overviewChoice.channel);
+      while (channel.options.length > 1) channel.remove(1);
+      known.forEach(function (name) {
+        var option = el('option', { value: name, text: name });
+        if (name === overviewChoice.channel) option.selected = true;
+        channel.appendChild(option);
       });
-      var share = totals.questions ? Math.round(100 * totals.answers / totals.questions) + '% ' + t('answered') : '';
+      var q = totals.questions, rated = totals.thumbsUp + totals.thumbsDown;
       var score = version && version.evaluation && version.evaluation.hitAt1 !== null
         ? version.evaluation.hitAt1.toFixed(2) + ' ' + t('scoreHit1') : t('noScore');
-      main.appendChild(el('div', { class: 'cards' }, [
+      var tokens = totals.promptTokens + totals.completionTokens;
+      body.appendChild(el('div', { class: 'cards' }, [
+        card(t('questions'), number(q), q ? percent(totals.answered, q) + ' ' + t('answered') + ' · ' +
+          percent(totals.unknown, q) + ' ' + t('unknownShort') : t('noneInPeriod')),
+        card(t('ratings'), [thumb('up', t('thumbsUp')), document.createTextNode(' ' + number(totals.thumbsUp) + '   '),
+          thumb('down', t('thumbsDown')), document.createTextNode(' ' + number(totals.thumbsDown))],
+          rated ? percent(totals.thumbsUp, rated) + ' ' + t('positive') : t('noRatings')),
+        card(t('answerTime'), seconds(a.answerTimes.p50Ms),
+          a.answerTimes.answers ? t('median') + ' · p95 ' + seconds(a.answerTimes.p95Ms) + ' · ' + number(a.answerTimes.answers) + ' ' + t('answersWord') : t('noAnswers')),
+        card(t('cost'), dollars(a.estimatedCostUsd), number(tokens) + ' ' + t('tokensWord') + (a.costComplete ? '' : ' · ' + t('unpriced'))),
         card(t('activeVersion'), version ? '#' + version.id : t('none'),
-          version ? version.chunkCount + ' ' + t('chunks') + ' · ' + version.sourceCount + ' ' + t('fromSources') + ' · ' + score : ''),
-        card(t('questions14'), String(totals.questions),
-          share + (totals.questions ? ' · ' + totals.failed + ' ' + t('failed') + ' · ' + totals.rejected + ' ' + t('refused') : '')),
-        card(t('tokens'), String(totals.tokens), ''),
+          version ? version.chunkCount + ' ' + t('chunks') + ' · ' + version.sourceCount + ' ' + t('fromSources') + ' · ' + score : t('noVersion')),
         card(t('health'), ready.ok ? t('ready') : t('notReady'), ready.body && ready.body.checks ? t('database') + ': ' + ready.body.checks.database : '')
       ]));
-      var panel = el('section', { class: 'panel' }, [el('h3', { text: t('perDay') })]);
-      if (!totals.questions) panel.appendChild(el('p', { class: 'empty', text: t('noQuestions') }));
+
+      var perDay = el('section', { class: 'panel' }, [el('h3', { text: t('perDay') })]);
+      if (!q) perDay.appendChild(el('p', { class: 'empty', text: t('noQuestions') }));
       else {
-        panel.appendChild(barChart(span.map(function (day) { return byDay[day] || 0; }), span, t('questionsUnit')));
-        panel.appendChild(el('p', { class: 'legend', text: t('perDayLegend') }));
+        var names = overviewChoice.channel ? [overviewChoice.channel] : a.channels;
+        var series = names.map(function (name) {
+          return { name: name, values: a.days.map(function (d) {
+            var found = d.byChannel.filter(function (c) { return c.channel === name; })[0];
+            return found ? found.questions : 0;
+          }) };
+        });
+        perDay.appendChild(stackedChart(a.days.map(function (d) { return d.day; }), series, t('questionsUnit')));
+        perDay.appendChild(legend(series.map(function (s) {
+          return { text: s.name + ' · ' + number(s.values.reduce(function (x, y) { return x + y; }, 0)) };
+        })));
       }
-      main.appendChild(panel);
-    }).catch(function (failure) { failed(main, failure); });
+      body.appendChild(perDay);
+
+      var outcomes = el('section', { class: 'panel' }, [el('h3', { text: t('outcomes') })]);
+      if (q) {
+        var parts = [['answered', 'outAnswered', 0], ['unknown', 'outUnknown', 2], ['failed', 'outFailed', 3], ['refused', 'outRefused', 4]];
+        var share = el('div', { class: 'share', role: 'img', 'aria-label': parts.map(function (p) {
+          return t(p[1]) + ' ' + totals[p[0]]; }).join(', ') });
+        parts.forEach(function (p) {
+          if (totals[p[0]]) share.appendChild(el('span', { class: 'seg s' + p[2], title: t(p[1]) + ': ' + totals[p[0]],
+            'data-share': String(Math.max(1, Math.round(1000 * totals[p[0]] / q))) }));
+        });
+        outcomes.appendChild(share);
+        outcomes.appendChild(legend(parts.map(function (p) {
+          return { cls: p[2], text: t(p[1]) + ' · ' + number(totals[p[0]]) + ' (' + percent(totals[p[0]], q) + ')' };
+        })));
+      } else outcomes.appendChild(el('p', { class: 'empty', text: t('noneInPeriod') }));
+      body.appendChild(outcomes);
+
+      var models = el('section', { class: 'panel' }, [el('h3', { text: t('byModel') })]);
+      if (!a.models.length) models.appendChild(el('p', { class: 'empty', text: t('noModels') }));
+      else {
+        var heads = [['provider', ''], ['model', ''], ['answersWord', 'num'], ['promptTokens', 'num'], ['completionTokens', 'num'], ['estCost', 'num']];
+        models.appendChild(el('div', { class: 'table-wrap' }, [el('table', {}, [
+          el('thead', {}, [el('tr', {}, heads.map(function (h) { return el('th', { class: h[1], text: t(h[0]) }); }))]),
+          el('tbody', {}, a.models.map(function (m) {
+            return el('tr', {}, [
+              el('td', { text: m.provider }), el('td', { text: m.model || '–' }),
+              el('td', { class: 'num', text: number(m.answers) }), el('td', { class: 'num', text: number(m.promptTokens) }),
+              el('td', { class: 'num', text: number(m.completionTokens) }),
+              el('td', { class: 'num', text: m.estimatedCostUsd === null ? t('noPrice') : dollars(m.estimatedCostUsd) })
+            ]);
+          }))
+        ])]));
+        if (!a.costComplete) models.appendChild(el('p', { class: 'legend', text: t('pricingHint') }));
+      }
+      body.appendChild(models);
+      // Widths from data attributes: the page's CSP allows no inline styles, so they are set from script.
+      Array.prototype.forEach.call(body.querySelectorAll('.seg'), function (seg) {
+        seg.style.flexGrow = seg.getAttribute('data-share');
+      });
+    }
+    load();
   }
 
   // --- sources ---------------------------------------------------------------------------------------------
@@ -498,7 +665,7 @@
     main.appendChild(addPanel(load));
     main.appendChild(list);
     function load() {
-      gql('{ sources { name type title language sections qaPairs updatedAt } }').then(function (data) {
+      gql('{ activeVersion { id } sources { name type title language sections qaPairs updatedAt versions } }').then(function (data) {
         clear(list);
         if (!data.sources.length) { list.appendChild(el('p', { class: 'empty', text: t('noSources') })); return; }
         var search = el('input', { type: 'search', 'aria-label': t('search'), placeholder: t('search') });
@@ -506,7 +673,8 @@
         var body = el('tbody', {});
         var report = reporter();
         var columns = [['name', 'name'], ['titleCol', 'title'], ['type', 'type'], ['lang', 'language'],
-          ['sections', 'sections', 'num'], ['qa', 'qaPairs', 'num'], ['updated', 'updatedAt']];
+          ['sections', 'sections', 'num'], ['qa', 'qaPairs', 'num'], ['updated', 'updatedAt'], ['versions', 'versions']];
+        var previews = {}; // source name → the row under it showing its chunks, while open
         function fill() {
           var wanted = search.value.trim().toLowerCase();
           clear(body);
@@ -517,21 +685,66 @@
             var cells = columns.map(function (c) {
               var value = s[c[1]];
               if (c[1] === 'updatedAt') value = String(value).slice(0, 16).replace('T', ' ');
+              if (c[1] === 'versions') value = value.length ? versionList(value) : null;
               return el('td', { class: c[2] || '', text: value === null ? '–' : String(value) });
             });
-            cells.push(el('td', {}, [confirmButton(t('remove'), t('confirmRemove'), function () {
+            var toggle = el('button', { type: 'button', 'aria-expanded': String(Boolean(previews[s.name])),
+              text: previews[s.name] ? t('hidePreview') : t('preview') });
+            toggle.addEventListener('click', function () {
+              var open = previews[s.name];
+              if (open) { open.parentNode.removeChild(open); delete previews[s.name]; }
+              else { previews[s.name] = preview(s, columns.length + 1); row.parentNode.insertBefore(previews[s.name], row.nextSibling); }
+              toggle.setAttribute('aria-expanded', String(!open));
+              toggle.textContent = open ? t('preview') : t('hidePreview');
+            });
+            cells.push(el('td', { class: 'actions' }, [toggle, confirmButton(t('remove'), t('confirmRemove'), function () {
               report.busy(t('uploading'));
               gql('mutation Remove($names: [String!]!) { removeSources(names: $names) { removed version { id status evaluation { decision } } } }', { names: [s.name] })
                 .then(function (result) {
                   var r = result.removeSources;
                   report.ok(t('removed') + ': ' + s.name + (r.version ? ' · ' + outcome({ version: r.version }) : ''));
                   data.sources = data.sources.filter(function (other) { return other.name !== s.name; });
+                  delete previews[s.name];
                   fill();
                 }).catch(report.fail);
             })]));
-            body.appendChild(el('tr', {}, cells));
+            var row = el('tr', {}, cells); // the toggle's handler finds it here
+            body.appendChild(row);
+            if (previews[s.name]) body.appendChild(previews[s.name]);
           });
           count.textContent = rows.length + ' / ' + data.sources.length + ' ' + t('shown');
+        }
+        /** The row under a source's that lists its chunks in the active version, a page at a time. */
+        function preview(s, width) {
+          var box = el('div', { class: 'chunks', 'aria-label': t('preview') + ': ' + s.name, role: 'region' });
+          var active = data.activeVersion;
+          if (!active || s.versions.indexOf(active.id) < 0) {
+            var held = s.versions.length ? ' ' + t('heldBy', { ids: versionList(s.versions) }) : '';
+            box.appendChild(el('p', { class: 'empty', text: (active ? t('notInActive', { id: active.id }) : t('noActive')) + held }));
+          } else {
+            var items = el('div', { class: 'chunk-list' });
+            var more = el('button', { type: 'button', text: t('more'), hidden: 'hidden' });
+            var after = null;
+            var page = function () {
+              more.disabled = true;
+              gql('query Chunks($name: String!, $version: ID, $after: String) { source(name: $name) { ' +
+                'chunks(versionId: $version, first: 20, after: $after) { nodes { position kind title text question } ' +
+                'pageInfo { hasNextPage endCursor } } } }', { name: s.name, version: active.id, after: after }).then(function (result) {
+                var chunks = result.source ? result.source.chunks : { nodes: [], pageInfo: { hasNextPage: false, endCursor: null } };
+                chunks.nodes.forEach(function (c) { items.appendChild(chunkItem(c)); });
+                if (!items.childNodes.length) items.appendChild(el('p', { class: 'empty', text: t('noChunks') }));
+                after = chunks.pageInfo.endCursor;
+                more.hidden = !chunks.pageInfo.hasNextPage;
+                more.disabled = false;
+              }).catch(function (failure) { failed(box, failure); });
+            };
+            more.addEventListener('click', page);
+            box.appendChild(el('h4', { text: t('chunksInVersion', { id: active.id }) }));
+            box.appendChild(items);
+            box.appendChild(more);
+            page();
+          }
+          return el('tr', { class: 'preview' }, [el('td', { colspan: String(width) }, [box])]);
         }
         search.addEventListener('input', fill);
         list.appendChild(el('div', { class: 'toolbar' }, [search, count]));
@@ -545,6 +758,19 @@
       }).catch(function (failure) { failed(list, failure); });
     }
     load();
+  }
+
+  function versionList(ids) { return ids.map(function (id) { return '#' + id; }).join(', '); }
+
+  /** One chunk of a source: where it stands, its section's title, a Q&A chunk's question, its text clipped. */
+  function chunkItem(c) {
+    var kind = c.kind === 'QA' ? t('chunkQa') : t('chunkText');
+    var parts = [el('div', { class: 'meta', text: t('chunkN', { n: c.position + 1 }) + ' · ' + kind + (c.title ? ' · ' + c.title : '') })];
+    if (c.question) parts.push(el('p', {}, [el('strong', { text: t('question') + ': ' }), document.createTextNode(c.question)]));
+    var text = el('p', { class: 'clip' }, c.question ? [el('strong', { text: t('answer') + ': ' })] : []);
+    text.appendChild(document.createTextNode(c.text));
+    parts.push(text);
+    return el('div', { class: 'chunk' }, parts);
   }
 
   // --- versions --------------------------------------------------------------------------------------------
@@ -666,12 +892,17 @@
       return gql('mutation Add($checks: [CheckInput!]!) { addChecks(checks: $checks) { id } }', { checks: checks })
         .then(function (data) { report.ok(t('imported', { n: data.addChecks.length })); load(); });
     }
+    function languageSelect(chosen) {
+      return el('select', { 'aria-label': t('lang') }, ['', 'en', 'ru'].map(function (code) {
+        var option = el('option', { value: code, text: code || '–' });
+        if (code === (chosen || '')) option.selected = true;
+        return option;
+      }));
+    }
     var question = el('input', { type: 'text', 'aria-label': t('question'), placeholder: t('question'), required: 'required' });
     var source = el('input', { type: 'text', 'aria-label': t('expectedSource'), placeholder: t('expectedSource') });
     var answer = el('input', { type: 'text', 'aria-label': t('expectedAnswer'), placeholder: t('expectedAnswer') });
-    var language = el('select', { 'aria-label': t('lang') }, ['', 'en', 'ru'].map(function (code) {
-      return el('option', { value: code, text: code || '–' });
-    }));
+    var language = languageSelect(null);
     var form = el('form', { class: 'inline', onsubmit: function (event) {
       event.preventDefault();
       add([{ question: question.value.trim(), expectedSource: source.value.trim() || null,
@@ -680,20 +911,20 @@
         .catch(report.fail);
     } }, [question, source, answer, language, el('button', { type: 'submit', class: 'primary', text: t('addCheck') })]);
 
-    var file = el('input', { type: 'file', accept: '.json,application/json', class: 'visually-hidden', id: 'checks-file' });
+    // A check file is read by the server, as `otvet checks import` reads it: all its checks are added or none.
+    var file = el('input', { type: 'file', accept: '.json,.yaml,.yml,.csv,.tsv', class: 'visually-hidden', id: 'checks-file' });
     file.addEventListener('change', function () {
       var chosen = file.files[0];
       file.value = '';
       if (!chosen) return;
-      chosen.text().then(function (text) {
-        var parsed = JSON.parse(text);
-        if (!Array.isArray(parsed)) throw new Error(t('badChecksFile'));
-        return add(parsed.map(function (c) {
-          if (!c || typeof c.question !== 'string') throw new Error(t('badChecksFile'));
-          return { question: c.question, expectedSource: c.expectedSource || c.source || null,
-            expectedAnswer: c.expectedAnswer || c.answer || null, language: c.language || null };
-        }));
-      }).catch(function (failure) { report.fail(failure instanceof SyntaxError ? new Error(t('badChecksFile')) : failure); });
+      report.busy(t('importing'));
+      gql('mutation Import($file: Upload!) { importChecks(file: $file) { id } }', {}, { file: chosen })
+        .then(function (data) { report.ok(t('imported', { n: data.importChecks.length })); load(); })
+        .catch(report.fail);
+    });
+    var importer = el('label', { for: 'checks-file', class: 'button', tabindex: '0', text: t('importChecks') });
+    importer.addEventListener('keydown', function (event) {
+      if (event.key === 'Enter' || event.key === ' ') { event.preventDefault(); file.click(); }
     });
     var exporter = el('button', { type: 'button', text: t('exportChecks') });
     exporter.addEventListener('click', function () {
@@ -724,9 +955,8 @@
         }
       }).catch(report.fail).finally(function () { runner.disabled = false; });
     });
-    main.appendChild(el('section', { class: 'panel' }, [form, el('div', { class: 'toolbar' }, [
-      el('label', { for: 'checks-file', class: 'button', tabindex: '0', text: t('importChecks') }), file, exporter, runner
-    ])]));
+    main.appendChild(el('section', { class: 'panel' }, [form, el('div', { class: 'toolbar' }, [importer, file, exporter, runner]),
+      el('p', { class: 'legend', text: t('checksFile') })]));
     main.appendChild(report.node);
     main.appendChild(results);
     main.appendChild(list);
@@ -736,17 +966,57 @@
         current = data.checks;
         clear(list);
         if (!current.length) { list.appendChild(el('p', { class: 'empty', text: t('noChecks') })); return; }
-        list.appendChild(table(['question', 'expectedSource', 'expectedAnswer', 'lang', 'actions'], current.map(function (c) {
-          return el('tr', {}, [
-            el('td', { text: c.question }), el('td', { text: c.expectedSource || '–' }),
-            el('td', { text: c.expectedAnswer || '–' }), el('td', { text: c.language || '–' }),
-            el('td', {}, [confirmButton(t('remove'), t('confirmRemove'), function () {
-              gql('mutation R($ids: [ID!]!) { removeChecks(ids: $ids) }', { ids: [c.id] })
-                .then(function (result) { report.ok(t('removedN', { n: result.removeChecks })); load(); }).catch(report.fail);
-            })])
-          ]);
-        })));
+        list.appendChild(table(['question', 'expectedSource', 'expectedAnswer', 'lang', 'actions'], current.map(checkRow)));
       }).catch(function (failure) { failed(list, failure); });
+    }
+
+    /** A check's row; its Edit button turns the cells into fields (Enter saves, Escape cancels). */
+    function checkRow(c) {
+      var row = el('tr', {});
+      var edit = el('button', { type: 'button', text: t('edit') });
+      var save = null; // while editing: the Save button
+      function show() {
+        save = null;
+        clear(row);
+        [el('td', { text: c.question }), el('td', { text: c.expectedSource || '–' }),
+          el('td', { text: c.expectedAnswer || '–' }), el('td', { text: c.language || '–' }),
+          el('td', { class: 'actions' }, [edit, confirmButton(t('remove'), t('confirmRemove'), function () {
+            gql('mutation R($ids: [ID!]!) { removeChecks(ids: $ids) }', { ids: [c.id] })
+              .then(function (result) { report.ok(t('removedN', { n: result.removeChecks })); load(); }).catch(report.fail);
+          })])
+        ].forEach(function (cell) { row.appendChild(cell); });
+      }
+      function done() { show(); edit.focus(); }
+      edit.addEventListener('click', function () {
+        var fields = [
+          el('input', { type: 'text', 'aria-label': t('question'), value: c.question }),
+          el('input', { type: 'text', 'aria-label': t('expectedSource'), value: c.expectedSource || '' }),
+          el('input', { type: 'text', 'aria-label': t('expectedAnswer'), value: c.expectedAnswer || '' }),
+          languageSelect(c.language)
+        ];
+        save = el('button', { type: 'button', class: 'primary', text: t('save'), onclick: commit });
+        clear(row);
+        fields.forEach(function (field) { row.appendChild(el('td', {}, [field])); });
+        row.appendChild(el('td', { class: 'actions' }, [save, el('button', { type: 'button', text: t('cancel'), onclick: done })]));
+        fields[0].focus();
+        function commit() {
+          if (save.disabled) return;
+          save.disabled = true;
+          var check = { question: fields[0].value.trim(), expectedSource: fields[1].value.trim() || null,
+            expectedAnswer: fields[2].value.trim() || null, language: fields[3].value || null };
+          gql('mutation U($id: ID!, $check: CheckInput!) { updateCheck(id: $id, check: $check) { ' + CHECK_FIELDS + ' } }',
+            { id: c.id, check: check })
+            .then(function (data) { Object.assign(c, data.updateCheck); report.ok(t('checkSaved')); done(); })
+            .catch(function (failure) { save.disabled = false; report.fail(failure); });
+        }
+      });
+      row.addEventListener('keydown', function (event) {
+        if (!save) return;
+        if (event.key === 'Escape') { event.preventDefault(); done(); }
+        else if (event.key === 'Enter' && event.target.tagName !== 'BUTTON') { event.preventDefault(); save.click(); }
+      });
+      show();
+      return row;
     }
     load();
   }
@@ -836,6 +1106,10 @@
     }));
     var external = el('input', { type: 'text', 'aria-label': t('userIdFilter'), placeholder: t('userIdFilter') });
     var since = el('input', { type: 'date', 'aria-label': t('sinceFilter') });
+    var words = el('input', { type: 'search', name: 'text', 'aria-label': t('searchConversations'), placeholder: t('searchConversations') });
+    var rating = el('select', { 'aria-label': t('ratingFilter') }, [['', t('anyRating')], ['1', t('ratedUp')], ['-1', t('ratedDown')]].map(function (o) {
+      return el('option', { value: o[0], text: o[1] });
+    }));
     var list = el('div', {});
     var detail = el('div', {});
     var after = null;
@@ -843,7 +1117,7 @@
     var more = el('button', { type: 'button', text: t('more'), hidden: 'hidden' });
     main.appendChild(el('form', { class: 'inline', onsubmit: function (event) {
       event.preventDefault(); after = null; clear(body); load();
-    } }, [channel, external, since, el('button', { type: 'submit', text: t('filter') })]));
+    } }, [words, channel, external, since, rating, el('button', { type: 'submit', text: t('filter') })]));
     main.appendChild(list);
     main.appendChild(detail);
     list.appendChild(table(['started', 'channel', 'user', 'actions'], []));
@@ -853,13 +1127,16 @@
 
     function load() {
       var filter = { channel: channel.value || null, externalId: external.value.trim() || null,
-        since: since.value ? since.value + 'T00:00:00Z' : null };
+        since: since.value ? since.value + 'T00:00:00Z' : null, text: words.value.trim() || null,
+        rating: rating.value ? Number(rating.value) : null };
+      var narrowed = Object.keys(filter).some(function (name) { return filter[name] !== null; });
       gql('query C($filter: ConversationFilter, $after: String) { conversations(filter: $filter, first: 20, after: $after) ' +
         '{ nodes { id startedAt user { channel externalId displayName } } pageInfo { hasNextPage endCursor } } }',
         { filter: filter, after: after }).then(function (data) {
         var page = data.conversations;
         if (!page.nodes.length && !after) {
-          body.appendChild(el('tr', {}, [el('td', { colspan: '4', class: 'empty', text: t('noConversations') })]));
+          body.appendChild(el('tr', {}, [el('td', { colspan: '4', class: 'empty',
+            text: t('noConversations') + (narrowed ? ' ' + t('tryOther') : '') })]));
         }
         page.nodes.forEach(function (c) {
           var who = c.user.externalId + (c.user.displayName ? ' (' + c.user.displayName + ')' : '');

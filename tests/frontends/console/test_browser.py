@@ -82,9 +82,15 @@ async def test_an_admin_signs_in_reads_the_overview_and_sources_and_signs_out(se
 
             cards = page.locator(".card")
             await cards.first.wait_for()
-            assert "#1" in await cards.nth(0).inner_text()
-            assert (await cards.nth(1).locator(".value").inner_text()) == "1"  # one question asked
-            assert await page.locator("svg.chart rect.bar").count() == 14  # a bar per day, with axes
+            assert (await cards.nth(0).locator(".value").inner_text()) == "1"  # one question asked
+            assert "#1" in await cards.nth(4).inner_text()  # the active version
+            assert await page.locator("svg.chart rect.bar").count() == 1  # today's, among 14 days of axis
+            assert "cli · 1" in await page.locator("ul.keys").first.inner_text()  # its channel: otvet ask
+            assert await page.locator(".share .seg").count() == 1  # all of it one outcome
+            await page.get_by_label("Period").select_option("90")
+            await page.get_by_label("Channel").select_option("cli")
+            await page.locator("svg.chart rect.bar").wait_for()
+            assert (await cards.nth(0).locator(".value").inner_text()) == "1"
             assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
             await page.get_by_role("link", name="Sources").click()
@@ -93,6 +99,16 @@ async def test_an_admin_signs_in_reads_the_overview_and_sources_and_signs_out(se
             assert HOSTILE in shown  # the name and title, as text
             assert await page.locator("table img").count() == 0
             assert await page.evaluate("window.__xss") is None
+            # Its chunks in the active version, the section title (markup too) as text.
+            row = page.locator("table tbody tr").filter(has_text=HOSTILE).first
+            assert "#1" in await row.inner_text()  # the versions holding it
+            await row.get_by_role("button", name="Preview").click()
+            chunk = page.locator("tr.preview .chunk").first
+            await chunk.get_by_text("Refunds take five days.").wait_for()
+            assert HOSTILE in await chunk.locator(".meta").inner_text()
+            assert await page.locator("table img").count() == 0
+            await row.get_by_role("button", name="Hide").click()
+            assert await page.locator("tr.preview").count() == 0
             await page.get_by_role("searchbox").fill("nothing like this")
             assert await page.locator("table tbody tr").count() == 0
 
@@ -264,7 +280,7 @@ async def test_keys_are_shown_once_and_revoked_and_admins_created_and_disabled(s
         assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
-async def test_checks_are_added_imported_exported_and_removed(served: str, tmp_path: Path) -> None:
+async def test_checks_are_added_imported_exported_edited_and_removed(served: str, tmp_path: Path) -> None:
     import json
 
     checks = [
@@ -273,6 +289,8 @@ async def test_checks_are_added_imported_exported_and_removed(served: str, tmp_p
     ]
     (tmp_path / "checks.json").write_text(json.dumps(checks), "utf-8")
     (tmp_path / "bad.json").write_text('{"question": "not a list"}', "utf-8")
+    (tmp_path / "checks.csv").write_text("question,source\nWhere is the canteen?,canteen.md\n", "utf-8")
+    (tmp_path / "bad.csv").write_text("question,source\n,canteen.md\n", "utf-8")
     async with console_page(accept_downloads=True) as page:
         await sign_in(page, served, "checks")
         await page.get_by_text("The check set is empty").wait_for()
@@ -283,7 +301,8 @@ async def test_checks_are_added_imported_exported_and_removed(served: str, tmp_p
 
         file = page.locator("#checks-file")
         await file.set_input_files(tmp_path / "bad.json")
-        await page.locator(".report.error").get_by_text("must be a JSON list").wait_for()
+        problem = page.locator(".report.error li")
+        await problem.get_by_text("bad.json: expected a list of checks").wait_for()
         await file.set_input_files(tmp_path / "checks.json")
         await page.locator(".report.ok").get_by_text("2 checks added.").wait_for()
         rows = page.locator(".check-list tbody tr")
@@ -314,6 +333,34 @@ async def test_checks_are_added_imported_exported_and_removed(served: str, tmp_p
         await page.locator(".report.ok").get_by_text("1 removed.").wait_for()
         await page.wait_for_function("document.querySelectorAll('.check-list tbody tr').length === 2")
 
+        # CSV goes through the server's parser too: a bad row adds nothing and is named.
+        await file.set_input_files(tmp_path / "bad.csv")
+        await problem.get_by_text("bad.csv: check 2: the question is empty").wait_for()
+        await file.set_input_files(tmp_path / "checks.csv")
+        await page.locator(".report.ok").get_by_text("1 checks added.").wait_for()
+        await rows.nth(2).get_by_text("canteen.md").wait_for()
+
+        # Edited in place from the keyboard: Escape leaves it as it was, a problem keeps the fields open,
+        # Enter saves; the focus comes back to the row's Edit button each time.
+        parking = rows.nth(1)
+        edit_has_focus = "document.activeElement && document.activeElement.textContent === 'Edit'"
+        await parking.get_by_role("button", name="Edit").click()
+        await parking.get_by_label("Question").fill("Something else?")
+        await page.keyboard.press("Escape")
+        await page.wait_for_function(edit_has_focus)
+        await parking.get_by_text("Where do guests park?").wait_for()
+        await page.keyboard.press("Enter")  # the focused Edit button
+        await parking.get_by_label("Question").fill("")
+        await parking.get_by_label("Question").press("Enter")
+        await problem.get_by_text("the question is empty", exact=True).wait_for()
+        await parking.get_by_label("Question").fill("Where do visitors park?")
+        await parking.get_by_label("Expected answer").fill("level -1")
+        await parking.get_by_label("Question").press("Enter")
+        await page.locator(".report.ok").get_by_text("Check saved.").wait_for()
+        await page.wait_for_function(edit_has_focus)
+        cells = await parking.locator("td").all_inner_texts()
+        assert cells[:4] == ["Where do visitors park?", "parking.md", "level -1", "en"]
+
 
 async def test_conversations_are_filtered_and_read(served: str) -> None:
     async with console_page() as page:
@@ -321,6 +368,18 @@ async def test_conversations_are_filtered_and_read(served: str) -> None:
         rows = page.locator("tbody tr")
         await rows.first.wait_for()
         assert "cli" in await rows.first.inner_text()  # the question asked with `otvet ask`
+        search = page.get_by_role("searchbox", name="Words in a question or answer")
+        await search.fill("nothing like this")
+        await search.press("Enter")  # Enter searches
+        await page.get_by_text("No conversations match. Try other or fewer words").wait_for()
+        await search.fill("REFUNDS take")
+        await search.press("Enter")
+        await rows.filter(has_text="cli").first.wait_for()
+        await page.get_by_label("Rating").select_option(label="👎")
+        await page.get_by_role("button", name="Filter").click()
+        await page.get_by_text("No conversations match. Try other").wait_for()  # nobody rated it
+        await page.get_by_label("Rating").select_option("")
+        await search.fill("")
         await page.get_by_label("Channel", exact=True).select_option("telegram")
         await page.get_by_role("button", name="Filter").click()
         await page.get_by_text("No conversations match.").wait_for()

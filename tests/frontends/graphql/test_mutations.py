@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from otvet.core.jobs import Worker
+from otvet.frontends.graphql import uploads
 from tests.frontends.graphql.client import Api, codes
 from tests.frontends.graphql.conftest import ApiFactory
 from tests.support.providers import MockProvider
@@ -334,6 +337,112 @@ async def test_the_check_set_gates_promotion_and_the_reason_is_readable(sqlite_a
     ) == {"removeChecks": 2}
 
 
+UPDATE_CHECK = """mutation($id: ID!, $check: CheckInput!) {
+  updateCheck(id: $id, check: $check) { id question expectedSource expectedAnswer language } }"""
+
+
+async def test_a_check_is_changed_in_place_or_not_at_all(api: Api) -> None:
+    add = 'mutation { addChecks(checks: {question: "When?", expectedSource: "hours", language: "en"}) {id} }'
+    (added,) = (await api.data(add))["addChecks"]
+    changed = await api.data(
+        UPDATE_CHECK,
+        {"id": added["id"], "check": {"question": " When does it open? ", "expectedAnswer": "at ten"}},
+    )
+    # Every field is replaced: the source and the language left out are gone.
+    expected = {
+        "id": added["id"],
+        "question": "When does it open?",
+        "expectedSource": None,
+        "expectedAnswer": "at ten",
+        "language": None,
+    }
+    assert changed == {"updateCheck": expected}
+    listed = f"{{ checks {{ {' '.join(expected)} }} }}"
+    assert (await api.data(listed))["checks"] == [expected]
+
+    bad = await api.body(UPDATE_CHECK, {"id": added["id"], "check": {"question": "", "language": "xx"}})
+    assert codes(bad) == ["BAD_USER_INPUT"]
+    assert bad["errors"][0]["extensions"]["problems"] == [
+        "the question is empty",
+        "name the expected source, the expected answer, or both",
+        "unknown language 'xx': choose from en, ru",
+    ]
+    missing = await api.body(UPDATE_CHECK, {"id": "999", "check": {"question": "Q", "expectedAnswer": "A"}})
+    assert codes(missing) == ["NOT_FOUND"] and "999" in missing["errors"][0]["message"]
+    not_an_id = await api.body(UPDATE_CHECK, {"id": "x", "check": {"question": "Q", "expectedAnswer": "A"}})
+    assert codes(not_an_id) == ["BAD_USER_INPUT"]
+    for key in ("read", "ask"):
+        refused = await api.body(
+            UPDATE_CHECK, {"id": added["id"], "check": {"question": "Q", "expectedAnswer": "A"}}, key=key
+        )
+        assert codes(refused) == ["FORBIDDEN"]
+    assert (await api.data(listed))["checks"] == [expected]
+
+
+IMPORT_CHECKS = """mutation($file: Upload!) {
+  importChecks(file: $file) { id question expectedSource expectedAnswer language } }"""
+
+
+async def _import_checks(api: Api, name: str, data: bytes, key: str = "admin") -> dict[str, Any]:
+    response = await api.upload(
+        IMPORT_CHECKS, {"0": (name, data)}, {"file": None}, {"0": ["variables.file"]}, key=key
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_check_files_are_imported_with_the_clis_parser(sqlite_api: Api) -> None:
+    as_csv = "question;source;answer;language\nГде парковка?;parking.md;;ru\nWhen?;;opens at ten;\n"
+    body = await _import_checks(sqlite_api, "checks.csv", as_csv.encode())
+    assert "errors" not in body, body
+    added = body["data"]["importChecks"]
+    assert [(c["question"], c["expectedSource"], c["expectedAnswer"], c["language"]) for c in added] == [
+        ("Где парковка?", "parking.md", None, "ru"),
+        ("When?", None, "opens at ten", None),
+    ]
+    as_yaml = b"- question: yes\n  answer: 1.0\n"  # values stay text
+    body = await _import_checks(sqlite_api, "more.yml", as_yaml)
+    assert [(c["question"], c["expectedAnswer"]) for c in body["data"]["importChecks"]] == [("yes", "1.0")]
+    # What the console exports (the API's names for the fields) comes back in as it went out.
+    exported = b'[{"question": "Why?", "expectedSource": "faq", "expectedAnswer": null, "language": "en"}]'
+    body = await _import_checks(sqlite_api, "otvet-checks.json", exported)
+    assert [(c["expectedSource"], c["language"]) for c in body["data"]["importChecks"]] == [("faq", "en")]
+    assert len(await sqlite_api.otvet.store.list_checks()) == 4
+
+
+async def test_a_bad_check_file_adds_nothing_and_lists_every_row(sqlite_api: Api) -> None:
+    as_csv = b"question,source,answer,language\nGood?,faq,,\n,faq,,\nNo source?,,,\nQ,faq,,de\n"
+    body = await _import_checks(sqlite_api, "bad.csv", as_csv)
+    assert codes(body) == ["BAD_USER_INPUT"] and body["data"] is None
+    assert body["errors"][0]["message"].startswith("no check was added: bad.csv: check 3")
+    assert body["errors"][0]["extensions"]["problems"] == [
+        "bad.csv: check 3: the question is empty",
+        "bad.csv: check 4: name the expected source, the expected answer, or both",
+        "bad.csv: check 5: unknown language 'de': choose from en, ru",
+    ]
+    for name, data, problem in (
+        ("checks.txt", b"question\nQ\n", "checks.txt: use a .json, .yaml, .yml, .csv or .tsv file"),
+        ("checks.json", b"{", "checks.json: not valid JSON"),
+        ("checks.csv", b"\xff\xfe", "checks.csv: not UTF-8 text"),
+    ):
+        body = await _import_checks(sqlite_api, name, data)
+        assert codes(body) == ["BAD_USER_INPUT"]
+        assert body["errors"][0]["extensions"]["problems"][0].startswith(problem)
+    assert await sqlite_api.otvet.store.list_checks() == []
+
+
+async def test_importing_checks_needs_admin_and_a_file_within_the_limit(
+    sqlite_api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good = b"question,answer\nWhen?,at ten\n"
+    for key in ("read", "ask"):
+        assert codes(await _import_checks(sqlite_api, "checks.csv", good, key=key)) == ["FORBIDDEN"]
+    monkeypatch.setattr(uploads, "MAX_FILE_BYTES", len(good) - 1)
+    body = await _import_checks(sqlite_api, "checks.csv", good)
+    assert codes(body) == ["BAD_USER_INPUT"] and "larger than the limit" in body["errors"][0]["message"]
+    assert await sqlite_api.otvet.store.list_checks() == []
+
+
 async def test_api_keys_are_shown_once_work_for_their_scope_and_can_be_revoked(sqlite_api: Api) -> None:
     created = await sqlite_api.data(
         'mutation { createApiKey(name: "crm", scopes: [READ, ASK]) { key apiKey { id name prefix scopes } } }'
@@ -373,7 +482,7 @@ async def test_admin_accounts_are_managed(sqlite_api: Api) -> None:
     assert disabled["setAdminDisabled"] == {"disabled": True}
     assert codes(await sqlite_api.body(disable, {"u": "nobody", "d": True})) == ["NOT_FOUND"]
 
-    token, _ = await sqlite_api.otvet.accounts.login("boris", "yet another password")
+    token = (await sqlite_api.otvet.accounts.login("boris", "yet another password")).token
     passwd = 'mutation { setAdminPassword(username: "boris", password: "a brand new password") }'
     assert await sqlite_api.data(passwd) == {"setAdminPassword": True}
     assert (await sqlite_api.post("{ me { name } }", key=token)).status_code == 401  # old tokens stop working

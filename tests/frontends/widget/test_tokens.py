@@ -88,7 +88,7 @@ async def test_minting_needs_an_api_key_with_ask_and_a_sane_ttl(serve: ServeFact
         ask_key, _ = await accounts.create_api_key("shop", ["ask"])
         read_key, _ = await accounts.create_api_key("reports", ["read"])
         await accounts.create_admin("anna", "correct horse battery staple")
-        admin_token, _ = await accounts.login("anna", "correct horse battery staple")
+        admin_token = (await accounts.login("anna", "correct horse battery staple")).token
         refusals = [
             (read_key, {"u": "alice"}, "FORBIDDEN"),
             (admin_token, {"u": "alice"}, "BAD_USER_INPUT"),
