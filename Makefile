@@ -124,7 +124,7 @@ quality: $(VENV)/.installed-test
 locales: $(VENV)/.installed-test
 	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --project Otvet \
 		--ignore-dirs ".venv tests bench build" -o locales/messages.pot .
-	$(BIN)/pybabel update -i locales/messages.pot -d locales --no-fuzzy-matching --width 110
+	$(BIN)/pybabel update -i locales/messages.pot -d locales --no-fuzzy-matching --ignore-obsolete --width 110
 	$(BIN)/python tools/catalogs.py
 	$(BIN)/python tools/build_backend.py
 

@@ -167,6 +167,37 @@ class OpenAISettings(BaseModel):
         return bool(self.api_key.get_secret_value() or self.base_url)
 
 
+class TranscriptionSettings(BaseModel):
+    """Voice questions: the speech-to-text service that turns a voice message into a question, its limits,
+    and each user's daily allowance (docs/telegram.md#voice-and-audio-questions)."""
+
+    #: The transcriber (a name registered through ``register_transcribers``); ``auto`` is ``openai`` once a
+    #: key or server is configured here or in the ``openai`` section; empty: voice messages are not taken.
+    provider: str = "auto"
+    #: ``whisper-1``, ``gpt-4o-transcribe``, ``gpt-4o-mini-transcribe``, or a local server's model name.
+    model: str = "whisper-1"
+    #: The server and key for transcription. Both empty: those of the ``openai`` section. Either set: this
+    #: server with this key (none for an empty key), e.g. a local faster-whisper server's ``.../v1``.
+    base_url: str = ""
+    api_key: SecretStr = SecretStr("")
+    #: Seconds one transcription request may take, and how many times a failed one is tried again.
+    timeout_seconds: float = Field(60.0, gt=0)
+    max_retries: int = Field(2, ge=0, le=10)
+    #: The longest voice message or audio file taken, in seconds, and the largest, in bytes (bots can
+    #: download files of up to 20 MB from the Bot API). Longer or larger ones are refused before download.
+    max_seconds: int = Field(300, ge=1)
+    max_bytes: int = Field(20 * 1024 * 1024, ge=1)
+    #: Seconds of audio one user may have transcribed per UTC day; 0: no limit.
+    seconds_per_user_per_day: int = Field(1800, ge=0)
+
+    _base_url = field_validator("base_url")(http_url)
+
+    @property
+    def own_server(self) -> bool:
+        """True when this section names its own server or key rather than the ``openai`` section's."""
+        return bool(self.api_key.get_secret_value() or self.base_url)
+
+
 class PromptSettings(BaseModel):
     """How an LLM provider is briefed: instructions, passages and what to do off-topic."""
 
@@ -306,10 +337,12 @@ class PrivacySettings(BaseModel):
 
 
 class ModelPrice(BaseModel):
-    """What a model costs, in US dollars per million tokens (docs/admin.md#overview)."""
+    """What a model costs, in US dollars per million tokens, or per minute of audio for a transcription
+    model (docs/admin.md#overview)."""
 
-    input: float = Field(ge=0)
-    output: float = Field(ge=0)
+    input: float = Field(0.0, ge=0)
+    output: float = Field(0.0, ge=0)
+    per_minute: float | None = Field(None, ge=0)
 
 
 class ConsoleSettings(BaseModel):
@@ -612,6 +645,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     history: HistorySettings = Field(default_factory=HistorySettings)
     openai: OpenAISettings = Field(default_factory=OpenAISettings)
+    transcription: TranscriptionSettings = Field(default_factory=TranscriptionSettings)
     prompt: PromptSettings = Field(default_factory=PromptSettings)
     quotas: QuotaSettings = Field(default_factory=QuotaSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
@@ -636,7 +670,8 @@ class Settings(BaseSettings):
     plugin_settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
     #: Prices of the models you use, by model name (a name also prices its dated versions: ``gpt-4o-mini``
     #: prices ``gpt-4o-mini-2024-07-18``), for the overview's cost estimates. Added to the built-in list
-    #: of OpenAI's list prices (otvet.core.activity.LIST_PRICES), and replacing its entries.
+    #: of OpenAI's list prices (otvet.core.activity.LIST_PRICES, and LIST_MINUTE_PRICES for transcription
+    #: models' ``per_minute``), and replacing its entries.
     pricing: dict[str, ModelPrice] = Field(default_factory=dict)
 
     @field_validator("log_level", mode="before")

@@ -8,7 +8,10 @@ Everything secret is kept out of the database and the logs:
 * Login tokens are not stored at all: ``<payload>.<signature>``, an HMAC-SHA256 over ``api.secret_key`` of
   the admin's id, the expiry and a fingerprint of the current password hash. Changing the password gives a
   new hash (a new salt), so every outstanding token stops matching; disabling an admin refuses their tokens
-  because each request reads the account.
+  because each request reads the account. Signing out (:meth:`Accounts.logout`) stores the token's SHA-256
+  until the token would have expired, and every replica refuses it from then on.
+* A channel's account (a Telegram user) acts as an admin once it sends a one-time code made by
+  ``otvet admin link-telegram``; only the code's hash is stored, it lasts 15 minutes and works once.
 * API keys are ``otv_<prefix>_<secret>``. The prefix is stored in clear to find the row; of the key only a
   SHA-256 hash is stored. A key carries 256 random bits, so a fast hash is enough: nobody can guess their
   way to it, which is what a slow hash protects low-entropy passwords against.
@@ -73,6 +76,11 @@ MAX_EXTERNAL_ID = 255
 #: ``last_used_at`` of an API key is written at most this often, not on every request.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
 KEY_PREFIX = "otv_"
+#: Link codes: 8 characters of an alphabet without look-alikes (0/O, 1/I/L): ~40 bits, typed from a terminal
+#: into a chat within the quarter of an hour they last, and only a few wrong tries per account.
+LINK_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+LINK_CODE_LENGTH = 8
+LINK_CODE_TTL = timedelta(minutes=15)
 
 AuthCode = Literal["unauthenticated", "forbidden", "rate_limited"]
 LimitedBy = Literal["address", "account", "principal"]
@@ -217,6 +225,15 @@ def check_scopes(scopes: Iterable[str]) -> tuple[str, ...]:
 
 
 # --- the accounts service ----------------------------------------------------------------------------------
+
+
+def token_digest(token: str) -> str:
+    """How a signed-out login token is remembered: SHA-256 hex (the token itself is never stored)."""
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+def _code_hash(code: str) -> str:
+    return hashlib.sha256(f"link:{code}".encode()).hexdigest()
 
 
 def hash_api_key(key: str) -> str:
@@ -395,28 +412,96 @@ class Accounts:
         payload = b64encode(f"{admin_id}.{expires}.{self._fingerprint(password_hash)}".encode("ascii"))
         return f"{payload}.{sign(self._signing_key, payload)}"
 
-    async def _admin_from_token(self, token: str) -> Principal:
-        invalid = AuthError("unauthenticated", "the login token is invalid or has expired")
+    def _token_fields(self, token: str) -> tuple[int, int, str] | None:
+        """The admin id, expiry and password fingerprint of a token this deployment signed and that has not
+        expired; None for anything else."""
         payload, _, signature = token.partition(".")
         # All of it ASCII: hmac.compare_digest raises TypeError on other str, which would be a 500, not a 401.
         if not payload or not signature or not token.isascii():
-            raise invalid
+            return None
         if not verify(self._signing_key, payload, signature):
-            raise invalid
+            return None
         try:
             admin_id_text, expires_text, fingerprint = b64decode(payload).decode("ascii").split(".")
             admin_id, expires = int(admin_id_text), int(expires_text)
         except ValueError:  # signed by us, so only a change of format could get here
-            raise invalid from None
+            return None
         if expires <= self.clock():
+            return None
+        return admin_id, expires, fingerprint
+
+    async def _admin_from_token(self, token: str) -> Principal:
+        invalid = AuthError("unauthenticated", "the login token is invalid or has expired")
+        fields = self._token_fields(token)
+        if fields is None:
             raise invalid
+        admin_id, _, fingerprint = fields
         found = await self.store.get_admin(admin_id)
         if found is None:
             raise invalid
         admin, password_hash = found
         if admin.disabled or not hmac.compare_digest(self._fingerprint(password_hash), fingerprint):
             raise invalid
+        if await self.store.is_token_revoked(token_digest(token)):
+            raise AuthError("unauthenticated", "the login token was signed out")
         return Principal("admin", admin.id, admin.username, ADMIN_SCOPES)
+
+    async def logout(self, token: str) -> bool:
+        """Sign a login token out: every replica refuses it from now on, though it has not expired (a copy
+        left in a browser or a log is worth nothing). False when it was no valid token to begin with."""
+        fields = self._token_fields(token)
+        if fields is None:
+            return False
+        admin_id, expires, _ = fields
+        await self.store.revoke_token(token_digest(token), datetime.fromtimestamp(expires, UTC))
+        log.info("admin id %d signed out a session", admin_id)
+        return True
+
+    # --- admins on a channel (Telegram) ---------------------------------------------------------------------
+
+    async def create_link_code(self, username: str) -> tuple[str, datetime]:
+        """A one-time code that links the channel account sending it (``/link CODE`` to the bot) to the
+        admin ``username``, and when it expires. Only its hash is stored."""
+        found = await self.store.find_admin(username.strip())
+        if found is None:
+            raise NotFound(f"there is no admin called {username!r}")
+        admin, _ = found
+        if admin.disabled:
+            raise ValueError(f"admin {admin.username!r} is disabled")
+        code = "".join(secrets.choice(LINK_CODE_ALPHABET) for _ in range(LINK_CODE_LENGTH))
+        expires = datetime.fromtimestamp(self.clock(), UTC) + LINK_CODE_TTL
+        await self.store.add_link_code(admin.id, _code_hash(code), expires)
+        log.info("link code made for admin %r, valid until %s", admin.username, f"{expires:%H:%M} UTC")
+        return code, expires
+
+    async def link_channel(self, channel: str, external_id: str, code: str) -> AdminRecord:
+        """Link the channel's account to the admin whose code it sent. A wrong, used or expired code is
+        ``AuthError("unauthenticated")``; too many wrong ones from one account, ``rate_limited``."""
+        account = f"link:{channel}:{external_id}"
+        locked = await self.failures.over(account)
+        if locked is not None:
+            raise AuthError(
+                "rate_limited",
+                f"too many wrong codes: try again in {math.ceil(locked)} s",
+                retry_after=locked,
+            )
+        cleaned = "".join(ch for ch in code.upper() if ch.isalnum())
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        admin_id = await self.store.use_link_code(_code_hash(cleaned), now) if cleaned.isascii() else None
+        found = None if admin_id is None else await self.store.get_admin(admin_id)
+        if found is None or found[0].disabled:
+            await self.failures.hit(account)
+            log.info("a wrong, used or expired link code from %s:%s", channel, external_id)
+            raise AuthError("unauthenticated", "the code is wrong, used or expired")
+        admin = found[0]
+        await self.store.link_channel_admin(admin.id, channel, external_id)
+        log.info("%s:%s now acts as admin %r", channel, external_id, admin.username)
+        return admin
+
+    async def channel_admin(self, channel: str, external_id: str) -> AdminRecord | None:
+        """The enabled admin the channel's account is linked to, or None."""
+        admin = await self.store.channel_admin(channel, external_id)
+        return None if admin is None or admin.disabled else admin
 
     # --- API keys -------------------------------------------------------------------------------------------
 

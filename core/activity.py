@@ -1,5 +1,6 @@
-"""What the admin overview shows of a period: questions by day and channel, outcomes, ratings, answer times
-and tokens with their estimated cost, summed from the store's daily activity (``Store.activity``)."""
+"""What the admin overview shows of a period: questions by day and channel, outcomes, ratings, answer times,
+tokens and transcribed audio with their estimated cost, summed from the store's daily activity
+(``Store.activity``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import TypeVar
 
 from otvet.core.store import LATENCY_BUCKETS_MS, ActivityReport, LatencyCount
 
@@ -26,6 +28,16 @@ LIST_PRICES: dict[str, tuple[float, float]] = {
     "o4-mini": (1.10, 4.40),
 }
 
+#: OpenAI's list prices of transcription in US dollars per minute of audio, as published in 2025. Estimates
+#: too: ``[pricing]`` entries with ``per_minute`` add others and replace these.
+LIST_MINUTE_PRICES: dict[str, float] = {
+    "whisper-1": 0.006,
+    "gpt-4o-transcribe": 0.006,
+    "gpt-4o-mini-transcribe": 0.003,
+}
+
+P = TypeVar("P")
+
 #: Providers that run on this machine and cost nothing per token.
 FREE_PROVIDERS = frozenset({"extractive"})
 
@@ -43,6 +55,7 @@ class Counts:
     thumbs_down: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    audio_seconds: int = 0
 
     @property
     def questions(self) -> int:
@@ -106,7 +119,18 @@ def prices(pricing: Mapping[str, object]) -> dict[str, tuple[float, float]]:
     return LIST_PRICES | configured
 
 
-def price_of(model: str, prices: Mapping[str, tuple[float, float]]) -> tuple[float, float] | None:
+def minute_prices(pricing: Mapping[str, object]) -> dict[str, float]:
+    """The list prices per minute of audio with the configured ones (``Settings.pricing`` entries that have
+    a ``per_minute``) added and replacing them."""
+    configured = {
+        name: float(p.per_minute)  # type: ignore[attr-defined]
+        for name, p in pricing.items()
+        if getattr(p, "per_minute", None) is not None
+    }
+    return LIST_MINUTE_PRICES | configured
+
+
+def price_of(model: str, prices: Mapping[str, P]) -> P | None:
     """The price of ``model``: its own, or that of the longest name it starts with (a dated version)."""
     if model in prices:
         return prices[model]
@@ -133,15 +157,37 @@ def percentile(latency: Sequence[LatencyCount], q: float) -> int | None:
     return LATENCY_BUCKETS_MS[-1]
 
 
+def cost_of(
+    use: ModelUse, prices: Mapping[str, tuple[float, float]], per_minute: Mapping[str, float]
+) -> float | None:
+    """What a model's use cost: its tokens, and its minutes of audio for a transcription model; None when a
+    price it needs is unknown. A transcription model's row has no tokens, so it needs no token price."""
+    if use.provider in FREE_PROVIDERS:
+        return 0.0
+    counts, cost = use.counts, 0.0
+    if counts.prompt_tokens or counts.completion_tokens or not counts.audio_seconds:
+        price = price_of(use.model, prices)
+        if price is None:
+            return None
+        cost += (counts.prompt_tokens * price[0] + counts.completion_tokens * price[1]) / 1e6
+    if counts.audio_seconds:
+        minute = price_of(use.model, per_minute)
+        if minute is None:
+            return None
+        cost += counts.audio_seconds / 60 * minute
+    return cost
+
+
 def summarize(
     report: ActivityReport,
     since: date,
     until: date,
     prices: Mapping[str, tuple[float, float]],
     channel: str | None = None,
+    per_minute: Mapping[str, float] = LIST_MINUTE_PRICES,
 ) -> Overview:
     """The overview of the days ``since``..``until`` (every day present, zero when nothing happened), of
-    one channel or all."""
+    one channel or all. ``prices`` price tokens, ``per_minute`` transcribed audio."""
     rows = [r for r in report.rows if channel is None or r.channel == channel]
     latency = [t for t in report.latency if channel is None or t.channel == channel]
     days = {
@@ -161,15 +207,21 @@ def summarize(
             use.counts.add(row)
     cost, complete = 0.0, True
     for use in models.values():
-        price = (0.0, 0.0) if use.provider in FREE_PROVIDERS else price_of(use.model, prices)
-        if price is None:
+        use.cost = cost_of(use, prices, per_minute)
+        if use.cost is None:
             complete = False
             continue
-        use.cost = (use.counts.prompt_tokens * price[0] + use.counts.completion_tokens * price[1]) / 1e6
         cost += use.cost
+    # Most tokens first; transcription models (audio and no tokens) last, most audio first.
     ordered = sorted(
         models.values(),
-        key=lambda u: (-(u.counts.prompt_tokens + u.counts.completion_tokens), u.provider, u.model),
+        key=lambda u: (
+            -(u.counts.prompt_tokens + u.counts.completion_tokens),
+            u.counts.audio_seconds > 0,
+            -u.counts.audio_seconds,
+            u.provider,
+            u.model,
+        ),
     )
     asked = {name for day in days.values() for name in day.questions}
     return Overview(

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from otvet.core.retrieval import Retriever, RetrieverFactory
     from otvet.core.sources import SourceType
     from otvet.core.store import Store, StoreFactory
+    from otvet.core.transcription import Transcriber, TranscriberFactory
     from otvet.core.types import Failure, Final, Refusal, Turn
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class Otvet:
             allow=self.settings.plugins, disable=self.settings.disable_plugins
         )
         self.providers: Registry[ProviderFactory] = Registry("LLM provider")
+        self.transcribers: Registry[TranscriberFactory] = Registry("transcriber")
         self.retrievers: Registry[RetrieverFactory] = Registry("retriever")
         self.embedders: Registry[EmbedderFactory] = Registry("embedder")
         self.source_types: Registry[SourceType] = Registry("source type")
@@ -80,6 +82,7 @@ class Otvet:
         self.i18n = I18n(self.locale_dirs, self.settings.languages, self.settings.default_language)
         self._provider: Provider | None = None
         self._fallback: Provider | None = None
+        self._transcriber: Transcriber | None = None
         self._retriever: Retriever | None = None
         self._embedder: Embedder | None = None
         self._store: Store | None = None
@@ -97,6 +100,7 @@ class Otvet:
         # Named things are collected implementation by implementation so that a name registered twice is
         # reported with both plugins' names instead of one silently replacing the other.
         self._collect("register_providers", self.providers.register)
+        self._collect("register_transcribers", self.transcribers.register)
         self._collect("register_retrievers", self.retrievers.register)
         self._collect("register_embedders", self.embedders.register)
         self._collect("register_storage", self._register_storage)
@@ -205,6 +209,25 @@ class Otvet:
         if self._fallback is None:
             self._fallback = self.providers.get(name)(self)
         return self._fallback
+
+    @property
+    def transcriber_name(self) -> str:
+        """The transcriber of voice questions: the configured one, with ``auto`` resolved; empty for none."""
+        name = self.settings.transcription.provider
+        if name == "auto":
+            configured = self.settings.transcription.own_server or self.settings.openai.configured
+            return "openai" if configured and "openai" in self.transcribers else ""
+        return name
+
+    @property
+    def transcriber(self) -> Transcriber | None:
+        """Who transcribes voice questions; None when nobody does (voice messages are then declined)."""
+        name = self.transcriber_name
+        if not name:
+            return None
+        if self._transcriber is None:
+            self._transcriber = self.transcribers.get(name)(self)
+        return self._transcriber
 
     @property
     def retriever(self) -> Retriever:
@@ -330,6 +353,7 @@ class Otvet:
         # Resolve named choices first, so a typo in OTVET_PROVIDER fails before anything is touched.
         self.provider  # noqa: B018
         self.fallback_provider  # noqa: B018
+        self.transcriber  # noqa: B018
         self.retriever  # noqa: B018
         self.embedder  # noqa: B018
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -368,6 +392,9 @@ class Otvet:
             for provider in (self._provider, self._fallback):
                 if provider is not None:
                     await provider.aclose()
+            if self._transcriber is not None:
+                await self._transcriber.aclose()
+                self._transcriber = None
             if self._embedder is not None:
                 await self._embedder.aclose()
             await self.store.close()

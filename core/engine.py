@@ -192,7 +192,13 @@ class Engine:
             if isinstance(review, Refusal):
                 # Kept, like a quota refusal, so an admin sees it; it neither counts nor enters a history.
                 await store.add_message(
-                    conversation.id, "user", text, language=language, user_id=user.id, status="rejected"
+                    conversation.id,
+                    "user",
+                    text,
+                    language=language,
+                    user_id=user.id,
+                    status="rejected",
+                    audio_seconds=turn.audio_seconds,
                 )
                 log.info("question refused by a plugin (%s) for user %s", review.code, user.id)
                 yield Failure(review.message, review.code, language, conversation_id=conversation.id)
@@ -217,6 +223,8 @@ class Engine:
                     # Kept out of histories until its answer is stored (which makes it ``ok``): a question
                     # whose answering process dies is never taken as asked-and-answered.
                     status="answering" if verdict is None else "rejected",
+                    # A voice question's seconds: the daily allowance of audio counts them.
+                    audio_seconds=turn.audio_seconds,
                 )
             if verdict is not None:
                 log.info("quota %s reached by user %s (limit %d)", verdict.code, user.id, verdict.limit)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from otvet.core.llm import ProviderFactory
     from otvet.core.retrieval import RetrieverFactory
     from otvet.core.sources import SourceType
+    from otvet.core.transcription import TranscriberFactory
     from otvet.core.types import Failure, Final, Refusal, Turn
 
 hookspec = pluggy.HookspecMarker("otvet")
@@ -35,6 +36,12 @@ hookspec = pluggy.HookspecMarker("otvet")
 @hookspec
 def register_providers(register: Callable[[str, ProviderFactory], None], otvet: Otvet) -> None:
     """Register LLM providers: ``register(name, factory)`` where ``factory(otvet)`` returns a Provider."""
+
+
+@hookspec
+def register_transcribers(register: Callable[[str, TranscriberFactory], None], otvet: Otvet) -> None:
+    """Register speech-to-text services for voice questions: ``register(name, factory)`` where
+    ``factory(otvet)`` returns a Transcriber."""
 
 
 @hookspec

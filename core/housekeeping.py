@@ -44,6 +44,7 @@ async def tidy(otvet: Otvet) -> None:
             interrupted,
         )
     await store.forget_inbox(at - timedelta(hours=otvet.settings.inbox.keep_hours))
+    await store.forget_revoked_tokens(at)  # expired tokens are refused for their expiry alone
     days = otvet.settings.privacy.conversation_retention_days
     if days:
         forgotten = await store.forget_conversations(at - timedelta(days=days))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -108,6 +108,33 @@ def parse_data(data: bytes, source_type: SourceType, name: str) -> NewSource:
     if parsed.is_empty:
         raise SourceError("has nothing to learn from", origin=name)
     return NewSource.from_bytes(name, source_type.name, parsed, data)
+
+
+async def parse_named_files(otvet: Otvet, files: AsyncIterable[tuple[str, bytes]]) -> list[NewSource]:
+    """Parse files that come with their names (uploads, files sent to the bot), each name's extension
+    picking the parser; :class:`IngestProblems` listing every file's problem when any cannot be used, so
+    that nothing of the batch is stored. Files are read one at a time: a batch is not all in memory."""
+    source_types = [otvet.source_types.get(name) for name in otvet.source_types]
+    known = ", ".join(sorted({e for t in source_types for e in t.extensions}))
+    problems: list[str] = []
+    parsed: list[NewSource] = []
+    seen: set[str] = set()
+    async for name, data in files:
+        if name in seen:
+            problems.append(f"{name}: sent twice")
+            continue
+        seen.add(name)
+        source_type = source_type_for(Path(name), source_types)
+        if source_type is None:
+            problems.append(f"{name}: unknown kind of file (known: {known})")
+            continue
+        try:
+            parsed.append(await asyncio.to_thread(parse_data, data, source_type, name))
+        except SourceError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise IngestProblems(problems)
+    return parsed
 
 
 def _progress_of(name: str, detail: Callable[[str], None]) -> Callable[[int, int, str], None]:

@@ -27,6 +27,7 @@ DEFAULT_PLUGINS: dict[str, str] = {
     "locales": "otvet.plugins.locales",
     "llm_extractive": "otvet.plugins.llm_extractive.plugin",
     "llm_openai": "otvet.plugins.llm_openai.plugin",
+    "transcribe_openai": "otvet.plugins.transcribe_openai.plugin",
     "retrieval_bm25": "otvet.plugins.retrieval_bm25.plugin",
     "embedder_use": "otvet.plugins.embedder_use.plugin",
     "sources_text": "otvet.plugins.sources_text",

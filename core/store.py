@@ -165,6 +165,8 @@ class StoredMessage:
     created_at: datetime
     #: The store's id of the user who asked (None for rows stored before it was recorded).
     user_id: int | None = None
+    #: Seconds of the voice message or audio a question was transcribed from; 0 for typed ones.
+    audio_seconds: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,11 +220,12 @@ def latency_bucket(latency_ms: int) -> int:
 @dataclass(frozen=True, slots=True)
 class TurnActivity:
     """One finished turn, as the activity overview counts it (no text, no user: these counts outlive the
-    conversations they came from)."""
+    conversations they came from). Work that is not a question of its own, such as transcribing a voice
+    message, has no ``outcome``: it adds its counts (``audio_seconds``) and no question."""
 
     at: datetime
     channel: str
-    outcome: TurnOutcome
+    outcome: TurnOutcome | None
     #: The provider and model that answered; empty for turns no provider answered.
     provider: str = ""
     model: str = ""
@@ -230,6 +233,8 @@ class TurnActivity:
     latency_ms: int | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    #: Seconds of audio transcribed (with the transcriber as ``provider`` and ``model``).
+    audio_seconds: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +254,8 @@ class ActivityRow:
     thumbs_down: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    #: Seconds of voice messages and audio transcribed, counted on the transcriber's provider and model.
+    audio_seconds: int = 0
 
     @property
     def questions(self) -> int:
@@ -456,11 +463,13 @@ class ConversationStore(StoreLifecycle, Protocol):
         provider: str | None = None,
         user_id: int | None = None,
         answers: int | None = None,
+        audio_seconds: int = 0,
     ) -> int:
         """Store a message; ``user_id`` is who asked (on the question and on its answer).
 
         A question waiting for its answer is stored ``answering``; the answer names it in ``answers``, which
-        marks it ``ok`` in the same step.
+        marks it ``ok`` in the same step. ``audio_seconds``: the length of the voice message a question was
+        transcribed from.
         """
         ...
 
@@ -524,6 +533,11 @@ class UsageStore(StoreLifecycle, Protocol):
 
     async def tokens_used(self, since: datetime, user_id: int | None = None) -> int:
         """Prompt plus completion tokens of the messages stored at or after ``since``."""
+        ...
+
+    async def audio_seconds_used(self, since: datetime, user_id: int) -> int:
+        """Seconds of audio the user's questions stored at or after ``since`` were transcribed from, whatever
+        became of them (a refused question was transcribed all the same)."""
         ...
 
     async def usage_report(
@@ -794,6 +808,32 @@ class AccountStore(StoreLifecycle, Protocol):
 
     async def touch_api_key(self, key_id: int, at: datetime) -> None:
         """Record that the key was used at ``at``."""
+        ...
+
+    async def revoke_token(self, digest: str, expires_at: datetime) -> None:
+        """Refuse the login token whose SHA-256 is ``digest`` until ``expires_at`` (its own expiry)."""
+        ...
+
+    async def is_token_revoked(self, digest: str) -> bool: ...
+    async def forget_revoked_tokens(self, before: datetime) -> int:
+        """Drop revocations of tokens that expired before ``before`` (they are refused anyway); how many."""
+        ...
+
+    async def add_link_code(self, admin_id: int, code_hash: str, expires_at: datetime) -> None:
+        """Store a one-time code (its SHA-256) that links a channel account to the admin."""
+        ...
+
+    async def use_link_code(self, code_hash: str, now: datetime) -> int | None:
+        """Mark the code used and return its admin's id, when it exists, is unused and unexpired at ``now``;
+        else None. Two uses at once: one gets the admin, the other None."""
+        ...
+
+    async def link_channel_admin(self, admin_id: int, channel: str, external_id: str) -> None:
+        """Make the channel's account act as the admin (replacing an earlier link of that account)."""
+        ...
+
+    async def channel_admin(self, channel: str, external_id: str) -> AdminRecord | None:
+        """The admin the channel's account is linked to, or None."""
         ...
 
 

@@ -26,6 +26,8 @@ class Turn:
     language: str | None = None
     #: The chat's conversation belongs to everyone in it (a group), not to each user separately.
     shared: bool = False
+    #: Seconds of the voice message or audio ``text`` was transcribed from; 0 for a typed question.
+    audio_seconds: int = 0
 
 
 @dataclass(frozen=True, slots=True)

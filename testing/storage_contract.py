@@ -101,7 +101,7 @@ class ConversationContract:
     async def test_messages_keep_every_field_in_order(self, store: Store) -> None:
         user_id, conversation_id = await _turn(store)
         question = await store.add_message(
-            conversation_id, "user", "Когда вы открыты?", language="ru", user_id=user_id
+            conversation_id, "user", "Когда вы открыты?", language="ru", user_id=user_id, audio_seconds=4
         )
         sources = (SourceRef("FAQ", source_id=3, chunk_id=9, section="Часы работы"), SourceRef("Guide"))
         answer = await store.add_message(
@@ -125,6 +125,7 @@ class ConversationContract:
             "ok",
         )
         assert (asked.sources, asked.usage, asked.latency_ms, asked.provider) == ((), Usage(), None, None)
+        assert (asked.audio_seconds, answered.audio_seconds) == (4, 0)  # a voice question, a typed answer
         assert (answered.sources, answered.usage) == (sources, Usage(prompt_tokens=50, completion_tokens=7))
         assert (answered.latency_ms, answered.provider, answered.user_id) == (120, "extractive", user_id)
         assert answered.conversation_id == conversation_id
@@ -311,6 +312,24 @@ class UsageContract:
         assert await store.tokens_used(_hour_ago()) == 43
         assert await store.tokens_used(_in_an_hour()) == 0
 
+    async def test_audio_seconds_are_summed_per_user_whatever_became_of_the_question(
+        self, store: Store
+    ) -> None:
+        ann, conversation_id = await _turn(store, "1")
+        bob, bobs = await _turn(store, "2")
+        for seconds, status in ((12, "ok"), (30, "rejected"), (5, "failed")):
+            await store.add_message(
+                conversation_id, "user", "q", status=status, user_id=ann, audio_seconds=seconds
+            )
+        await store.add_message(conversation_id, "user", "typed", user_id=ann)
+        await store.add_message(conversation_id, "assistant", "a", usage=Usage(30, 5), user_id=ann)
+        await store.add_message(bobs, "user", "q", user_id=bob, audio_seconds=7)
+        assert await store.audio_seconds_used(_hour_ago(), ann) == 47  # transcribed, even when refused
+        assert await store.audio_seconds_used(_hour_ago(), bob) == 7
+        assert await store.audio_seconds_used(_in_an_hour(), ann) == 0
+        nobody = await store.get_or_create_user("telegram", "3")
+        assert await store.audio_seconds_used(_hour_ago(), nobody.id) == 0
+
     async def test_usage_reports_by_user_day_and_provider(self, store: Store) -> None:
         ann = await store.get_or_create_user("telegram", "1", "Ann")
         bob = await store.get_or_create_user("graphql", "2")
@@ -356,6 +375,9 @@ class UsageContract:
             TurnActivity(monday, "telegram", "unknown", "extractive", "", 15, 0, 0),
             TurnActivity(monday, "graphql", "failed"),
             TurnActivity(tuesday, "telegram", "refused"),
+            # A voice message's transcription: seconds of audio on the transcriber's row, and no question.
+            TurnActivity(monday, "telegram", None, "openai", "whisper-1", audio_seconds=42),
+            TurnActivity(monday, "telegram", None, "openai", "whisper-1", audio_seconds=8),
             # In another time zone, but on Tuesday in UTC.
             TurnActivity(
                 datetime(2026, 3, 2, 20, 0, tzinfo=timezone(timedelta(hours=-5))),
@@ -374,12 +396,14 @@ class UsageContract:
             ("2026-03-02", "graphql", "", "", 1),
             ("2026-03-02", "telegram", "extractive", "", 1),
             ("2026-03-02", "telegram", "openai", "gpt-4o-mini", 2),
+            ("2026-03-02", "telegram", "openai", "whisper-1", 0),
             ("2026-03-03", "graphql", "openai", "gpt-4o-mini", 1),
             ("2026-03-03", "telegram", "", "", 1),
         ]
-        graphql, extractive, openai, tuesdays_answer, refusal = both.rows
+        graphql, extractive, openai, whisper, tuesdays_answer, refusal = both.rows
         assert (graphql.failed, extractive.unknown, openai.answered, refusal.refused) == (1, 1, 2, 1)
         assert (openai.prompt_tokens, openai.completion_tokens) == (500, 100)
+        assert (whisper.audio_seconds, openai.audio_seconds, whisper.prompt_tokens) == (50, 0, 0)
         assert tuesdays_answer.answered == 1
         assert [(t.day, t.channel, t.bucket_ms, t.count) for t in both.latency] == [
             ("2026-03-02", "telegram", 15, 1),

@@ -125,6 +125,11 @@ async def seed_activity(data_dir: Path) -> None:
                             rng.randint(60, 220) if answered else 0,
                         )
                     )
+            for _ in range(rng.randint(3, 9)):  # voice questions: their transcription
+                seconds = rng.randint(4, 40)
+                await store.record_activity(
+                    TurnActivity(day, "telegram", None, "openai", "whisper-1", audio_seconds=seconds)
+                )
             await record_rating(connection, day, rater.id, rng.randint(4, 12), rng.randint(0, 3))
     finally:
         await store.close()

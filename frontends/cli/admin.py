@@ -139,6 +139,24 @@ def admin_enable(context: Context, username: str) -> None:
     click.echo(f"Admin {username!r} enabled.")
 
 
+@admin.command("link-telegram")
+@click.argument("username")
+@pass_context
+def admin_link_telegram(context: Context, username: str) -> None:
+    """Link a Telegram account to an admin with a one-time code.
+
+    Prints a code; sending /link CODE to the bot within 15 minutes makes that Telegram account act as this
+    admin in the chat. The code works once."""
+    code, expires = _run(context, lambda accounts: accounts.create_link_code(username))
+    click.echo(code)
+    click.echo(
+        f"Send /link {code} to the bot from your Telegram account before {expires:%H:%M} UTC. From then "
+        f"on that account can use the admin commands (/add, /retrain, /versions, /rollback, /status, /fix) "
+        f"as {username!r}.",
+        err=True,
+    )
+
+
 # --- API keys -----------------------------------------------------------------------------------------------
 
 

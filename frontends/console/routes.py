@@ -125,8 +125,11 @@ class Sessions:
         return JSONResponse(body, headers=_NO_STORE)
 
     async def sign_out(self, request: Request) -> Response:
-        if session_credential(request) is None:
+        credential = session_credential(request)
+        if credential is None:
             return _error(403, f"signing out needs the session's {CSRF_HEADER} header")
+        # Refused by every replica from now on, not only forgotten by this browser.
+        await self.otvet.accounts.logout(credential.removeprefix("Bearer "))
         response = Response(status_code=204, headers=_NO_STORE)
         clear_session(response, request)
         return response

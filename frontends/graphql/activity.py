@@ -14,7 +14,7 @@ from otvet.frontends.graphql.errors import bad_input
 from otvet.frontends.graphql.permissions import scoped_field
 
 
-@strawberry.type(description="Questions by what became of them, ratings and tokens.")
+@strawberry.type(description="Questions by what became of them, ratings, tokens and transcribed audio.")
 class ActivityCounts:
     questions: int
     answered: int = strawberry.field(description="Answered from the knowledge base, citing a source.")
@@ -25,6 +25,9 @@ class ActivityCounts:
     thumbs_down: int
     prompt_tokens: int
     completion_tokens: int
+    audio_seconds: int = strawberry.field(
+        description="Seconds of voice messages and audio transcribed into questions."
+    )
 
     @classmethod
     def of(cls, counts: summary.Counts) -> ActivityCounts:
@@ -38,6 +41,7 @@ class ActivityCounts:
             thumbs_down=counts.thumbs_down,
             prompt_tokens=counts.prompt_tokens,
             completion_tokens=counts.completion_tokens,
+            audio_seconds=counts.audio_seconds,
         )
 
 
@@ -54,13 +58,16 @@ class ActivityDay:
     counts: ActivityCounts
 
 
-@strawberry.type(description="Tokens one provider's model used in the period, and what they cost.")
+@strawberry.type(
+    description="Tokens one provider's model used in the period, or audio it transcribed, and their cost."
+)
 class ModelUsage:
     provider: str
     model: str = strawberry.field(description="Empty for answers counted before models were recorded.")
     answers: int
     prompt_tokens: int
     completion_tokens: int
+    audio_seconds: int = strawberry.field(description="Seconds of audio transcribed (transcription models).")
     estimated_cost_usd: float | None = strawberry.field(
         description="At the configured or list price; null when the model's price is unknown (`[pricing]`)."
     )
@@ -83,7 +90,7 @@ class Activity:
     days: list[ActivityDay] = strawberry.field(description="Every day of the period, oldest first.")
     totals: ActivityCounts
     answer_times: AnswerTimes
-    models: list[ModelUsage] = strawberry.field(description="Most tokens first.")
+    models: list[ModelUsage] = strawberry.field(description="Most tokens first, transcription models last.")
     estimated_cost_usd: float = strawberry.field(description="The models' summed cost, where it is known.")
     cost_complete: bool = strawberry.field(description="False when some model's price is unknown.")
 
@@ -114,6 +121,7 @@ class Activity:
                     answers=use.counts.answered + use.counts.unknown,
                     prompt_tokens=use.counts.prompt_tokens,
                     completion_tokens=use.counts.completion_tokens,
+                    audio_seconds=use.counts.audio_seconds,
                     estimated_cost_usd=use.cost,
                 )
                 for use in overview.models
@@ -140,5 +148,6 @@ class ActivityQueries:
             raise bad_input(str(exc)) from None
         otvet = context_of(info).otvet
         report = await otvet.store.activity(first, last)
-        prices = summary.prices(otvet.settings.pricing)
-        return Activity.of(summary.summarize(report, first, last, prices, channel))
+        pricing = otvet.settings.pricing
+        prices, per_minute = summary.prices(pricing), summary.minute_prices(pricing)
+        return Activity.of(summary.summarize(report, first, last, prices, channel, per_minute))

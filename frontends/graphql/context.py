@@ -9,7 +9,7 @@ from starlette.websockets import WebSocket
 
 from otvet.core.accounts import AuthError, Principal
 from otvet.frontends.graphql.errors import from_auth_error
-from otvet.frontends.sessions import cookie_credential
+from otvet.frontends.sessions import cookie_credential, session_credential
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -66,6 +66,13 @@ class GraphQLContext:
         if header:
             return header
         return cookie_credential(self.otvet, self.request, params.get("csrf"))
+
+    def request_credential(self) -> str | None:
+        """The credential this request or connection carries: its ``Authorization`` header, else the
+        console's session cookie with its CSRF token."""
+        if self.is_websocket:
+            return self.credential()
+        return self.request.headers.get("authorization") or session_credential(self.request)
 
     async def reauthenticate(self) -> None:
         """On a WebSocket, check the credential again for a new operation.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
+from otvet.core.accounts import KEY_PREFIX
 from otvet.core.feedback import record_rating
 from otvet.core.store import NotFound
 from otvet.frontends.graphql.context import CHANNEL, context_of
@@ -94,3 +95,17 @@ class ConversingMutations:
         context = context_of(info)
         login = await context.otvet.accounts.login(username, password, context.client_address)
         return LoginResult(token=login.token, expires_at=login.expires_at)
+
+    @scoped_mutation(
+        "admin",
+        "Sign out the login token this request carries: every replica refuses it from now on, though it has "
+        "not expired. True when a login token was signed out; false for an API key (revoke one with "
+        "`revokeApiKey`).",
+    )
+    async def logout(self, info: Info) -> bool:
+        context = context_of(info)
+        scheme, _, value = (context.request_credential() or "").strip().partition(" ")
+        token = value.strip() if scheme.lower() == "bearer" else scheme
+        if not token or token.startswith(KEY_PREFIX):
+            return False
+        return await context.otvet.accounts.logout(token)

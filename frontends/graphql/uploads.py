@@ -6,16 +6,14 @@ stored, and a batch with one bad file is refused whole with every problem listed
 
 from __future__ import annotations
 
-import asyncio
 import inspect
-from collections.abc import Sequence
-from pathlib import Path, PurePath
+from collections.abc import AsyncIterator, Sequence
+from pathlib import PurePath
 from typing import Any
 
 from otvet.core.app import Otvet
-from otvet.core.ingest import MAX_FILE_BYTES, parse_data, source_type_for
+from otvet.core.ingest import MAX_FILE_BYTES, IngestProblems, parse_named_files
 from otvet.core.knowledge import NewSource
-from otvet.core.sources import SourceError
 from otvet.frontends.graphql.errors import bad_input
 
 MAX_FILES = 50
@@ -48,30 +46,17 @@ async def parse_uploads(otvet: Otvet, uploads: Sequence[Any]) -> list[NewSource]
         raise bad_input("send at least one file")
     if len(uploads) > MAX_FILES:
         raise bad_input(f"send at most {MAX_FILES} files at once")
-    source_types = [otvet.source_types.get(name) for name in otvet.source_types]
-    known = ", ".join(sorted({e for t in source_types for e in t.extensions}))
-    problems: list[str] = []
-    parsed: list[NewSource] = []
-    seen: set[str] = set()
-    for index, upload in enumerate(uploads, 1):
-        name = source_name(getattr(upload, "filename", None), index)
-        if name in seen:
-            problems.append(f"{name}: sent twice")
-            continue
-        seen.add(name)
-        source_type = source_type_for(Path(name), source_types)
-        if source_type is None:
-            problems.append(f"{name}: unknown kind of file (known: {known})")
-            continue
-        data = await _read(upload)
-        try:
-            parsed.append(await asyncio.to_thread(parse_data, data, source_type, name))
-        except SourceError as exc:
-            problems.append(str(exc))
-    if problems:
+
+    async def named() -> AsyncIterator[tuple[str, bytes]]:
+        for index, upload in enumerate(uploads, 1):
+            yield source_name(getattr(upload, "filename", None), index), await _read(upload)
+
+    try:
+        return await parse_named_files(otvet, named())
+    except IngestProblems as exc:
+        problems = exc.problems
         raise bad_input(
             f"{len(problems)} of {len(uploads)} file(s) cannot be used, so nothing was stored: "
             + "; ".join(problems),
             problems=problems,
-        )
-    return parsed
+        ) from None

@@ -29,9 +29,10 @@ from otvet.core.inbox import postpone
 from otvet.core.store import DatabaseUnavailable, NotFound
 from otvet.core.transport import warn_if_cleartext
 from otvet.core.types import Turn
+from otvet.frontends.telegram.admin import AdminCommands
 from otvet.frontends.telegram.delivery import Delivery
 from otvet.frontends.telegram.flood import FloodLimiter, Limit
-from otvet.frontends.telegram.formatting import escape
+from otvet.frontends.telegram.formatting import Rendered, escape
 from otvet.frontends.telegram.request import BOT_API_CONNECTIONS, BOT_API_POOL_TIMEOUT, Httpx2Request
 from otvet.frontends.telegram.throttle import EditThrottle, interval_for
 from otvet.frontends.telegram.updates import TrackedUpdates
@@ -71,6 +72,7 @@ class TelegramBot:
         self._locks: weakref.WeakValueDictionary[tuple[int, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
+        self.admin = AdminCommands(self)
 
     # --- who, where, in which language --------------------------------------------------------------------
 
@@ -108,18 +110,22 @@ class TelegramBot:
         return self.otvet.i18n.get(language)
 
     def addressed(self, message: Message, bot_id: int, bot_username: str) -> bool:
-        """In a group, a message is for the bot when it mentions the bot or replies to one of its messages."""
+        """In a group, a message is for the bot when it mentions the bot (in its text or its caption) or
+        replies to one of its messages."""
         if message.chat.type == ChatType.PRIVATE:
             return True
         reply = message.reply_to_message
         if reply is not None and reply.from_user is not None and reply.from_user.id == bot_id:
             return True
-        mentions = message.parse_entities([MessageEntityType.MENTION]).values()
+        mentions = [
+            *message.parse_entities([MessageEntityType.MENTION]).values(),
+            *message.parse_caption_entities([MessageEntityType.MENTION]).values(),
+        ]
         if any(text.lstrip("@").lower() == bot_username.lower() for text in mentions):
             return True
         return any(
             e.user is not None and e.user.id == bot_id
-            for e in message.entities
+            for e in (*message.entities, *message.caption_entities)
             if e.type == MessageEntityType.TEXT_MENTION
         )
 
@@ -145,7 +151,17 @@ class TelegramBot:
     def strip_mention(text: str, username: str) -> str:
         return text.replace(f"@{username}", " ").strip() or text
 
-    async def answer(self, message: Message, text: str) -> None:
+    async def answer(
+        self,
+        message: Message,
+        text: str,
+        *,
+        prefix: Rendered | None = None,
+        language: str | None = None,
+        audio_seconds: int = 0,
+    ) -> None:
+        """Answer ``text`` in the message's chat. A transcribed voice message comes with ``prefix`` (what was
+        heard, shown above the answer), its ``language`` when known and its ``audio_seconds``."""
         user = message.from_user
         assert user is not None
         space = self.space(message)
@@ -158,6 +174,8 @@ class TelegramBot:
             display_name=user.full_name,
             # A group (or forum topic) keeps one conversation for all its members, so anyone can follow up.
             shared=self.shared(message),
+            language=language,
+            audio_seconds=audio_seconds,
         )
         lock = self._locks.get((user.id, space))
         if lock is None:
@@ -175,13 +193,17 @@ class TelegramBot:
                 EditThrottle(interval),
                 thread_id=thread,
                 typing_delay=self.settings.typing_delay,
+                prefix=prefix,
             )
             await delivery.run(self.otvet.engine.stream(turn))
 
     @command
     async def on_unsupported(self, message: Message, user: User, t: Translator) -> None:
-        """Stickers, voice, photos without a caption: say politely what the bot understands (private only)."""
+        """Stickers, photos without a caption: say politely what the bot understands (private only)."""
         if message.chat.type != ChatType.PRIVATE:
+            return
+        if message.document is not None and await self.admin.acting(user) is not None:
+            await message.reply_text(t.gettext("To add this file to the knowledge base, reply /add to it."))
             return
         await message.reply_text(t.gettext("I can only read text messages. Please write your question."))
 
@@ -207,6 +229,7 @@ class TelegramBot:
                 "/sources - the sources of my last answer\n\n"
                 "In a group, mention me or reply to my message."
             )
+            + await self.admin.help_text(user, t)
         )
 
     @command
@@ -240,35 +263,18 @@ class TelegramBot:
             f"<b>{escape(t.gettext('Sources:'))}</b>\n" + "\n".join(lines), parse_mode="HTML"
         )
 
-    @command
-    async def cmd_status(self, message: Message, user: User, t: Translator) -> None:
-        """/status (admins only): which knowledge version answers, and how big it is."""
-        if user.id not in self.settings.admin_user_ids:
-            await message.reply_text(t.gettext("This command is for administrators."))
-            return
-        version = await self.otvet.store.active_version()
-        if version is None:
-            await message.reply_text(
-                t.gettext("No knowledge version is active: the knowledge base is empty.")
-            )
-            return
-        await message.reply_text(
-            t.gettext(
-                "Knowledge version %(id)d is active: %(chunks)d chunks from %(sources)d sources.",
-                id=version.id,
-                chunks=version.chunk_count,
-                sources=version.source_count,
-            )
-        )
-
     async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Buttons: 👍/👎 feedback and the language choice. Every callback query is answered."""
         query = update.callback_query
-        if query is None or query.from_user is None or not self.allowed(update):
+        if query is None or query.from_user is None:
+            return
+        kind, _, rest = (query.data or "").partition(":")
+        if kind == "rb":  # an admin's rollback confirmation: admins need not be on the allow-list
+            await self.admin.on_rollback_button(update, rest)
+            return
+        if not self.allowed(update):
             return
         t = await self.translator(update)
-        data = query.data or ""
-        kind, _, rest = data.partition(":")
         try:
             if kind == "fb":
                 message_id, _, value = rest.partition(":")
@@ -341,8 +347,19 @@ def build_application(otvet: Otvet, *, webhook: bool = False) -> Application:  #
     application.add_handler(CommandHandler("reset", bot.cmd_reset))
     application.add_handler(CommandHandler("lang", bot.cmd_lang))
     application.add_handler(CommandHandler("sources", bot.cmd_sources))
-    application.add_handler(CommandHandler("status", bot.cmd_status))
+    admin = bot.admin
+    application.add_handler(CommandHandler("link", admin.cmd_link))
+    for name in ("add", "retrain", "versions", "rollback", "status", "fix"):
+        application.add_handler(CommandHandler(name, getattr(admin, f"cmd_{name}")))
+    # A document captioned /add (before the text handler, which would take the caption for a question).
+    adding = filters.Document.ALL & filters.CaptionRegex(r"^/add(@\w+)?(\s|$)") & filters.UpdateType.MESSAGE
+    application.add_handler(MessageHandler(adding, admin.cmd_add))
     application.add_handler(CallbackQueryHandler(bot.on_callback))
+    # Before the text handler, which would take a voice message's caption for the question. Imported here:
+    # voice.py builds on this module.
+    from otvet.frontends.telegram.voice import add_voice_handler
+
+    add_voice_handler(application, bot)
     application.add_handler(
         MessageHandler(
             ((filters.TEXT & ~filters.COMMAND) | filters.CAPTION) & filters.UpdateType.MESSAGE, bot.on_text
@@ -350,7 +367,7 @@ def build_application(otvet: Otvet, *, webhook: bool = False) -> Application:  #
     )
     application.add_handler(
         MessageHandler(
-            (filters.Sticker.ALL | filters.VOICE | filters.PHOTO | filters.VIDEO | filters.Document.ALL)
+            (filters.Sticker.ALL | filters.PHOTO | filters.VIDEO | filters.Document.ALL)
             & ~filters.CAPTION
             & filters.UpdateType.MESSAGE,
             bot.on_unsupported,

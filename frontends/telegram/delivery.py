@@ -21,7 +21,14 @@ from otvet.core.i18n import I18n
 from otvet.core.inbox import postpone
 from otvet.core.types import Delta, Event, Failure, Final
 from otvet.frontends.telegram.flood import FloodLimiter
-from otvet.frontends.telegram.formatting import Rendered, escape, render_answer, split_text, telegram_length
+from otvet.frontends.telegram.formatting import (
+    Rendered,
+    escape,
+    prefixed,
+    render_answer,
+    split_text,
+    telegram_length,
+)
 from otvet.frontends.telegram.throttle import EditThrottle
 
 log = logging.getLogger(__name__)
@@ -93,6 +100,8 @@ class Delivery:
     typing_delay: float = 0.5
     #: Set once a message of the answer is on its way: "typing…" would then come after it.
     replying: bool = False
+    #: Shown above the answer, or the failure, in its first message (a voice message's transcript).
+    prefix: Rendered | None = None
 
     async def run(self, events: AsyncIterator[Event]) -> Final | Failure | None:
         # A partial message comes only once the answer has streamed for one edit interval, and an answer ready
@@ -110,7 +119,7 @@ class Delivery:
                 elif isinstance(event, Final):
                     parts = render_answer(event.text, event.sources, self.i18n.get(event.language))
                     keyboard = feedback_keyboard(event.message_id) if event.message_id else None
-                    await self._finish(parts, keyboard)
+                    await self._finish(self._prefixed(parts), keyboard)
                     return event
                 else:
                     if (
@@ -121,7 +130,8 @@ class Delivery:
                         # The database is away before anything was said: the update is handled again once
                         # it is back, and the user gets the answer instead of "try again later".
                         return event
-                    await self._finish([Rendered(html=escape(event.message), plain=event.message)], None)
+                    failure = Rendered(html=escape(event.message), plain=event.message)
+                    await self._finish(self._prefixed([failure]), None)
                     return event
             return None
         finally:
@@ -144,8 +154,12 @@ class Delivery:
         limiter = getattr(self.incoming.get_bot(), "rate_limiter", None)
         return not isinstance(limiter, FloodLimiter) or limiter.available(self.incoming.chat_id)
 
+    def _prefixed(self, parts: Sequence[Rendered]) -> Sequence[Rendered]:
+        return parts if self.prefix is None else prefixed(self.prefix, parts)
+
     async def _show_partial(self, text: str) -> None:
-        so_far = partial_text(text)
+        lead = f"{self.prefix.plain}\n\n" if self.prefix is not None else ""
+        so_far = partial_text(lead + text)
         if not so_far or so_far == self.shown:
             return
         if not self._room_now():

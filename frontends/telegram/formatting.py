@@ -20,6 +20,8 @@ from otvet.core.types import SourceRef
 MESSAGE_LIMIT = 4096
 #: Longest source label shown; the sources block is meant to be compact and a source line is never split.
 SOURCE_LABEL_LIMIT = 200
+#: Most of a voice message's transcript shown above its answer: enough to see it was heard right.
+HEARD_LIMIT = 1000
 ELLIPSIS = "…"
 
 # Cut points from the most to the least natural; each pattern matches the whitespace a cut removes.
@@ -130,6 +132,26 @@ def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     if rest:
         parts.append(rest)
     return parts
+
+
+def heard(transcript: str, *, limit: int = HEARD_LIMIT) -> Rendered:
+    """``🎤 <i>what was heard</i>``: a voice message's transcript as the first line of its answer, cut to
+    ``limit`` Telegram units."""
+    text = " ".join(sendable(transcript).split())
+    if telegram_length(text) > limit:
+        text = text[: _fit(text, limit - telegram_length(ELLIPSIS))].rstrip() + ELLIPSIS
+    return Rendered(f"🎤 <i>{escape(text)}</i>", f"🎤 {text}")
+
+
+def prefixed(prefix: Rendered, parts: Sequence[Rendered], *, limit: int = MESSAGE_LIMIT) -> list[Rendered]:
+    """``parts`` with ``prefix`` and a blank line before the first one, or as a message of its own before
+    them when the two do not fit one message."""
+    if not parts:
+        return [prefix]
+    joined = _join(prefix, "\n\n", parts[0])
+    if telegram_length(joined.plain) <= limit:
+        return [joined, *parts[1:]]
+    return [prefix, *parts]
 
 
 def _fit(text: str, limit: int) -> int:

@@ -29,7 +29,8 @@ from otvet.plugins.storage.turns import placeholders
 
 ACTIVITY = f'"{Activity._meta.db_table}"'
 TIMES = f'"{AnswerTimes._meta.db_table}"'
-COUNTS = (
+#: The counts migration 0009 created the table with, which ``backfill`` (run by that migration) writes.
+BACKFILLED = (
     "answered",
     "unknown",
     "failed",
@@ -39,6 +40,8 @@ COUNTS = (
     "prompt_tokens",
     "completion_tokens",
 )
+#: Every count, in ActivityRow's order; ``audio_seconds`` came with migration 0010.
+COUNTS = (*BACKFILLED, "audio_seconds")
 KEY = ("day", "channel", "provider", "model")
 
 
@@ -48,14 +51,14 @@ def day_of(moment: datetime) -> str:
     return moment.date().isoformat()
 
 
-def _upserts(db: BaseDBAsyncClient) -> tuple[str, str]:
-    columns = KEY + COUNTS
+def _upserts(db: BaseDBAsyncClient, counts: tuple[str, ...]) -> tuple[str, str]:
+    columns = KEY + counts
     p = placeholders(db, Activity, len(columns))
     # Identifiers are ours; every value is a parameter.
     activity = (
         f"INSERT INTO {ACTIVITY} ({', '.join(columns)}) VALUES ({', '.join(p)})"
         f" ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET "
-        + ", ".join(f"{c} = {ACTIVITY}.{c} + excluded.{c}" for c in COUNTS)
+        + ", ".join(f"{c} = {ACTIVITY}.{c} + excluded.{c}" for c in counts)
     )
     q = placeholders(db, AnswerTimes, 4)
     times = (
@@ -65,11 +68,17 @@ def _upserts(db: BaseDBAsyncClient) -> tuple[str, str]:
     return activity, times
 
 
-async def add(db: BaseDBAsyncClient, rows: Sequence[ActivityRow], times: Sequence[LatencyCount] = ()) -> None:
-    """Add ``rows`` and ``times`` to the stored counts (rows with the same key add up)."""
-    activity_sql, times_sql = _upserts(db)
+async def add(
+    db: BaseDBAsyncClient,
+    rows: Sequence[ActivityRow],
+    times: Sequence[LatencyCount] = (),
+    counts: tuple[str, ...] = COUNTS,
+) -> None:
+    """Add ``rows`` and ``times`` to the stored counts (rows with the same key add up); ``counts``: the
+    columns written, all unless the table is still an older migration's."""
+    activity_sql, times_sql = _upserts(db, counts)
     if rows:
-        values = [[getattr(row, c) for c in KEY + COUNTS] for row in rows]
+        values = [[getattr(row, c) for c in KEY + counts] for row in rows]
         await db.execute_many(activity_sql, values)
     if times:
         await db.execute_many(times_sql, [[t.day, t.channel, t.bucket_ms, t.count] for t in times])
@@ -85,7 +94,8 @@ def turn_rows(turn: TurnActivity) -> tuple[ActivityRow, LatencyCount | None]:
         turn.model,
         prompt_tokens=turn.prompt_tokens,
         completion_tokens=turn.completion_tokens,
-        **{turn.outcome: 1},
+        audio_seconds=turn.audio_seconds,
+        **({turn.outcome: 1} if turn.outcome else {}),
     )
     if turn.latency_ms is None:
         return row, None
@@ -183,5 +193,6 @@ async def backfill(db: BaseDBAsyncClient) -> int:
         " GROUP BY d, u.channel, b"
     )
     times = [LatencyCount(str(d), str(ch), int(b), int(n)) for d, ch, b, n in buckets]
-    await add(db, rows, times)
+    # The table as migration 0009 made it: no audio column yet (and no voice question stored before it).
+    await add(db, rows, times, BACKFILLED)
     return len(rows) + len(times)

@@ -74,6 +74,8 @@ class Message(Model):
     prompt_tokens = fields.IntField(default=0)
     completion_tokens = fields.IntField(default=0)
     provider = fields.CharField(max_length=64, null=True)
+    # Seconds of the voice message or audio a question was transcribed from; 0 for typed questions.
+    audio_seconds = fields.IntField(default=0, db_default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -300,6 +302,51 @@ class AdminAccount(Model):
         table_description = "Admin accounts"
 
 
+class RevokedToken(Model):
+    """A login token signed out before it expired: refused until then, and dropped after."""
+
+    id = fields.BigIntField(primary_key=True)
+    digest = fields.CharField(max_length=64, unique=True)  # SHA-256 of the token, hex
+    expires_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "otvet_revoked_token"
+        table_description = "Login tokens signed out before they expired"
+
+
+class ChannelAdmin(Model):
+    """A channel's account (a Telegram user) acting as an admin, linked with a one-time code."""
+
+    id = fields.IntField(primary_key=True)
+    admin: fields.ForeignKeyRelation[AdminAccount] = fields.ForeignKeyField(
+        "otvet.AdminAccount", related_name="channel_accounts", on_delete=fields.CASCADE
+    )
+    channel = fields.CharField(max_length=32)
+    external_id = fields.CharField(max_length=255)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "otvet_channel_admin"
+        table_description = "Channel accounts linked to admins"
+        unique_together = (("channel", "external_id"),)
+
+
+class LinkCode(Model):
+    """A one-time code an admin sends from a channel to link that channel's account to their admin account."""
+
+    id = fields.IntField(primary_key=True)
+    admin: fields.ForeignKeyRelation[AdminAccount] = fields.ForeignKeyField(
+        "otvet.AdminAccount", related_name="link_codes", on_delete=fields.CASCADE
+    )
+    code_hash = fields.CharField(max_length=64, unique=True)  # SHA-256 of the code, hex
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "otvet_link_code"
+        table_description = "One-time codes linking channel accounts to admins"
+
+
 class ApiKey(Model):
     """A machine credential: only its hash is stored; ``prefix`` finds the row without revealing the key."""
 
@@ -367,6 +414,8 @@ class Activity(Model):
     thumbs_down = fields.IntField(default=0)
     prompt_tokens = fields.BigIntField(default=0)
     completion_tokens = fields.BigIntField(default=0)
+    # Seconds of audio transcribed (voice questions); their transcriber is the row's provider and model.
+    audio_seconds = fields.BigIntField(default=0, db_default=0)
 
     class Meta:
         table = "otvet_activity"

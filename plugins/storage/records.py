@@ -83,4 +83,5 @@ def stored_message(message: Message) -> StoredMessage:
         provider=message.provider,
         created_at=message.created_at,
         user_id=cast(Any, message).user_id,
+        audio_seconds=message.audio_seconds,
     )

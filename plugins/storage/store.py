@@ -66,11 +66,14 @@ from otvet.plugins.storage.config import (
 from otvet.plugins.storage.models import (
     AdminAccount,
     ApiKey,
+    ChannelAdmin,
     Chunk,
     Conversation,
     Feedback,
     KnowledgeVersion,
+    LinkCode,
     Message,
+    RevokedToken,
     Source,
     User,
 )
@@ -338,6 +341,7 @@ class TortoiseStore:
         provider: str | None = None,
         user_id: int | None = None,
         answers: int | None = None,
+        audio_seconds: int = 0,
     ) -> int:
         usage = usage or Usage()
         insert = (
@@ -357,6 +361,7 @@ class TortoiseStore:
             prompt_tokens=usage.prompt_tokens,
             completion_tokens=usage.completion_tokens,
             provider=provider,
+            audio_seconds=audio_seconds,
         )
 
     @_in_context
@@ -398,6 +403,10 @@ class TortoiseStore:
     @_in_context
     async def tokens_used(self, since: datetime, user_id: int | None = None) -> int:
         return await usage.tokens_used(since, user_id)
+
+    @_in_context
+    async def audio_seconds_used(self, since: datetime, user_id: int) -> int:
+        return await usage.audio_seconds_used(since, user_id)
 
     @_in_context
     async def usage_report(
@@ -859,6 +868,47 @@ class TortoiseStore:
     @_in_context
     async def touch_api_key(self, key_id: int, at: datetime) -> None:
         await ApiKey.filter(id=key_id).update(last_used_at=at)
+
+    @_in_context
+    async def revoke_token(self, digest: str, expires_at: datetime) -> None:
+        with contextlib.suppress(IntegrityError):  # signed out twice (two tabs): already refused
+            await RevokedToken.create(digest=digest, expires_at=expires_at)
+
+    @_in_context
+    async def is_token_revoked(self, digest: str) -> bool:
+        return await RevokedToken.exists(digest=digest)
+
+    @_in_context
+    async def forget_revoked_tokens(self, before: datetime) -> int:
+        return await RevokedToken.filter(expires_at__lt=before).delete()
+
+    @_in_context
+    async def add_link_code(self, admin_id: int, code_hash: str, expires_at: datetime) -> None:
+        await LinkCode.create(admin_id=admin_id, code_hash=code_hash, expires_at=expires_at)
+
+    @_in_context
+    async def use_link_code(self, code_hash: str, now: datetime) -> int | None:
+        # One UPDATE marks it used only if it still is usable: of two uses at once, one changes the row.
+        live = LinkCode.filter(code_hash=code_hash, used_at__isnull=True, expires_at__gt=now)
+        if not await live.update(used_at=now):
+            return None
+        code = await LinkCode.get(code_hash=code_hash)
+        return code.admin_id  # type: ignore[attr-defined,no-any-return]
+
+    @_in_context
+    async def link_channel_admin(self, admin_id: int, channel: str, external_id: str) -> None:
+        async with in_transaction(self.connection_name):
+            await ChannelAdmin.filter(channel=channel, external_id=external_id).delete()
+            await ChannelAdmin.create(admin_id=admin_id, channel=channel, external_id=external_id)
+
+    @_in_context
+    async def channel_admin(self, channel: str, external_id: str) -> AdminRecord | None:
+        link = (
+            await ChannelAdmin.filter(channel=channel, external_id=external_id)
+            .select_related("admin")
+            .first()
+        )
+        return None if link is None else _admin_record(link.admin)
 
 
 def _admin_record(admin: AdminAccount) -> AdminRecord:

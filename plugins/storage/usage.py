@@ -62,6 +62,12 @@ async def tokens_used(since: datetime, user_id: int | None = None) -> int:
     return int(rows[0]["prompt"] or 0) + int(rows[0]["completion"] or 0)
 
 
+async def audio_seconds_used(since: datetime, user_id: int) -> int:
+    query = Message.filter(role="user", user_id=user_id, created_at__gte=utc(since), audio_seconds__gt=0)
+    rows = await query.annotate(seconds=Sum("audio_seconds")).values("seconds")
+    return int(rows[0]["seconds"] or 0) if rows else 0
+
+
 async def usage_report(
     connection: BaseDBAsyncClient, since: datetime, until: datetime, group_by: GroupBy
 ) -> list[UsageRow]:

@@ -459,3 +459,67 @@ def test_forwarded_addresses_are_believed_only_from_configured_proxies(tmp_path:
     settings = make_settings(tmp_path, forwarded_allow_ips=[])
     nobody = uvicorn_config(lambda *_: None, settings, "127.0.0.1", 0)  # type: ignore[arg-type]
     assert not nobody.proxy_headers  # an empty list used to fall back to 127.0.0.1
+
+
+# --- signing out, and admins on a channel -------------------------------------------------------------------
+
+
+async def test_a_signed_out_token_is_refused_though_unexpired_and_other_sessions_go_on(
+    otvet: Otvet, accounts: Accounts, clock: Clock
+) -> None:
+    await accounts.create_admin("alice", PASSWORD)
+    laptop = (await accounts.login("alice", PASSWORD)).token
+    clock.now += 1  # a second later: another token
+    phone = (await accounts.login("alice", PASSWORD)).token
+    assert await accounts.logout(laptop) is True
+    refused = await expect_refused(accounts, f"Bearer {laptop}")
+    assert "signed out" in refused.message
+    principal = await accounts.authenticate(f"Bearer {phone}")
+    assert principal is not None and principal.name == "alice"
+    assert await accounts.logout(laptop) is True  # again: no error, still refused
+    assert await accounts.logout("not a token") is False
+    [row] = await raw_rows(otvet, "otvet_revoked_token")
+    assert laptop not in str(row) and len(row["digest"]) == 64  # only its hash is kept
+    # Kept until the token would have expired, then dropped: an expired token is refused anyway.
+    assert await otvet.store.forget_revoked_tokens(datetime.fromtimestamp(T0, UTC)) == 0
+    later = datetime.fromtimestamp(T0 + accounts.token_ttl + 60, UTC)
+    assert await otvet.store.forget_revoked_tokens(later) == 1
+
+
+async def test_a_link_code_links_one_channel_account_once_within_its_quarter_hour(
+    otvet: Otvet, accounts: Accounts, clock: Clock
+) -> None:
+    await accounts.create_admin("alice", PASSWORD)
+    code, expires = await accounts.create_link_code("alice")
+    assert len(code) == 8 and expires == datetime.fromtimestamp(T0 + 15 * 60, UTC)
+    assert code not in str(await raw_rows(otvet, "otvet_link_code"))
+    assert await accounts.channel_admin("telegram", "42") is None
+    admin = await accounts.link_channel(
+        "telegram", "42", f" {code.lower()[:4]}-{code.lower()[4:]} "
+    )  # as typed
+    assert admin.username == "alice"
+    assert (await accounts.channel_admin("telegram", "42")).username == "alice"  # type: ignore[union-attr]
+    with pytest.raises(AuthError, match="wrong, used or expired"):
+        await accounts.link_channel("telegram", "43", code)  # used
+    late, _ = await accounts.create_link_code("alice")
+    clock.now += 15 * 60 + 1
+    with pytest.raises(AuthError, match="wrong, used or expired"):
+        await accounts.link_channel("telegram", "43", late)
+    await accounts.set_admin_disabled("alice", True)
+    assert await accounts.channel_admin("telegram", "42") is None  # a disabled admin acts nowhere
+    with pytest.raises(NotFound):
+        await accounts.create_link_code("bob")
+
+
+async def test_guessing_link_codes_is_stopped_after_a_few_tries(accounts: Accounts, clock: Clock) -> None:
+    accounts.failures.clock = clock
+    await accounts.create_admin("alice", PASSWORD)
+    code, _ = await accounts.create_link_code("alice")
+    for _ in range(accounts.failures.limit):
+        with pytest.raises(AuthError) as wrong:
+            await accounts.link_channel("telegram", "666", "AAAAAAAA")
+        assert wrong.value.code == "unauthenticated"
+    with pytest.raises(AuthError) as locked:
+        await accounts.link_channel("telegram", "666", code)  # even the right one, for now
+    assert locked.value.code == "rate_limited" and locked.value.retry_after
+    assert (await accounts.link_channel("telegram", "7", code)).username == "alice"  # another account may

@@ -8,7 +8,16 @@ from datetime import date
 import pytest
 
 from otvet.config.settings import ModelPrice
-from otvet.core.activity import LIST_PRICES, percentile, period, price_of, prices, summarize
+from otvet.core.activity import (
+    LIST_MINUTE_PRICES,
+    LIST_PRICES,
+    minute_prices,
+    percentile,
+    period,
+    price_of,
+    prices,
+    summarize,
+)
 from otvet.core.store import ActivityReport, ActivityRow, LatencyCount, latency_bucket
 
 
@@ -99,3 +108,36 @@ def test_a_summary_fills_quiet_days_sums_channels_and_costs_models() -> None:
     assert overview.answers_timed == 4
     web = summarize(report, date(2026, 3, 1), date(2026, 3, 4), LIST_PRICES, channel="web")
     assert (web.totals.questions, web.channels, web.cost_complete) == (3, ["web"], False)
+
+
+def test_transcription_is_priced_per_minute_and_needs_no_token_price() -> None:
+    rows = [
+        ActivityRow("2026-03-02", "telegram", "openai", "whisper-1", audio_seconds=150),
+        ActivityRow("2026-03-02", "telegram", "openai", "gpt-4o-mini-transcribe", audio_seconds=60),
+        ActivityRow("2026-03-02", "telegram", "openai", "gpt-4o-transcribe-2025-03-20", audio_seconds=30),
+        ActivityRow("2026-03-02", "telegram", "local", "faster-whisper-small", audio_seconds=600),
+        ActivityRow("2026-03-02", "telegram", "openai", "gpt-4o-mini", answered=2, prompt_tokens=10),
+    ]
+    day = date(2026, 3, 2)
+    overview = summarize(ActivityReport(rows, []), day, day, LIST_PRICES)
+    costs = {use.model: use.cost for use in overview.models}
+    assert costs["whisper-1"] == pytest.approx(2.5 * 0.006)
+    assert costs["gpt-4o-mini-transcribe"] == pytest.approx(0.003)  # not gpt-4o-mini's token price
+    assert costs["gpt-4o-transcribe-2025-03-20"] == pytest.approx(0.003)  # a dated version, as its family
+    assert costs["faster-whisper-small"] is None and overview.cost_complete is False
+    assert (overview.totals.audio_seconds, overview.totals.questions) == (840, 2)
+    # Tokens first, then transcription models, the most audio first.
+    assert [use.model for use in overview.models][:2] == ["gpt-4o-mini", "faster-whisper-small"]
+
+    configured = {
+        "faster-whisper-small": ModelPrice(per_minute=0.0),
+        "whisper-1": ModelPrice(per_minute=0.004),
+    }
+    per_minute = minute_prices(configured)
+    assert (
+        per_minute["whisper-1"] == 0.004
+        and per_minute["gpt-4o-transcribe"] == LIST_MINUTE_PRICES["gpt-4o-transcribe"]
+    )
+    overview = summarize(ActivityReport(rows, []), day, day, prices(configured), per_minute=per_minute)
+    assert overview.cost_complete is True
+    assert {use.model: use.cost for use in overview.models}["whisper-1"] == pytest.approx(0.01)

@@ -564,7 +564,7 @@ def test_every_hook_has_a_test() -> None:
 def test_hook_names_are_found() -> None:
     assert "register_providers" in hookspecs.hook_names()
     assert "detect_language" in hookspecs.hook_names()
-    assert len(hookspecs.hook_names()) == 15
+    assert len(hookspecs.hook_names()) == 16
 
 
 def test_every_example_in_the_hook_docs_registers_as_a_valid_plugin() -> None:

@@ -139,3 +139,22 @@ def test_empty_lists_say_how_to_start(cli_env: tuple[Path, dict[str, str]]) -> N
     work, env = cli_env
     assert "otvet admin create" in run_otvet("admin", "list", env=env, cwd=work).stdout
     assert "otvet key create" in run_otvet("key", "list", env=env, cwd=work).stdout
+
+
+async def test_link_telegram_prints_a_code_that_links_one_account_once(
+    cli_env: tuple[Path, dict[str, str]], db_url: str
+) -> None:
+    work, env = cli_env
+    assert (
+        run_otvet("admin", "create", "ann", "--password-stdin", env=env, cwd=work, input=PASSWORD).returncode
+        == 0
+    )
+    linked = run_otvet("admin", "link-telegram", "ann", env=env, cwd=work)
+    assert linked.returncode == 0, linked.stderr
+    code = linked.stdout.strip()
+    assert len(code) == 8 and f"/link {code}" in linked.stderr  # the code alone on stdout, for scripts
+    unknown = run_otvet("admin", "link-telegram", "nobody", env=env, cwd=work)
+    assert unknown.returncode == 1 and "no admin called 'nobody'" in unknown.stderr
+    async with Otvet(make_settings(work, db_url)) as otvet:
+        assert (await otvet.accounts.link_channel("telegram", "42", code)).username == "ann"
+        assert code not in str(await raw_rows(otvet, "otvet_link_code"))

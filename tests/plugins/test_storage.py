@@ -365,7 +365,7 @@ async def test_a_fresh_database_is_migrated_once(empty_db_url: str) -> None:
         assert await store.migrate() == expected_migrations()
         models = store.context.apps[APP_LABEL].values() if store.context.apps else []
         tables = {model._meta.db_table for model in models}
-        assert len(tables) == 17 and all(t.startswith("otvet_") for t in tables)
+        assert len(tables) == 20 and all(t.startswith("otvet_") for t in tables)
         assert tables <= await table_names(store)
         assert await store.migrate() == []
     finally:
@@ -427,6 +427,7 @@ async def test_upgrading_keeps_the_newest_of_duplicate_ratings(empty_db_url: str
             f"{APP_LABEL}.0007_webhook_inbox",
             f"{APP_LABEL}.0008_shared_send_slots",
             f"{APP_LABEL}.0009_daily_activity",
+            f"{APP_LABEL}.0010_signed_out_tokens_voice_and_admin_links",
         ]
         rows = await Feedback.filter(message_id=message).values_list("value", flat=True)
         assert list(rows) == [-1]
@@ -451,16 +452,30 @@ async def test_upgrading_counts_the_stored_messages_into_the_activity(empty_db_u
         bob = await store.get_or_create_user("graphql", "2")
         annc = (await store.current_conversation(ann.id, "private")).id
         bobc = (await store.current_conversation(bob.id, "api")).id
-        cited = (SourceRef(name="faq.md", title="FAQ"),)
-        await store.add_message(annc, "user", "q", user_id=ann.id)
-        answer = await store.add_message(
-            annc, "assistant", "a", sources=cited, latency_ms=1300, usage=Usage(30, 5), provider="openai"
-        )
-        await store.add_message(annc, "assistant", "I don't know", latency_ms=12, provider="extractive")
-        await store.add_message(annc, "user", "q2", status="failed", user_id=ann.id)
-        await store.add_message(bobc, "user", "q3", status="rejected", user_id=bob.id)
+        # Raw SQL: the models already have columns that later migrations add.
+        cited = '[{"name": "faq.md", "title": "FAQ"}]'
+        rows = [
+            (annc, ann.id, "user", "ok", "[]", None, 0, 0, None),
+            (annc, None, "assistant", "ok", cited, 1300, 30, 5, "openai"),
+            (annc, None, "assistant", "ok", "[]", 12, 0, 0, "extractive"),
+            (annc, ann.id, "user", "failed", "[]", None, 0, 0, None),
+            (bobc, bob.id, "user", "rejected", "[]", None, 0, 0, None),
+        ]
+        p = [f"${i}" if store.url.startswith("postgres") else "?" for i in range(1, 10)]
+        for row in rows:
+            await connection.execute_query(
+                "INSERT INTO otvet_message (conversation_id, user_id, role, text, status, sources, "
+                "latency_ms, prompt_tokens, completion_tokens, provider, created_at) "
+                f"VALUES ({p[0]}, {p[1]}, {p[2]}, 'x', {p[3]}, {p[4]}, {p[5]}, {p[6]}, {p[7]}, {p[8]}, "
+                "CURRENT_TIMESTAMP)",
+                list(row),
+            )
+        answer = (await connection.execute_query_dict("SELECT MIN(id) + 1 AS id FROM otvet_message"))[0]["id"]
         await Feedback.create(message_id=answer, user_id=bob.id, value=1)  # the table the store wrote then
-        assert await store.migrate() == [f"{APP_LABEL}.0009_daily_activity"]
+        assert await store.migrate() == [
+            f"{APP_LABEL}.0009_daily_activity",
+            f"{APP_LABEL}.0010_signed_out_tokens_voice_and_admin_links",
+        ]
         today = datetime.now(UTC).date()
         report = await store.activity(today - timedelta(days=1), today)
         rows = [

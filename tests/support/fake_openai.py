@@ -19,6 +19,14 @@ the ``openai`` 3.x client parses, so the client raises what it would raise again
   ``validating_files`` when created; each retrieve moves it on: ``running`` (with ``trained_tokens``), then
   after :attr:`FakeOpenAI.fine_tune_polls` retrieves ``succeeded`` with ``fine_tuned_model``
   ``ft:<base>:otvet::<id>``, or ``failed`` with the message :meth:`~FakeOpenAI.fail_fine_tune` scripted.
+* ``POST /v1/audio/transcriptions`` (multipart: ``file``, ``model``, ``response_format``, ``language``)
+  transcribes deterministically (:func:`speech_of`): the uploaded bytes, decoded as UTF-8, are the speech;
+  a ``lang:<code>|`` prefix names its language, else Cyrillic text is ``russian`` and anything else
+  ``english``. ``json`` answers ``{"text"}``, ``verbose_json`` adds ``language`` (a name, as Whisper gives
+  it), ``duration`` and ``segments``, ``text`` answers the bare text. As OpenAI does, it refuses a file whose
+  extension is not an audio format, and ``verbose_json`` from a ``gpt-4o-*-transcribe`` model. Every request
+  is kept in :attr:`FakeOpenAI.transcriptions`; :meth:`~FakeOpenAI.fail_transcriptions` and
+  :meth:`~FakeOpenAI.hang_transcriptions` script faults.
 * Errors have OpenAI's shape: ``{"error": {"message", "type", "param", "code"}}``.
 
 Chat answers are scripted in a FIFO queue, one script per chat request (streamed or not) in arrival order;
@@ -111,6 +119,38 @@ class Recorded:
 
 
 @dataclass(frozen=True, slots=True)
+class TranscriptionRequest:
+    """One ``/audio/transcriptions`` request as the fake received it."""
+
+    model: str
+    response_format: str
+    language: str | None
+    filename: str
+    content_type: str | None
+    audio: bytes
+
+
+#: The audio formats ``/audio/transcriptions`` accepts, by file extension (OpenAI's list).
+AUDIO_EXTENSIONS = ("flac", "m4a", "mp3", "mp4", "mpeg", "mpga", "oga", "ogg", "wav", "webm")
+#: Language codes the fake's speech may name (``lang:ru|``), as Whisper names the languages.
+LANGUAGE_NAMES = {"en": "english", "ru": "russian", "de": "german", "fr": "french", "uk": "ukrainian"}
+_LANG_PREFIX = re.compile(r"lang:([A-Za-z-]+)\|")
+_CYRILLIC = re.compile("[\u0400-\u04ff]")
+
+
+def speech_of(audio: bytes) -> tuple[str, str]:
+    """What the fake "hears" in ``audio``, and its language as Whisper names it: the bytes as UTF-8 text;
+    ``lang:<code>|`` in front names the language, else Cyrillic letters make it ``russian``, else
+    ``english``. Public so that tests can make the audio they need."""
+    text = audio.decode("utf-8", "replace")
+    prefix = _LANG_PREFIX.match(text)
+    if prefix:
+        code = prefix.group(1).lower()
+        return text[prefix.end() :].strip(), LANGUAGE_NAMES.get(code, code)
+    return text.strip(), "russian" if _CYRILLIC.search(text) else "english"
+
+
+@dataclass(frozen=True, slots=True)
 class _Script:
     kind: Literal["reply", "fail", "truncate", "invalid_chunk", "error_event"]
     deltas: tuple[str, ...] = ()
@@ -172,6 +212,8 @@ class FakeOpenAI:
         self.default_usage: tuple[int, int] | None = DEFAULT_USAGE
         self._scripts: deque[_Script] = deque()
         self._embedding_faults: deque[_Script] = deque()
+        self._transcription_faults: deque[_Script] = deque()
+        self.transcriptions: list[TranscriptionRequest] = []
         self._ids = itertools.count(1)
         # Fine-tuning: uploaded files by id, jobs by id (in creation order), and scripted failures.
         self.files: dict[str, _File] = {}
@@ -186,6 +228,7 @@ class FakeOpenAI:
             routes += [
                 Route(f"{prefix}/chat/completions", self._chat, methods=["POST"]),
                 Route(f"{prefix}/embeddings", self._embeddings, methods=["POST"]),
+                Route(f"{prefix}/audio/transcriptions", self._transcribe, methods=["POST"]),
             ]
         routes.append(Route("/v1/models", self._models, methods=["GET"]))
         routes += [
@@ -253,6 +296,8 @@ class FakeOpenAI:
         """Forget queued scripts, faults, recorded requests and counters (the default answer stays)."""
         self._scripts.clear()
         self._embedding_faults.clear()
+        self._transcription_faults.clear()
+        self.transcriptions.clear()
         self._fine_tune_failures.clear()
         self.requests.clear()
         self.disconnects = self.completed_streams = 0
@@ -344,6 +389,31 @@ class FakeOpenAI:
         self._embedding_faults.extend([script] * times)
         return self
 
+    def fail_transcriptions(
+        self,
+        status: int,
+        *,
+        times: int = 1,
+        code: str | None = None,
+        message: str | None = None,
+        retry_after: str | None = None,
+    ) -> FakeOpenAI:
+        """The next ``times`` transcription requests get HTTP ``status`` with an OpenAI error body (``code``:
+        its error code, e.g. ``insufficient_quota`` with a 429)."""
+        script = _Script(
+            "fail",
+            status=status,
+            error=_error(message or _STATUS_MESSAGES.get(status, f"HTTP {status}"), "server_error", code),
+            headers=(("retry-after", retry_after),) if retry_after is not None else (),
+        )
+        self._transcription_faults.extend([script] * times)
+        return self
+
+    def hang_transcriptions(self, seconds: float = 3600, *, times: int = 1) -> FakeOpenAI:
+        """The next ``times`` transcription requests get no answer for ``seconds`` (then the usual one)."""
+        self._transcription_faults.extend([_Script("reply", first_delay=seconds)] * times)
+        return self
+
     def fail_fine_tune(self, message: str = "The job failed due to an internal error.") -> FakeOpenAI:
         """The next fine-tuning job created ends ``failed`` with this error message."""
         self._fine_tune_failures.append(message)
@@ -424,6 +494,67 @@ class FakeOpenAI:
             },
             headers={"x-request-id": f"req_fake{next(self._ids)}"},
         )
+
+    async def _transcribe(self, request: Request) -> Response:
+        await self._record(request)
+        async with request.form() as form:  # closes the spooled upload
+            upload = form.get("file")
+            fields = {name: form.get(name) for name in ("model", "response_format", "language")}
+            if not isinstance(upload, UploadFile):
+                return _error_response(400, "'file' is a required property", param="file")
+            audio, filename, content_type = await upload.read(), upload.filename or "", upload.content_type
+        model, language = str(fields["model"] or ""), fields["language"]
+        response_format = str(fields["response_format"] or "json")
+        self.transcriptions.append(
+            TranscriptionRequest(
+                model, response_format, str(language) if language else None, filename, content_type, audio
+            )
+        )
+        if self._transcription_faults:
+            fault = self._transcription_faults.popleft()
+            if fault.kind == "fail":
+                return _error_response(fault.status, error=fault.error, headers=fault.headers)
+            if not await self._wait(fault.first_delay):
+                return Response(status_code=500)  # the fake is shutting down
+        if not model:
+            return _error_response(400, "'model' is a required property", param="model")
+        if filename.rsplit(".", 1)[-1].lower() not in AUDIO_EXTENSIONS:
+            supported = ", ".join(f"'{ext}'" for ext in AUDIO_EXTENSIONS)
+            return _error_response(
+                400, f"Invalid file format. Supported formats: [{supported}]", param="file"
+            )
+        if response_format not in ("json", "text", "srt", "vtt", "verbose_json"):
+            return _error_response(
+                400, f"Invalid response_format {response_format!r}", param="response_format"
+            )
+        if response_format not in ("json", "text") and "transcribe" in model:
+            message = f"response_format '{response_format}' is not compatible with model '{model}'."
+            return _error_response(400, message, param="response_format")
+        text, heard = speech_of(audio)
+        if language:
+            heard = LANGUAGE_NAMES.get(str(language), str(language))
+        if response_format in ("text", "srt", "vtt"):
+            return Response(text, media_type="text/plain")
+        if response_format == "json":
+            return JSONResponse({"text": text, "usage": {"type": "duration", "seconds": 1}})
+        duration = round(max(1.0, len(text) / 15), 2)  # about fifteen characters a second of speech
+        segment = {"id": 0, "seek": 0, "start": 0.0, "end": duration, "text": text, "tokens": []}
+        segment |= {"temperature": 0.0, "avg_logprob": -0.2, "compression_ratio": 1.0, "no_speech_prob": 0.01}
+        body = {"task": "transcribe", "language": heard, "duration": duration, "text": text}
+        return JSONResponse(body | {"segments": [segment] if text else []})
+
+    async def _wait(self, seconds: float) -> bool:
+        """Wait ``seconds`` unless the fake shuts down meanwhile; False if it did."""
+        interrupt = asyncio.Event()
+        self._interrupts.add(interrupt)
+        if self._closing:
+            interrupt.set()
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(interrupt.wait(), seconds)
+        finally:
+            self._interrupts.discard(interrupt)
+        return not interrupt.is_set()
 
     async def _models(self, request: Request) -> Response:
         await self._record(request)

@@ -236,6 +236,42 @@ class UpdateBuilders:
         message = {"message_id": message_id, "from": sender, "chat": chat, "date": int(time.time())}
         return self._update(message=self._remember(message | {"sticker": sticker}))
 
+    def document_message(
+        self,
+        file_id: str,
+        file_name: str,
+        *,
+        file_size: int,
+        caption: str | None = None,
+        user_id: int = USER_ID,
+        language_code: str | None = "en",
+    ) -> dict[str, Any]:
+        """A user sends a file in a private chat (``add_file`` makes its content downloadable)."""
+        sender = self.user(user_id, "Ivan", language_code)
+        chat = self._private_chat(sender)
+        document = {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_name": file_name,
+            "mime_type": "application/octet-stream",
+            "file_size": file_size,
+        }
+        message = {"message_id": self._next_message_id(chat["id"]), "from": sender, "chat": chat}
+        message |= {"date": int(time.time()), "document": document}
+        if caption is not None:
+            message["caption"] = caption
+            if entities := text_entities(caption):
+                message["caption_entities"] = entities
+        return self._update(message=self._remember(message))
+
+    def private_reply(
+        self, text: str, replied: dict[str, Any], *, user_id: int = USER_ID, language_code: str | None = "en"
+    ) -> dict[str, Any]:
+        """A user replies with ``text`` to ``replied`` (a message of the chat, the bot's or their own)."""
+        sender = self.user(user_id, "Ivan", language_code)
+        message = self._text_message(self._private_chat(sender), sender, text) | {"reply_to_message": replied}
+        return self._update(message=self._remember(message))
+
     def edited_message(
         self, text: str, *, message_id: int | None = None, chat_id: int | None = None, user_id: int = USER_ID
     ) -> dict[str, Any]:
@@ -256,6 +292,57 @@ class UpdateBuilders:
         if entities := text_entities(text):
             edited["entities"] = entities
         return self._update(edited_message=self._remember(edited))
+
+    def recording_message(
+        self,
+        file_id: str,
+        *,
+        kind: str = "voice",
+        duration: int = 3,
+        file_size: int | None = 4096,
+        chat_id: int | None = None,
+        user_id: int = USER_ID,
+        first_name: str = "Ivan",
+        language_code: str | None = "ru",
+        caption: str | None = None,
+        reply_to_bot: bool = False,
+        file_name: str = "question.mp3",
+    ) -> dict[str, Any]:
+        """A voice message (``kind="voice"``), a round video note (``video_note``) or an audio file
+        (``audio``) in a private chat, or in ``chat_id``'s group; ``add_file`` makes its content
+        downloadable. ``file_size=None`` leaves the size out, as Telegram may."""
+        sender = self.user(user_id, first_name, language_code)
+        if chat_id is None or chat_id > 0:
+            chat = self._private_chat(sender)
+        else:
+            chat = self._group_chat(chat_id, "Otvet test group")
+        media: dict[str, Any] = {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}"[:16],
+            "duration": duration,
+        }
+        if kind == "voice":
+            media["mime_type"] = "audio/ogg"
+        elif kind == "video_note":
+            media["length"] = 240
+        elif kind == "audio":
+            media |= {"mime_type": "audio/mpeg", "file_name": file_name, "title": "Question"}
+        else:
+            raise ValueError(f"a recording is a voice, video_note or audio, not {kind!r}")
+        if file_size is not None:
+            media["file_size"] = file_size
+        message = {"message_id": self._next_message_id(chat["id"]), "from": sender, "chat": chat}
+        message |= {"date": int(time.time()), kind: media}
+        if caption is not None:
+            message["caption"] = caption
+            if entities := text_entities(caption):
+                message["caption_entities"] = entities
+        if reply_to_bot:
+            earlier = self.bot_messages(chat["id"])
+            message["reply_to_message"] = (
+                earlier[-1] if earlier else self._bot_message(chat, "Earlier answer")
+            )
+        return self._update(message=self._remember(message))
 
     def channel_post(
         self, text: str, *, chat_id: int = CHANNEL_ID, title: str = "Otvet channel"

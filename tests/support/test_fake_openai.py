@@ -14,7 +14,7 @@ from typing import Any
 import openai
 import pytest
 
-from tests.support.fake_openai import FakeOpenAI, embed_text, loopback_http_client
+from tests.support.fake_openai import FakeOpenAI, embed_text, loopback_http_client, speech_of
 from tests.support.server import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -353,6 +353,66 @@ async def test_an_empty_input_is_rejected(client: openai.AsyncOpenAI) -> None:
     assert caught.value.param == "input"
 
 
+# Transcriptions.
+
+
+async def test_a_transcription_hears_the_uploaded_text_and_names_its_language(
+    fake: FakeOpenAI, client: openai.AsyncOpenAI
+) -> None:
+    russian = await client.audio.transcriptions.create(
+        model="whisper-1", file=("voice.ogg", "Как сбросить пароль?".encode(), "audio/ogg"),
+        response_format="verbose_json",
+    )  # fmt: skip
+    assert (russian.text, russian.language) == ("Как сбросить пароль?", "russian")
+    assert russian.duration and russian.segments and russian.segments[0].text == russian.text
+    tagged = await client.audio.transcriptions.create(
+        model="whisper-1", file=("a.mp3", b"lang:de|Guten Tag"), response_format="verbose_json"
+    )
+    assert (tagged.text, tagged.language) == ("Guten Tag", "german")
+    plain = await client.audio.transcriptions.create(model="gpt-4o-mini-transcribe", file=("a.wav", b"Hi"))
+    assert plain.text == "Hi" and not hasattr(plain, "language")
+    forced = await client.audio.transcriptions.create(
+        model="whisper-1", file=("a.ogg", b"Hello"), response_format="verbose_json", language="ru"
+    )
+    assert forced.language == "russian"  # the language the client named, as Whisper would take it
+    assert speech_of(b"") == ("", "english")
+
+    first = fake.transcriptions[0]
+    assert (first.model, first.response_format, first.filename, first.content_type) == (
+        "whisper-1",
+        "verbose_json",
+        "voice.ogg",
+        "audio/ogg",
+    )
+    assert first.audio == "Как сбросить пароль?".encode() and fake.transcriptions[3].language == "ru"
+
+
+async def test_a_transcription_is_refused_as_openai_refuses_it(client: openai.AsyncOpenAI) -> None:
+    with pytest.raises(openai.BadRequestError, match="Invalid file format") as caught:
+        await client.audio.transcriptions.create(model="whisper-1", file=("notes.txt", b"hello"))
+    assert caught.value.param == "file"
+    with pytest.raises(openai.BadRequestError, match="not compatible"):
+        await client.audio.transcriptions.create(
+            model="gpt-4o-transcribe", file=("a.ogg", b"hi"), response_format="verbose_json"
+        )
+
+
+async def test_failing_and_hanging_transcriptions_then_recovery(
+    fake: FakeOpenAI, client: openai.AsyncOpenAI
+) -> None:
+    fake.fail_transcriptions(500).fail_transcriptions(429, code="insufficient_quota").hang_transcriptions(30)
+
+    with pytest.raises(openai.InternalServerError):
+        await client.audio.transcriptions.create(model="whisper-1", file=("a.ogg", b"hi"))
+    with pytest.raises(openai.RateLimitError) as caught:
+        await client.audio.transcriptions.create(model="whisper-1", file=("a.ogg", b"hi"))
+    assert caught.value.code == "insufficient_quota"
+    with pytest.raises(openai.APITimeoutError):
+        await client.audio.transcriptions.create(model="whisper-1", file=("a.ogg", b"hi"), timeout=0.3)
+    heard = await client.audio.transcriptions.create(model="whisper-1", file=("a.ogg", b"hi"))
+    assert heard.text == "hi" and len(fake.transcriptions) == 4
+
+
 # Azure.
 
 
@@ -380,13 +440,16 @@ async def test_reset_forgets_scripts_recordings_and_counters(
     fake: FakeOpenAI, client: openai.AsyncOpenAI
 ) -> None:
     await stream_answer(client)
-    fake.fail(500, times=3).fail_embeddings(500)
+    await client.audio.transcriptions.create(model="whisper-1", file=("a.ogg", b"hi"))
+    fake.fail(500, times=3).fail_embeddings(500).fail_transcriptions(500)
 
     fake.reset()
 
     assert (fake.requests, fake.completed_streams, fake.disconnects) == ([], 0, 0)
+    assert fake.transcriptions == []
     assert contents(await stream_answer(client))
     assert (await client.embeddings.create(model="e", input="x")).data
+    assert (await client.audio.transcriptions.create(model="whisper-1", file=("a.ogg", b"hi"))).text == "hi"
 
 
 async def test_standalone_server_serves_the_default_answer() -> None:

@@ -20,7 +20,7 @@
       updated: 'Updated', titleCol: 'Title', scoreHit1: 'hit@1 on the check set', noScore: 'not evaluated',
       sessionEnded: 'Your session has ended: sign in again.', failedLoad: 'Could not load this page: ',
       shown: 'shown', database: 'database',
-      sec: 's', thumbsUp: 'thumbs up', thumbsDown: 'thumbs down', period: 'Period', lastDays: 'Last {n} days', channel: 'Channel', allChannels: 'All channels', questions: 'Questions',
+      sec: 's', min: 'min', ofAudio: 'of audio', audioMinutes: 'Audio', thumbsUp: 'thumbs up', thumbsDown: 'thumbs down', period: 'Period', lastDays: 'Last {n} days', channel: 'Channel', allChannels: 'All channels', questions: 'Questions',
       unknownShort: "I don't know", noneInPeriod: 'None in this period', ratings: 'Ratings', positive: 'positive',
       noRatings: 'No answer rated in this period', answerTime: 'Answer time', median: 'median', answersWord: 'answers',
       noAnswers: 'No answers in this period', cost: 'Estimated cost', tokensWord: 'tokens',
@@ -83,7 +83,7 @@
       updated: 'Обновлён', titleCol: 'Заголовок', scoreHit1: 'hit@1 на проверочном наборе', noScore: 'не оценена',
       sessionEnded: 'Сеанс закончился: войдите снова.', failedLoad: 'Не удалось загрузить страницу: ',
       shown: 'показано', database: 'база данных',
-      sec: 'с', thumbsUp: 'нравится', thumbsDown: 'не нравится', period: 'Период', lastDays: 'Последние {n} дн.', channel: 'Канал', allChannels: 'Все каналы', questions: 'Вопросы',
+      sec: 'с', min: 'мин', ofAudio: 'аудио', audioMinutes: 'Аудио', thumbsUp: 'нравится', thumbsDown: 'не нравится', period: 'Период', lastDays: 'Последние {n} дн.', channel: 'Канал', allChannels: 'Все каналы', questions: 'Вопросы',
       unknownShort: '«не знаю»', noneInPeriod: 'За этот период нет', ratings: 'Оценки', positive: 'положительных',
       noRatings: 'За этот период ответы не оценивали', answerTime: 'Время ответа', median: 'медиана', answersWord: 'ответов',
       noAnswers: 'За этот период ответов нет', cost: 'Оценка затрат', tokensWord: 'токенов',
@@ -412,6 +412,7 @@
   function percent(part, whole) { return whole ? Math.round(100 * part / whole) + '%' : '–'; }
   function number(n) { return Number(n).toLocaleString(lang); }
   function seconds(ms) { return ms === null ? '–' : (ms / 1000).toLocaleString(lang, { maximumFractionDigits: ms < 10000 ? 1 : 0 }) + ' ' + t('sec'); }
+  function minutes(secs) { return (secs / 60).toLocaleString(lang, { maximumFractionDigits: 1 }) + ' ' + t('min'); }
   function dollars(usd) { return '$' + usd.toLocaleString('en', { minimumFractionDigits: 2, maximumFractionDigits: usd < 1 ? 4 : 2 }); }
 
   function renderOverview() {
@@ -439,8 +440,8 @@
       Promise.all([
         gql('query Overview($since: Date, $channel: String) { activeVersion { id chunkCount sourceCount evaluation { hitAt1 checks } } ' +
           'activity(since: $since, channel: $channel) { channels days { day byChannel { channel questions } } ' +
-          'totals { questions answered unknown failed refused thumbsUp thumbsDown promptTokens completionTokens } ' +
-          'answerTimes { answers p50Ms p95Ms } models { provider model answers promptTokens completionTokens estimatedCostUsd } ' +
+          'totals { questions answered unknown failed refused thumbsUp thumbsDown promptTokens completionTokens audioSeconds } ' +
+          'answerTimes { answers p50Ms p95Ms } models { provider model answers promptTokens completionTokens audioSeconds estimatedCostUsd } ' +
           'estimatedCostUsd costComplete } }',
           { since: since.toISOString().slice(0, 10), channel: overviewChoice.channel || null }),
         fetch('/readyz', { credentials: 'same-origin' }).then(function (r) { return r.json().then(function (b) { return { ok: r.ok, body: b }; }); })
@@ -473,7 +474,8 @@
           rated ? percent(totals.thumbsUp, rated) + ' ' + t('positive') : t('noRatings')),
         card(t('answerTime'), seconds(a.answerTimes.p50Ms),
           a.answerTimes.answers ? t('median') + ' · p95 ' + seconds(a.answerTimes.p95Ms) + ' · ' + number(a.answerTimes.answers) + ' ' + t('answersWord') : t('noAnswers')),
-        card(t('cost'), dollars(a.estimatedCostUsd), number(tokens) + ' ' + t('tokensWord') + (a.costComplete ? '' : ' · ' + t('unpriced'))),
+        card(t('cost'), dollars(a.estimatedCostUsd), number(tokens) + ' ' + t('tokensWord') +
+          (totals.audioSeconds ? ' · ' + minutes(totals.audioSeconds) + ' ' + t('ofAudio') : '') + (a.costComplete ? '' : ' · ' + t('unpriced'))),
         card(t('activeVersion'), version ? '#' + version.id : t('none'),
           version ? version.chunkCount + ' ' + t('chunks') + ' · ' + version.sourceCount + ' ' + t('fromSources') + ' · ' + score : t('noVersion')),
         card(t('health'), ready.ok ? t('ready') : t('notReady'), ready.body && ready.body.checks ? t('database') + ': ' + ready.body.checks.database : '')
@@ -515,7 +517,10 @@
       var models = el('section', { class: 'panel' }, [el('h3', { text: t('byModel') })]);
       if (!a.models.length) models.appendChild(el('p', { class: 'empty', text: t('noModels') }));
       else {
-        var heads = [['provider', ''], ['model', ''], ['answersWord', 'num'], ['promptTokens', 'num'], ['completionTokens', 'num'], ['estCost', 'num']];
+        // The audio column only where something was transcribed (voice questions).
+        var audio = a.models.some(function (m) { return m.audioSeconds; });
+        var heads = [['provider', ''], ['model', ''], ['answersWord', 'num'], ['promptTokens', 'num'], ['completionTokens', 'num']]
+          .concat(audio ? [['audioMinutes', 'num']] : []).concat([['estCost', 'num']]);
         models.appendChild(el('div', { class: 'table-wrap' }, [el('table', {}, [
           el('thead', {}, [el('tr', {}, heads.map(function (h) { return el('th', { class: h[1], text: t(h[0]) }); }))]),
           el('tbody', {}, a.models.map(function (m) {
@@ -523,6 +528,7 @@
               el('td', { text: m.provider }), el('td', { text: m.model || '–' }),
               el('td', { class: 'num', text: number(m.answers) }), el('td', { class: 'num', text: number(m.promptTokens) }),
               el('td', { class: 'num', text: number(m.completionTokens) }),
+              audio ? el('td', { class: 'num', text: minutes(m.audioSeconds) }) : null,
               el('td', { class: 'num', text: m.estimatedCostUsd === null ? t('noPrice') : dollars(m.estimatedCostUsd) })
             ]);
           }))

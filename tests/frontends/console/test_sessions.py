@@ -87,6 +87,7 @@ async def test_wrong_passwords_fail_alike_and_slow_down_after_a_few(console: Api
 
 async def test_signing_out_needs_the_csrf_token_and_ends_the_session(console: Api) -> None:
     csrf = (await sign_in(console)).json()["csrf"]
+    cookie = console.client.cookies["otvet_session"]
     assert (
         await console.client.delete("/admin/session")
     ).status_code == 403  # another site cannot sign you out
@@ -94,6 +95,12 @@ async def test_signing_out_needs_the_csrf_token_and_ends_the_session(console: Ap
     assert out.status_code == 204 and 'otvet_session=""' in out.headers["set-cookie"]
     assert (await console.client.get("/admin/session")).json() == {"signed_in": False}
     assert (await as_session(console, ME, csrf))["data"]["me"] is None
+    # A copy of the cookie kept from before (another tab, a stolen one) is refused by the server too.
+    console.client.cookies.set("otvet_session", cookie)
+    again = await as_session(console, ME, csrf)
+    assert again["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert "signed out" in again["errors"][0]["message"]
+    assert (await console.client.get("/admin/session")).json() == {"signed_in": False}
 
 
 async def test_an_expired_or_outdated_session_is_signed_out(console: Api) -> None:

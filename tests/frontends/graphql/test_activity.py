@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from otvet.core.store import TurnActivity
 from otvet.core.types import Turn
 from tests.frontends.graphql.client import Api, codes
@@ -123,3 +125,36 @@ async def test_configured_prices_cost_models_the_list_does_not_know(api_with: Ap
         )
         data = (await api.data(ACTIVITY, {"since": "2026-03-02", "until": "2026-03-02"}))["activity"]
         assert data["models"][0]["estimatedCostUsd"] == 0.6 and data["costComplete"] is True
+
+
+async def test_transcribed_audio_is_counted_and_costed_per_minute(api_with: ApiFactory) -> None:
+    async with api_with(pricing={"faster-whisper-small": {"per_minute": 0}}) as api:
+        day = datetime(2026, 3, 2, 12, tzinfo=UTC)
+        store = api.otvet.store
+        await store.record_activity(
+            TurnActivity(day, "telegram", "answered", "openai", "gpt-4o-mini", 900, 0, 0)
+        )
+        for seconds in (60, 30):  # two voice questions' transcriptions: audio, and no question of their own
+            await store.record_activity(
+                TurnActivity(day, "telegram", None, "openai", "whisper-1", audio_seconds=seconds)
+            )
+        await store.record_activity(
+            TurnActivity(day, "telegram", None, "openai", "faster-whisper-small", audio_seconds=45)
+        )
+        query = """query($day: Date) { activity(since: $day, until: $day) {
+            totals { questions audioSeconds } days { counts { audioSeconds } }
+            models { model answers audioSeconds estimatedCostUsd } costComplete } }"""
+        data = (await api.data(query, {"day": "2026-03-02"}))["activity"]
+        assert data["totals"] == {"questions": 1, "audioSeconds": 135}
+        assert data["days"] == [{"counts": {"audioSeconds": 135}}]
+        assert data["models"] == [
+            {"model": "gpt-4o-mini", "answers": 1, "audioSeconds": 0, "estimatedCostUsd": 0.0},
+            {
+                "model": "whisper-1",
+                "answers": 0,
+                "audioSeconds": 90,
+                "estimatedCostUsd": pytest.approx(0.009),
+            },
+            {"model": "faster-whisper-small", "answers": 0, "audioSeconds": 45, "estimatedCostUsd": 0.0},
+        ]  # whisper-1 at its list price, $0.006 a minute; a local server's model as configured
+        assert data["costComplete"] is True

@@ -113,6 +113,19 @@ async def test_login_gives_a_token_that_acts_as_the_admin(sqlite_api: Api) -> No
     assert "wrong username or password" in wrong["errors"][0]["message"]
 
 
+async def test_logout_signs_the_token_out_for_good_and_leaves_api_keys_alone(sqlite_api: Api) -> None:
+    await sqlite_api.otvet.accounts.create_admin("root", "correct horse battery")
+    login = 'mutation { login(username: "root", password: "correct horse battery") { token } }'
+    token = (await sqlite_api.data(login, key=None))["login"]["token"]
+    assert await sqlite_api.data("mutation { logout }", key=token) == {"logout": True}
+    refused = await sqlite_api.post("{ me { name } }", key=token)
+    assert refused.status_code == 401 and codes(refused.json()) == ["UNAUTHENTICATED"]
+    assert "signed out" in refused.json()["errors"][0]["message"]
+    assert await sqlite_api.data("mutation { logout }") == {"logout": False}  # an API key: revokeApiKey
+    assert (await sqlite_api.data("{ me { kind } }"))["me"]["kind"] == "API_KEY"
+    assert codes(await sqlite_api.body("mutation { logout }", key=None)) == ["UNAUTHENTICATED"]
+
+
 async def test_login_attempts_from_one_address_are_rate_limited(sqlite_api: Api) -> None:
     login = 'mutation { login(username: "nobody", password: "guess guess guess") { token } }'
     for _ in range(10):

@@ -46,7 +46,10 @@ class BotEnv:
         return [m["text"] for m in self.api.bot_messages(chat_id)]
 
 
-async def start_bot(tmp_path: Path, provider: str = "extractive", **telegram: Any) -> AsyncIterator[BotEnv]:
+async def start_bot(
+    tmp_path: Path, provider: str = "extractive", sections: dict[str, Any] | None = None, **telegram: Any
+) -> AsyncIterator[BotEnv]:
+    """The bot over a fake Bot API; ``sections`` adds other settings (``{"transcription": {...}}``)."""
     async with FakeBotAPI() as api:
         settings = make_settings(
             tmp_path,
@@ -60,6 +63,7 @@ async def start_bot(tmp_path: Path, provider: str = "extractive", **telegram: An
                 "group_edit_interval": 0.6,
                 **telegram,
             },
+            **(sections or {}),
         )
         otvet = Otvet(settings)
         echo = EchoProvider()

@@ -14,6 +14,8 @@ from otvet.frontends.telegram.formatting import (
     SOURCE_LABEL_LIMIT,
     Rendered,
     escape,
+    heard,
+    prefixed,
     render_answer,
     render_partial,
     split_text,
@@ -318,3 +320,19 @@ def test_partial_text_at_exactly_the_limit_is_not_cut() -> None:
     text = "x" * (MESSAGE_LIMIT - 2) + "😀"
     assert render_partial(text) == text
     assert render_partial(text + "y").endswith("x…")
+
+
+def test_what_a_voice_message_said_is_shown_escaped_in_italics_and_cut_when_long() -> None:
+    said = heard("<b>Как</b> & что?\n")
+    assert said == Rendered("🎤 <i>&lt;b&gt;Как&lt;/b&gt; &amp; что?</i>", "🎤 <b>Как</b> & что?")
+    long = heard("слово " * 1000, limit=100)
+    assert long.plain.endswith("…") and telegram_length(long.plain) <= 100 + telegram_length("🎤 ")
+    assert long.html == f"🎤 <i>{escape(long.plain.removeprefix('🎤 '))}</i>"
+
+
+def test_a_prefix_joins_the_first_part_when_both_fit_else_goes_first_alone() -> None:
+    prefix, parts = heard("Hi?"), [Rendered("<b>A</b>", "A"), Rendered("B", "B")]
+    assert prefixed(prefix, parts) == [Rendered("🎤 <i>Hi?</i>\n\n<b>A</b>", "🎤 Hi?\n\nA"), parts[1]]
+    full = [Rendered("x" * MESSAGE_LIMIT, "x" * MESSAGE_LIMIT)]
+    assert prefixed(prefix, full) == [prefix, *full]
+    assert prefixed(prefix, []) == [prefix]

@@ -1,0 +1,1 @@
+"""Voice questions transcribed by OpenAI's speech-to-text API or an OpenAI-compatible server."""
