@@ -446,9 +446,14 @@ class Accounts:
             raise AuthError("unauthenticated", "the login token was signed out")
         return Principal("admin", admin.id, admin.username, ADMIN_SCOPES)
 
-    async def logout(self, token: str) -> bool:
-        """Sign a login token out: every replica refuses it from now on, though it has not expired (a copy
-        left in a browser or a log is worth nothing). False when it was no valid token to begin with."""
+    async def logout(self, credential: str) -> bool:
+        """Sign a login token out (the token, or ``Bearer <token>`` as a request carries it): every replica
+        refuses it from now on, though it has not expired (a copy left in a browser or a log is worth
+        nothing). False for an API key (revoked with :meth:`revoke_api_key`) or anything not a valid token."""
+        scheme, _, rest = credential.strip().partition(" ")
+        token = rest.strip() if rest and scheme.lower() == "bearer" else credential.strip()
+        if token.startswith(KEY_PREFIX):
+            return False
         fields = self._token_fields(token)
         if fields is None:
             return False

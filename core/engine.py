@@ -50,8 +50,7 @@ log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 4000
 #: The failure code of a question a ``review_question`` plugin refused (unless it gives its own).
 REFUSAL_CODES = frozenset({"refused"})
-#: Questions refused for what they are (empty, too long): the overview counts them as refused, not as failures
-#: of the service.
+#: Questions refused for what they are (empty, too long): refusals, not failures of the service.
 INPUT_CODES = frozenset({"empty_question", "question_too_long"})
 PRIVATE_CHAT = "private"
 
@@ -153,8 +152,7 @@ class Engine:
                             await otvet.answer_finished(turn, event)
                             await _quietly(otvet.store.record_activity(_activity(channel, event)))
                         elif isinstance(event, Failure):
-                            refused = event.code in QUOTA_CODES or event.code in REFUSAL_CODES
-                            outcome = "rejected" if refused else "failed"
+                            outcome = "rejected" if refused(event.code) else "failed"
                             metrics.answer_failures.labels(channel, event.code).inc()
                             span.fail(event.code)
                             await otvet.answer_finished(turn, event)
@@ -629,12 +627,17 @@ async def _aclose(stream: AsyncIterator[object]) -> None:
         await aclose()
 
 
+def refused(code: str) -> bool:
+    """Whether a failure ``code`` refused the question (a quota, a plugin, an empty or too long question)
+    rather than failing to answer it: the metrics' ``rejected`` and the overview's ``refused`` alike."""
+    return code in QUOTA_CODES or code in REFUSAL_CODES or code in INPUT_CODES
+
+
 def _activity(channel: str, event: Final | Failure) -> TurnActivity:
     """How the admin overview counts a finished turn."""
     now = datetime.now(UTC)
     if isinstance(event, Failure):
-        refused = event.code in QUOTA_CODES or event.code in REFUSAL_CODES or event.code in INPUT_CODES
-        return TurnActivity(now, channel, "refused" if refused else "failed")
+        return TurnActivity(now, channel, "refused" if refused(event.code) else "failed")
     return TurnActivity(
         now,
         channel,

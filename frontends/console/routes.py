@@ -129,7 +129,7 @@ class Sessions:
         if credential is None:
             return _error(403, f"signing out needs the session's {CSRF_HEADER} header")
         # Refused by every replica from now on, not only forgotten by this browser.
-        await self.otvet.accounts.logout(credential.removeprefix("Bearer "))
+        await self.otvet.accounts.logout(credential)
         response = Response(status_code=204, headers=_NO_STORE)
         clear_session(response, request)
         return response

@@ -5,7 +5,6 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from otvet.core.accounts import KEY_PREFIX
 from otvet.core.feedback import record_rating
 from otvet.core.store import NotFound
 from otvet.frontends.graphql.context import CHANNEL, context_of
@@ -104,8 +103,4 @@ class ConversingMutations:
     )
     async def logout(self, info: Info) -> bool:
         context = context_of(info)
-        scheme, _, value = (context.request_credential() or "").strip().partition(" ")
-        token = value.strip() if scheme.lower() == "bearer" else scheme
-        if not token or token.startswith(KEY_PREFIX):
-            return False
-        return await context.otvet.accounts.logout(token)
+        return await context.otvet.accounts.logout(context.request_credential() or "")

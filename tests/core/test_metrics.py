@@ -58,11 +58,12 @@ async def test_answers_failures_and_provider_figures_are_counted(
     await ask(otvet, "Hello?")
     mock_provider.fail(ProviderError("down", code="upstream"))
     await ask(otvet, "And now?")
-    await ask(otvet, "   ")  # an empty question fails before the provider
+    await ask(otvet, "   ")  # an empty question is refused before the provider
 
     samples = await scrape(http)
     assert value(samples, "otvet_answers_total", channel="test", outcome="answered") == 1
-    assert value(samples, "otvet_answers_total", channel="test", outcome="failed") == 2
+    assert value(samples, "otvet_answers_total", channel="test", outcome="failed") == 1
+    assert value(samples, "otvet_answers_total", channel="test", outcome="rejected") == 1  # the empty one
     assert value(samples, "otvet_answer_failures_total", channel="test", code="provider_error") == 1
     assert value(samples, "otvet_answer_failures_total", channel="test", code="empty_question") == 1
     assert value(samples, "otvet_provider_errors_total", provider="mock", code="upstream") == 1
